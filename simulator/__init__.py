@@ -1,0 +1,1 @@
+"""The SimPy what-if simulator (importable as kubeskippy.simulator)."""
