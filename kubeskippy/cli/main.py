@@ -22,6 +22,13 @@ app = typer.Typer(
 COMMAND_MODULES: list[str] = [
 ]
 
+
+
+@app.callback()
+def main() -> None:
+    """KubeSkippy: serverless self-healing for Kubernetes."""
+
+
 for _name in COMMAND_MODULES:
     importlib.import_module(f"kubeskippy.cli.{_name}").register(app)
 
