@@ -1,0 +1,11 @@
+"""KubeSkippy analyze: findings in; plans (root cause and ordered actions) out.
+
+Wiring only: func-python calls new(); the core service (kubeskippy.services.analyze) decides.
+"""
+
+from kubeskippy.serving import FunctionApp
+from kubeskippy.services.analyze import build
+
+
+def new() -> FunctionApp:
+    return FunctionApp("analyze", build)

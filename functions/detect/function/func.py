@@ -1,0 +1,11 @@
+"""KubeSkippy detect: ApiServerSource events, Alertmanager alerts and sweeps in; findings out.
+
+Wiring only: func-python calls new(); the core service (kubeskippy.services.detect) decides.
+"""
+
+from kubeskippy.serving import FunctionApp
+from kubeskippy.services.detect import build
+
+
+def new() -> FunctionApp:
+    return FunctionApp("detect", build)

@@ -1,0 +1,11 @@
+"""KubeSkippy remediate: plans and HealingAction approvals in; safety-checked actions, outcomes and verifications out.
+
+Wiring only: func-python calls new(); the core service (kubeskippy.services.remediate) decides.
+"""
+
+from kubeskippy.serving import FunctionApp
+from kubeskippy.services.remediate import build
+
+
+def new() -> FunctionApp:
+    return FunctionApp("remediate", build)

@@ -1,0 +1,332 @@
+"""Load HealingPolicy and HealingAction manifests from multi-document YAML, the way kubectl would.
+
+Why our own loader rather than ``yaml.safe_load`` + ``model_validate``: people debug policies
+from error messages, so every bad field is named by its manifest path
+(``spec.triggers[1].metricTrigger.operator: must be one of > < >= <= == !=``), a YAML syntax
+error gives its line and column, and a bad document never produces a traceback.
+
+Strict mode (the default) rejects unknown fields, as a policy with a misspelt field silently doing
+less than its author meant is worse than a refusal. ``compat=True`` behaves like a Kubernetes API
+server with a structural CRD schema: unknown fields are pruned (and reported as warnings), and
+documents of other kinds in the same file are skipped with a warning. The published KubeSkippy
+samples relied on that pruning (see docs/policy.md).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Union
+
+import yaml
+from pydantic import ValidationError
+
+from ..errors import FieldError, InvalidInput
+from .model import API_VERSION, HealingAction, HealingPolicy
+from .validation import UNKNOWN_FIELD, field_errors_from, format_path
+
+__all__ = [
+    "LoadWarning",
+    "LoadResult",
+    "DocumentResult",
+    "InvalidDocuments",
+    "check_documents",
+    "check_file",
+    "expand_paths",
+    "load_documents",
+    "load_files",
+    "load_file",
+    "parse_yaml_documents",
+    "KUBESKIPPY_KINDS",
+    "LIST_KINDS",
+]
+
+Manifest = Union[HealingPolicy, HealingAction]
+
+KUBESKIPPY_KINDS: dict[str, type[Manifest]] = {"HealingPolicy": HealingPolicy, "HealingAction": HealingAction}
+LIST_KINDS = ("List", "HealingPolicyList", "HealingActionList")
+_GROUP = API_VERSION.split("/")[0]
+_MAX_PRUNE_ROUNDS = 5
+
+
+@dataclass(frozen=True)
+class LoadWarning(FieldError):
+    """A :class:`FieldError` that did not stop loading, with the document it came from."""
+
+    source: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.source}: " if self.source else ""
+        return where + FieldError.__str__(self)
+
+
+@dataclass
+class DocumentResult:
+    """The outcome for one YAML document: what loaded, what was wrong, what was ignored."""
+
+    source: str
+    objects: list[Manifest] = field(default_factory=list)
+    errors: list[FieldError] = field(default_factory=list)
+    warnings: list[LoadWarning] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass
+class LoadResult:
+    policies: list[HealingPolicy] = field(default_factory=list)
+    actions: list[HealingAction] = field(default_factory=list)
+    warnings: list[FieldError] = field(default_factory=list)
+
+    def extend(self, other: "LoadResult") -> None:
+        self.policies.extend(other.policies)
+        self.actions.extend(other.actions)
+        self.warnings.extend(other.warnings)
+
+
+class InvalidDocuments(InvalidInput):
+    """One or more documents failed. ``errors``/``source`` are those of the first failure (so a
+    caller handling :class:`InvalidInput` sees a normal one); ``failures`` holds every failed
+    document and the message lists them all."""
+
+    def __init__(self, failures: list[InvalidInput]) -> None:
+        first = failures[0]
+        super().__init__(first.errors, source=first.source)
+        self.failures = failures
+        self.args = ("\n".join(str(f) for f in failures),)
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys (kubectl does; PyYAML silently keeps the last)."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    loader.flatten_mapping(node)
+    seen: dict[Any, yaml.Node] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        try:
+            duplicate = key in seen
+        except TypeError:
+            continue  # unhashable key: the constructor below reports it
+        if duplicate:
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping", node.start_mark, f"found duplicate key {key!r}", key_node.start_mark)
+        seen[key] = key_node
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _yaml_error(e: yaml.YAMLError) -> FieldError:
+    mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+    problem = getattr(e, "problem", None) or str(e)
+    context = getattr(e, "context", None)
+    text = f"{context}: {problem}" if context and "duplicate" not in problem else problem
+    if mark is not None:
+        return FieldError("", f"YAML syntax error at line {mark.line + 1}, column {mark.column + 1}: {text}")
+    return FieldError("", f"YAML syntax error: {text}")
+
+
+def parse_yaml_documents(text: str, *, source: str = "<input>") -> list[Any]:
+    """Every document of a YAML stream (empty ones included, as None).
+
+    Raises :class:`InvalidInput` naming line and column on a syntax error or a duplicate key.
+    """
+    try:
+        return list(yaml.load_all(text, Loader=_StrictLoader))
+    except yaml.YAMLError as e:
+        raise InvalidInput([_yaml_error(e)], source=source) from None
+
+
+def _delete_path(data: Any, loc: tuple) -> bool:
+    node = data
+    for part in loc[:-1]:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return False
+    if isinstance(node, dict) and loc and loc[-1] in node:
+        del node[loc[-1]]
+        return True
+    return False
+
+
+def _validate(model: type[Manifest], data: dict, *, prefix: str, compat: bool
+              ) -> tuple[Manifest | None, list[FieldError], list[FieldError]]:
+    """Validate by the camelCase names only (a manifest never uses Python names).
+
+    In compat mode, unknown fields are removed and validation repeated, so they become warnings
+    and only the real problems remain errors.
+    """
+    pruned: list[FieldError] = []
+    data = copy.deepcopy(data) if compat else data
+    for _ in range(_MAX_PRUNE_ROUNDS):
+        try:
+            return model.model_validate(data, by_alias=True, by_name=False), [], pruned
+        except ValidationError as e:
+            details = e.errors()
+        unknown = [d for d in details if d["type"] == "extra_forbidden"]
+        if not compat or not unknown:
+            return None, field_errors_from(details, prefix=prefix), pruned
+        for d in unknown:
+            if _delete_path(data, tuple(d["loc"])):
+                pruned.append(FieldError(format_path(d["loc"], prefix), f"{UNKNOWN_FIELD}, ignored"))
+    return None, [FieldError(prefix, "unknown fields could not be pruned")], pruned
+
+
+def _check_object(doc: Any, *, prefix: str, compat: bool, list_kind: str | None = None
+                  ) -> tuple[list[Manifest], list[FieldError], list[FieldError]]:
+    """One manifest object (a document, or an item of a List)."""
+    here = (lambda sub: f"{prefix}.{sub}") if prefix else (lambda sub: sub)
+    if not isinstance(doc, dict):
+        what = type(doc).__name__ if doc is not None else "null"
+        return [], [FieldError(prefix, f"must be an object (a YAML mapping), got {what}")], []
+    kind = doc.get("kind")
+    api_version = doc.get("apiVersion")
+    if list_kind in ("HealingPolicyList", "HealingActionList"):
+        # Items of a typed list may leave out apiVersion and kind, as `kubectl get -o yaml` does not.
+        kind = kind or list_kind[: -len("List")]
+        api_version = api_version or API_VERSION
+        doc = {**doc, "kind": kind, "apiVersion": api_version}
+    errors: list[FieldError] = []
+    if not api_version:
+        errors.append(FieldError(here("apiVersion"), "required"))
+    if not kind:
+        errors.append(FieldError(here("kind"), "required"))
+    if errors:
+        return [], errors, []
+    if not isinstance(kind, str) or not isinstance(api_version, str):
+        return [], [FieldError(here("kind" if not isinstance(kind, str) else "apiVersion"), "must be a string")], []
+
+    if kind in LIST_KINDS:
+        if list_kind is not None:
+            return [], [FieldError(here("kind"), "a list inside a list is not supported")], []
+        if kind != "List" and api_version != API_VERSION:
+            return [], [FieldError(here("apiVersion"), f"must be {API_VERSION} for kind {kind}")], []
+        items = doc.get("items")
+        if items is None:
+            items = []
+        if not isinstance(items, list):
+            return [], [FieldError(here("items"), "must be a list")], []
+        objects, all_errors, all_warnings = [], [], []
+        for i, item in enumerate(items):
+            objs, errs, warns = _check_object(item, prefix=here(f"items[{i}]"), compat=compat, list_kind=kind)
+            objects += objs
+            all_errors += errs
+            all_warnings += warns
+        return objects, all_errors, all_warnings
+
+    group = api_version.split("/")[0] if "/" in api_version else ""
+    if group != _GROUP:
+        problem = FieldError(here("kind"), f"{api_version}/{kind} is not a KubeSkippy kind "
+                                           f"(expected {API_VERSION} HealingPolicy or HealingAction)")
+        if compat:
+            return [], [], [FieldError(problem.path, problem.message + ", skipped")]
+        return [], [problem], []
+    if api_version != API_VERSION:
+        return [], [FieldError(here("apiVersion"), f"unsupported version {api_version!r}: must be {API_VERSION}")], []
+    model = KUBESKIPPY_KINDS.get(kind)
+    if model is None:
+        return [], [FieldError(here("kind"), "must be one of HealingPolicy HealingAction "
+                                             "(or List, HealingPolicyList, HealingActionList)")], []
+    obj, errs, warns = _validate(model, doc, prefix=prefix, compat=compat)
+    return ([obj] if obj is not None else []), errs, warns
+
+
+def check_documents(text: str, *, source: str = "<input>", compat: bool = False) -> list[DocumentResult]:
+    """Validate every document of a YAML stream and report on each, never raising for content.
+
+    Documents are numbered from 1 in their source (``policies.yaml#2``); empty ones are skipped.
+    A YAML syntax error stops the stream (the parser cannot resynchronise): it is reported as
+    one result for the whole source.
+    """
+    try:
+        docs = parse_yaml_documents(text, source=source)
+    except InvalidInput as e:
+        return [DocumentResult(source=source, errors=list(e.errors))]
+    results: list[DocumentResult] = []
+    for index, doc in enumerate(docs, start=1):
+        if doc is None:
+            continue
+        where = f"{source}#{index}"
+        objects, errors, warnings = _check_object(doc, prefix="", compat=compat)
+        results.append(DocumentResult(
+            source=where, objects=objects if not errors else [], errors=errors,
+            warnings=[LoadWarning(w.path, w.message, source=where) for w in warnings]))
+    return results
+
+
+def _result_from(reports: Iterable[DocumentResult]) -> LoadResult:
+    reports = list(reports)
+    failures = [InvalidInput(r.errors, source=r.source) for r in reports if r.errors]
+    if failures:
+        raise InvalidDocuments(failures)
+    result = LoadResult()
+    for report in reports:
+        for obj in report.objects:
+            (result.policies if isinstance(obj, HealingPolicy) else result.actions).append(obj)
+        result.warnings.extend(report.warnings)
+    return result
+
+
+def load_documents(text: str, *, source: str = "<input>", compat: bool = False) -> LoadResult:
+    """Load every HealingPolicy and HealingAction of a multi-document YAML text.
+
+    Raises :class:`InvalidDocuments` (an :class:`InvalidInput`) naming every bad field of every
+    bad document; nothing is returned unless all documents are valid.
+    """
+    return _result_from(check_documents(text, source=source, compat=compat))
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidInput("file not found", source=str(path)) from None
+    except UnicodeDecodeError as e:
+        raise InvalidInput(f"not UTF-8 text: {e.reason} at byte {e.start}", source=str(path)) from None
+    except OSError as e:
+        raise InvalidInput(f"cannot read: {e.strerror}", source=str(path)) from None
+
+
+def check_file(path: str | Path, *, compat: bool = False) -> list[DocumentResult]:
+    """:func:`check_documents` for a file; an unreadable file becomes one failed result."""
+    p = Path(path)
+    try:
+        text = _read(p)
+    except InvalidInput as e:
+        return [DocumentResult(source=str(p), errors=list(e.errors))]
+    return check_documents(text, source=str(p), compat=compat)
+
+
+def load_file(path: str | Path, *, compat: bool = False) -> LoadResult:
+    return _result_from(check_file(path, compat=compat))
+
+
+def load_files(paths: Iterable[str | Path], compat: bool = False) -> LoadResult:
+    """Load several files (a directory contributes its ``*.yaml``/``*.yml`` files, sorted).
+
+    All files are checked before anything is returned, so the error names every bad document.
+    """
+    reports: list[DocumentResult] = []
+    for path in expand_paths(paths):
+        reports.extend(check_file(path, compat=compat))
+    return _result_from(reports)
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given; directories replaced by their YAML files in name order."""
+    out: list[Path] = []
+    for path in paths:
+        p = Path(path)
+        if p.is_dir():
+            out.extend(sorted(q for q in p.iterdir() if q.suffix in (".yaml", ".yml") and q.is_file()))
+        else:
+            out.append(p)
+    return out
+

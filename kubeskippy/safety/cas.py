@@ -1,0 +1,90 @@
+"""Read → decide → compare-and-swap, retried with jittered exponential backoff.
+
+Every change to shared safety state goes through :func:`update_record`: the decision is a pure
+function of what was just read, so after a 409 it is simply made again on fresher data. Waiting
+goes through an injected ``sleep`` so tests and the simulator never sleep for real.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from typing import Callable, Generic, Mapping, TypeVar
+
+from ..errors import APIConflict, PayloadTooLarge, TemporaryError
+from ..ports import VersionedStore
+from .memory_store import record_size
+
+__all__ = ["Backoff", "Change", "update_record", "Mutation"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Full-jitter exponential backoff: attempt ``n`` waits uniformly in [0, min(cap, base·2ⁿ))."""
+
+    attempts: int = 12
+    base: float = 0.005
+    cap: float = 0.5
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        return rng.uniform(0.0, min(self.cap, self.base * (2 ** attempt)))
+
+
+@dataclass
+class Change(Generic[T]):
+    """What a decision returns: the value for the caller and whether ``data`` must be written."""
+
+    result: T
+    write: bool = True
+
+
+Mutation = Callable[[dict[str, str]], Change[T]]
+"""Decides on a private, mutable copy of a record's data; may raise to refuse (nothing written)."""
+
+
+def update_record(
+    store: VersionedStore,
+    name: str,
+    decide: Mutation[T],
+    *,
+    backoff: Backoff,
+    sleep: Callable[[float], None],
+    rng: random.Random,
+    max_bytes: int,
+) -> T:
+    """Apply ``decide`` to record ``name`` atomically; create the record when missing.
+
+    Raises whatever ``decide`` raises (a refusal leaves the record untouched),
+    :class:`PayloadTooLarge` when the new data would exceed ``max_bytes``, and
+    :class:`TemporaryError` when every attempt lost a race. Other store errors propagate as they
+    are: a write that failed for another reason may or may not have been applied, and only the
+    caller can judge that.
+    """
+    for attempt in range(backoff.attempts):
+        current = store.read(name)
+        data = dict(current.data) if current is not None else {}
+        change = decide(data)
+        if not change.write:
+            return change.result
+        size = record_size(data)
+        if size > max_bytes:
+            raise PayloadTooLarge(size, max_bytes, what=f"safety record {name!r}")
+        try:
+            if current is None:
+                store.create(name, data)
+            else:
+                store.replace(name, data, current.version)
+        except APIConflict:
+            if attempt + 1 < backoff.attempts:
+                sleep(backoff.delay(attempt, rng))
+            continue
+        return change.result
+    log.warning("gave up updating safety record %s after %d conflicting writes; the caller will retry later",
+                name, backoff.attempts)
+    raise TemporaryError(f"safety record {name!r} kept changing under us ({backoff.attempts} conflicts in a row)",
+                         delay=backoff.cap)

@@ -1,0 +1,100 @@
+"""Where safety state lives: record names (the sharding) and entry keys (the hashing).
+
+Three kinds of record, chosen so that the facts one decision must see together sit in ONE record
+and change in one compare-and-swap:
+
+* ``<prefix>-w-<ns>-<shard>``: per namespace (split into ``workload_shards`` by workload): leases,
+  executed step ids, cooldowns and ineffective chains. Granting a lease and checking the step is
+  not yet executed, and recording the step while releasing the lease, are each one atomic write.
+* ``<prefix>-p-<policy>``: per policy, the sliding window of reserved action slots.
+* ``<prefix>-global``: the cluster-wide window of reserved action slots.
+
+Data keys are ``<kind>.<hash>`` because ConfigMap keys allow only ``[-._a-zA-Z0-9]`` while step
+ids and workload names carry ``/`` and ``:``; every value is JSON that repeats the readable
+identity, so ``kubectl get cm -o yaml`` still tells a human what is held.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Iterator
+
+from ..events.model import ObjectRef
+from .config import SafetyConfig
+
+__all__ = [
+    "digest",
+    "workload_key",
+    "global_record",
+    "policy_record",
+    "workload_record",
+    "namespace_records",
+    "entry_key",
+    "entries",
+    "put_entry",
+    "load_entry",
+    "ABOUT_KEY",
+    "CLUSTER_SCOPE",
+]
+
+ABOUT_KEY = "about"
+"""A short human-readable line naming what a record holds."""
+
+CLUSTER_SCOPE = "_cluster"
+"""Stands in for the namespace of cluster-scoped workloads (Nodes)."""
+
+
+def digest(*parts: object, length: int = 20) -> str:
+    """Lowercase hex of SHA-256 over the parts; 20 digits = 80 bits, collisions are not a concern."""
+    raw = "\x1f".join(repr(p) if not isinstance(p, str) else p for p in parts)
+    return hashlib.sha256(raw.encode()).hexdigest()[:length]
+
+
+def workload_key(ref: ObjectRef) -> str:
+    """Identity of a workload by name (a uid would change when it is recreated, the problem not)."""
+    return f"{ref.api_version}/{ref.kind}/{ref.namespace or ''}/{ref.name}"
+
+
+def global_record(config: SafetyConfig) -> str:
+    return f"{config.record_prefix}-global"
+
+
+def policy_record(config: SafetyConfig, policy: str) -> str:
+    return f"{config.record_prefix}-p-{digest(policy, length=16)}"
+
+
+def _namespace_part(namespace: str | None) -> str:
+    # Namespace names are DNS labels (<= 63 chars), already valid inside a ConfigMap name.
+    return namespace or CLUSTER_SCOPE.strip("_")
+
+
+def workload_record(config: SafetyConfig, workload: ObjectRef) -> str:
+    shard = int(digest(workload_key(workload), length=8), 16) % config.workload_shards
+    return f"{config.record_prefix}-w-{_namespace_part(workload.namespace)}-{shard}"
+
+
+def namespace_records(config: SafetyConfig, namespace: str | None) -> list[str]:
+    """Every workload record of a namespace (all of its shards)."""
+    return [f"{config.record_prefix}-w-{_namespace_part(namespace)}-{i}" for i in range(config.workload_shards)]
+
+
+def entry_key(kind: str, *identity: object) -> str:
+    return f"{kind}.{digest(*identity)}"
+
+
+def put_entry(data: dict[str, str], key: str, value: dict[str, Any]) -> None:
+    data[key] = json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+def load_entry(data: dict[str, str], key: str) -> dict[str, Any] | None:
+    raw = data.get(key)
+    return None if raw is None else json.loads(raw)
+
+
+def entries(data: dict[str, str], kind: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """All entries of one kind, decoded (a snapshot: the caller may modify ``data`` meanwhile)."""
+    prefix = kind + "."
+    for key, raw in list(data.items()):
+        if key.startswith(prefix):
+            yield key, json.loads(raw)
