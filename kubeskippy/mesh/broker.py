@@ -26,7 +26,7 @@ from typing import Any, Mapping
 import httpx
 
 from ..errors import KubeSkippyError
-from ..events.cloudevents import encode, parse_http, with_extensions
+from ..events.cloudevents import CloudEvent, encode, parse_http
 
 __all__ = ["Trigger", "DeliverySpec", "Broker", "DeliveryRecord", "RETRYABLE_STATUSES"]
 
@@ -133,7 +133,7 @@ class Broker:
             if attempt:
                 await asyncio.sleep(spec.backoff_delay * (2 ** (attempt - 1)))
             status, response_body, reply = await self._post(trigger.subscriber, headers, body, spec.timeout)
-            self.records.append(DeliveryRecord(trigger.name, event.get_id(), event.get_type(), attempt, status,
+            self.records.append(DeliveryRecord(trigger.name, event["id"], event["type"], attempt, status,
                                                time.time()))
             if status is not None and 200 <= status < 300:
                 if reply is not None:
@@ -143,7 +143,7 @@ class Broker:
                     return
                 status = None  # a non-CloudEvent 2xx body is a failure in Knative; retry it
                 log.warning("non-CloudEvent 2xx reply treated as failure",
-                            extra={"fields": {"trigger": trigger.name, "event": event.get_id()}})
+                            extra={"fields": {"trigger": trigger.name, "event": event["id"]}})
                 continue
             if not is_retryable(status):
                 break
@@ -156,12 +156,8 @@ class Broker:
         except httpx.HTTPError:
             return None, b"", None
         reply = None
-        if 200 <= response.status_code < 300 and response.content.strip():
-            try:
-                reply = parse_http(dict(response.headers), response.content)
-            except KubeSkippyError:
-                reply = None
-        elif 200 <= response.status_code < 300 and "ce-id" in response.headers:
+        looks_like_event = response.content.strip() or "ce-id" in response.headers
+        if 200 <= response.status_code < 300 and looks_like_event:
             try:
                 reply = parse_http(dict(response.headers), response.content)
             except KubeSkippyError:
@@ -170,14 +166,14 @@ class Broker:
 
     async def _dead_letter(self, trigger: Trigger, spec: DeliverySpec, event: Any, status: int | None,
                            response_body: bytes) -> None:
-        dead = with_extensions(event, {
+        dead = _with_extensions(event, {
             "knativeerrordest": trigger.subscriber,
             "knativeerrorcode": str(status if status is not None else 0),
             "knativeerrordata": base64.b64encode(response_body[:1024]).decode(),
         })
         self.dead_letters.append(dead)
         log.error("delivery failed; dead-lettered",
-                  extra={"fields": {"trigger": trigger.name, "event": event.get_id(), "status": status}})
+                  extra={"fields": {"trigger": trigger.name, "event": event["id"], "status": status}})
         if spec.dead_letter_sink:
             headers, body = encode(dead, mode="binary")
             for attempt in range(spec.retry + 1):
@@ -188,3 +184,8 @@ class Broker:
                     return
                 if not is_retryable(dl_status):
                     return
+
+
+def _with_extensions(event: Any, extensions: Mapping[str, str]) -> Any:
+    """A copy of ``event`` with extra attributes (Knative's dead-letter annotations)."""
+    return CloudEvent({**event.get_attributes(), **extensions}, event.get_data())

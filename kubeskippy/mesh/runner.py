@@ -57,7 +57,7 @@ class BrokerServer:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         config = uvicorn.Config(BrokerIngress(broker), host="127.0.0.1", port=self.port, log_level="warning",
-                                lifespan="on")
+                                lifespan="on", interface="asgi3")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="kubeskippy-broker", daemon=True)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from typing import Any, Iterator
 
 from ..events.model import ObjectRef
@@ -38,11 +39,13 @@ __all__ = [
     "CLUSTER_SCOPE",
 ]
 
+log = logging.getLogger(__name__)
+
 ABOUT_KEY = "about"
 """A short human-readable line naming what a record holds."""
 
-CLUSTER_SCOPE = "_cluster"
-"""Stands in for the namespace of cluster-scoped workloads (Nodes)."""
+CLUSTER_SCOPE = "cluster.scoped"
+"""Stands in for the namespace of cluster-scoped workloads (a namespace name cannot hold a dot)."""
 
 
 def digest(*parts: object, length: int = 20) -> str:
@@ -66,7 +69,7 @@ def policy_record(config: SafetyConfig, policy: str) -> str:
 
 def _namespace_part(namespace: str | None) -> str:
     # Namespace names are DNS labels (<= 63 chars), already valid inside a ConfigMap name.
-    return namespace or CLUSTER_SCOPE.strip("_")
+    return namespace or CLUSTER_SCOPE
 
 
 def workload_record(config: SafetyConfig, workload: ObjectRef) -> str:
@@ -87,14 +90,38 @@ def put_entry(data: dict[str, str], key: str, value: dict[str, Any]) -> None:
     data[key] = json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
+def _decode(key: str, raw: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        log.warning("dropping unreadable safety entry %s (edited by hand?)", key)
+        return None
+    return value
+
+
 def load_entry(data: dict[str, str], key: str) -> dict[str, Any] | None:
+    """The decoded entry, or None when absent; an unreadable entry is removed from ``data``."""
     raw = data.get(key)
-    return None if raw is None else json.loads(raw)
+    if raw is None:
+        return None
+    value = _decode(key, raw)
+    if value is None:
+        del data[key]
+    return value
 
 
 def entries(data: dict[str, str], kind: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    """All entries of one kind, decoded (a snapshot: the caller may modify ``data`` meanwhile)."""
+    """All entries of one kind, decoded; unreadable ones are removed from ``data``.
+
+    Iterates over a snapshot, so the caller may modify ``data`` meanwhile.
+    """
     prefix = kind + "."
     for key, raw in list(data.items()):
         if key.startswith(prefix):
-            yield key, json.loads(raw)
+            value = _decode(key, raw)
+            if value is None:
+                del data[key]
+            else:
+                yield key, value

@@ -134,14 +134,14 @@ class FunctionApp:
         try:
             body = await read_body(scope, receive, self.max_body)
             event = parse_http(header_map(scope), body)
-            event_type = event.get_type()
-            with correlation(function=self.name, ce_id=event.get_id(), ce_type=event_type,
+            event_type = event["type"]
+            with correlation(function=self.name, ce_id=event["id"], ce_type=event_type,
                              fingerprint=_ext(event, "kubeskippyfingerprint"), plan_id=_ext(event, "kubeskippyplanid")):
                 started = time.perf_counter()
                 produced = list(await asyncio.to_thread(self._state.service.handle, event))
                 self.metrics.decision_seconds.labels(self.name).observe(time.perf_counter() - started)
                 for out in produced:
-                    self.metrics.emitted.labels(self.name, out.get_type()).inc()
+                    self.metrics.emitted.labels(self.name, out["type"]).inc()
                 if len(produced) == 1:
                     headers, out_body = encode(produced[0], mode=self.reply_mode)
                     status = 200
@@ -165,7 +165,7 @@ class FunctionApp:
                 produced = list(await asyncio.to_thread(route.handler, header_map(scope), body))
                 await self.emitter.publish(produced)
             for out in produced:
-                self.metrics.emitted.labels(self.name, out.get_type()).inc()
+                self.metrics.emitted.labels(self.name, out["type"]).inc()
             status = route.ok_status
             await respond_json(send, status, {"published": len(produced)})
         except KubeSkippyError as e:

@@ -43,7 +43,7 @@ class Emitter:
             if response.status_code >= 300:
                 raise TemporaryError(
                     f"the broker at {self.sink_url} answered {response.status_code} for event "
-                    f"{event.get_id()}; the request will be retried")
+                    f"{event['id']}; the request will be retried")
 
     async def aclose(self) -> None:
         if self._client is not None:

@@ -1,0 +1,238 @@
+"""Building, encoding and decoding KubeSkippy's CloudEvents (cloudevents SDK 2.x).
+
+The SDK's 1.x API lives at ``cloudevents.v1.http`` in 2.x; its ``CloudEvent`` is a mapping
+(``event["id"]``), which is what our code uses. func-python 0.8.1 hands handlers the newer
+``cloudevents.core`` event class instead; every function here accepts either and returns the
+mapping kind, so code never depends on which middleware decoded the request.
+
+Why the extra checks over the SDK: a malformed request must become a 400 with a message that
+names what is wrong (the Broker sends 400s to the dead-letter sink instead of retrying), never
+an SDK exception that turns into a 500 and a retry storm.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timezone
+from typing import Any, Literal, Mapping
+
+from cloudevents.v1 import exceptions as ce_errors
+from cloudevents.v1.http import CloudEvent, from_http, to_binary, to_structured
+from pydantic import ValidationError
+
+from ..clock import from_rfc3339
+from ..errors import FieldError, InvalidInput
+from ..policy.validation import field_errors_from
+from ..types import to_timestamp_text
+from .model import Alert, EventModel, Plan
+from .types import ALERT_FIRING, ALERT_RESOLVED, EVENT_MODELS, dataschema_for, source_for
+
+__all__ = [
+    "CloudEvent",
+    "EXT_FINGERPRINT",
+    "EXT_PLAN_ID",
+    "EXT_POLICY",
+    "make_event",
+    "correlation_extensions",
+    "decode_payload",
+    "encode",
+    "parse_http",
+    "as_cloudevent",
+    "event_time",
+    "event_data_object",
+    "check_extension_name",
+]
+
+EXT_FINGERPRINT = "kubeskippyfp"
+"""Finding fingerprint (policy × trigger × workload): follows a problem through plan, outcome and
+verification. (``kubeskippyfingerprint`` would be 21 characters; the spec asks for at most 20.)"""
+EXT_PLAN_ID = "kubeskippyplanid"
+EXT_POLICY = "kubeskippypolicy"
+
+_EXTENSION_NAME = re.compile(r"^[a-z0-9]{1,20}$")
+_RESERVED = {"id", "source", "type", "specversion", "datacontenttype", "dataschema", "subject", "time", "data",
+             "data_base64"}
+_TIME_FIELDS = ("observed_at", "created_at", "at", "checked_at", "starts_at")
+
+
+def check_extension_name(name: str) -> None:
+    """CloudEvents extension names are 1-20 lowercase letters or digits (spec 1.0)."""
+    if name in _RESERVED:
+        raise InvalidInput([FieldError(f"extensions.{name}", "is a reserved CloudEvents attribute")])
+    if not _EXTENSION_NAME.match(name):
+        raise InvalidInput([FieldError(f"extensions.{name}",
+                                       "extension names must be 1-20 lowercase letters or digits")])
+
+
+def correlation_extensions(payload: EventModel) -> dict[str, str]:
+    """Ids that let a Trigger filter, or a person grep, everything about one problem."""
+    out: dict[str, str] = {}
+    fingerprint = getattr(payload, "finding_fingerprint", None) or getattr(payload, "fingerprint", None)
+    if not isinstance(payload, Alert):  # an Alertmanager fingerprint is not a finding fingerprint
+        finding = getattr(payload, "finding", None)
+        fingerprint = fingerprint or (finding.fingerprint if finding is not None else None)
+        if fingerprint:
+            out[EXT_FINGERPRINT] = fingerprint
+    plan_id = getattr(payload, "plan_id", None)
+    if plan_id is None and isinstance(payload, Plan):
+        plan_id = payload.id
+    if plan_id:
+        out[EXT_PLAN_ID] = plan_id
+    policy = getattr(payload, "policy", None) or getattr(getattr(payload, "finding", None), "policy", None)
+    if isinstance(policy, str) and policy:
+        out[EXT_POLICY] = policy
+    return out
+
+
+def make_event(
+    event_type: str,
+    payload: EventModel,
+    *,
+    function: str,
+    id: str | None = None,
+    subject: str | None = None,
+    extensions: Mapping[str, Any] | None = None,
+    time: float | None = None,
+) -> CloudEvent:
+    """A CloudEvent carrying ``payload`` as JSON, with source ``/kubeskippy/<function>``.
+
+    ``id`` defaults to the payload's own (content-derived) id, so a redelivered input yields the
+    same event and downstream idempotency holds. ``time`` defaults to the payload's own
+    timestamp for the same reason. Correlation ids become extensions (explicit ones win).
+    """
+    model = EVENT_MODELS.get(event_type)
+    if model is None:
+        raise ValueError(f"unknown event type {event_type!r}; expected one of {', '.join(EVENT_MODELS)}")
+    if not isinstance(payload, model):
+        raise TypeError(f"{event_type} carries a {model.__name__}, not a {type(payload).__name__}")
+    if isinstance(payload, Alert) and event_type.rsplit(".", 1)[1] != payload.status:
+        raise ValueError(f"a {payload.status} alert cannot be sent as {event_type}")
+    event_id = id or getattr(payload, "id", None)
+    if not event_id:
+        raise ValueError(f"{event_type}: an id is required (the payload has none)")
+    if time is None:
+        time = next((getattr(payload, f) for f in _TIME_FIELDS if getattr(payload, f, None) is not None), None)
+    attributes: dict[str, Any] = {
+        "specversion": "1.0",
+        "id": event_id,
+        "source": source_for(function),
+        "type": event_type,
+        "datacontenttype": "application/json",
+        "dataschema": dataschema_for(event_type),
+    }
+    if time is not None:
+        attributes["time"] = to_timestamp_text(time)
+    if subject:
+        attributes["subject"] = subject
+    for name, value in {**correlation_extensions(payload), **(extensions or {})}.items():
+        check_extension_name(name)
+        attributes[name] = value if isinstance(value, (bool, int)) else str(value)
+    return CloudEvent(attributes, payload.model_dump(mode="json"))
+
+
+def as_cloudevent(event: Any) -> CloudEvent:
+    """The mapping-style event for either SDK class (func-python passes ``cloudevents.core`` ones)."""
+    if isinstance(event, CloudEvent):
+        return event
+    get_attributes = getattr(event, "get_attributes", None)
+    if get_attributes is None:
+        raise InvalidInput(f"not a CloudEvent: {type(event).__name__}")
+    attributes = {}
+    for name, value in dict(get_attributes()).items():
+        if isinstance(value, datetime):
+            value = (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat().replace("+00:00", "Z")
+        attributes[name] = value
+    try:
+        return CloudEvent(attributes, event.get_data())
+    except ce_errors.GenericException as e:
+        raise InvalidInput(f"not a valid CloudEvent: {e}") from None
+
+
+def event_data_object(event: Any) -> Any:
+    """The event's data as parsed JSON (binary-mode bodies may arrive as text or bytes)."""
+    data = as_cloudevent(event).get_data()
+    if isinstance(data, (bytes, bytearray)):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInput([FieldError("data", "must be UTF-8 JSON")]) from None
+    if isinstance(data, str):
+        try:
+            data = json.loads(data)
+        except json.JSONDecodeError as e:
+            raise InvalidInput([FieldError("data", f"must be JSON: {e.msg} at line {e.lineno}, "
+                                                   f"column {e.colno}")]) from None
+    return data
+
+
+def decode_payload(event: Any) -> EventModel:
+    """The payload model of one of our events; bad data raises InvalidInput naming ``data.…`` paths."""
+    ce = as_cloudevent(event)
+    event_type = ce.get("type")
+    model = EVENT_MODELS.get(event_type or "")
+    if model is None:
+        raise InvalidInput([FieldError("type", f"unknown event type {event_type!r}; expected one of "
+                                               + " ".join(EVENT_MODELS))], source=ce.get("id"))
+    data = event_data_object(ce)
+    if data is None:
+        raise InvalidInput([FieldError("data", "required")], source=ce.get("id"))
+    if not isinstance(data, dict):
+        raise InvalidInput([FieldError("data", "must be a JSON object")], source=ce.get("id"))
+    try:
+        payload = model.model_validate(data)
+    except ValidationError as e:
+        raise InvalidInput(field_errors_from(e, prefix="data"), source=ce.get("id")) from None
+    if event_type in (ALERT_FIRING, ALERT_RESOLVED):
+        expected = event_type.rsplit(".", 1)[1]
+        if payload.status != expected:  # type: ignore[attr-defined]
+            raise InvalidInput([FieldError("data.status", f"must be {expected} for type {event_type}")],
+                               source=ce.get("id"))
+    return payload
+
+
+def encode(event: Any, mode: Literal["binary", "structured"] = "binary") -> tuple[dict[str, str], bytes]:
+    """HTTP headers and body for an event, in the CloudEvents HTTP binding's binary or structured mode."""
+    ce = as_cloudevent(event)
+    if mode == "binary":
+        headers, body = to_binary(ce)
+    elif mode == "structured":
+        headers, body = to_structured(ce)
+    else:
+        raise ValueError(f"mode must be binary or structured, not {mode!r}")
+    return {str(k): str(v) for k, v in headers.items()}, body if isinstance(body, bytes) else str(body).encode()
+
+
+def parse_http(headers: Mapping[str, str], body: bytes | str | None) -> CloudEvent:
+    """A CloudEvent from an HTTP request, in either mode; anything else raises InvalidInput."""
+    try:
+        event = from_http(dict(headers), body)
+    except ce_errors.GenericException as e:
+        raise InvalidInput(f"not a CloudEvent: {_first_line(e)}") from None
+    except (ValueError, TypeError, AttributeError, UnicodeDecodeError) as e:
+        raise InvalidInput(f"not a CloudEvent: malformed request ({type(e).__name__}: {_first_line(e)})") from None
+    problems = [FieldError(name, "must be a non-empty string") for name in ("id", "source", "type")
+                if not isinstance(event.get(name), str) or not event.get(name)]
+    if problems:
+        raise InvalidInput(problems)
+    event_time(event)  # a malformed time is a malformed event
+    return event
+
+
+def event_time(event: Any) -> float | None:
+    """The ``time`` attribute as epoch seconds, or None when absent."""
+    value = as_cloudevent(event).get("time")
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
+    try:
+        return from_rfc3339(str(value))
+    except ValueError:
+        raise InvalidInput([FieldError("time", f"must be an RFC 3339 timestamp, got {value!r}")]) from None
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    line = text[0] if text else type(e).__name__
+    return line if len(line) <= 200 else line[:197] + "..."

@@ -1,0 +1,79 @@
+"""Values that flow between the executor and the actions.
+
+An action works in two phases so that a retry after a crash changes the world at most once:
+``prepare`` reads live state and returns an *intent* (plain JSON, stored in the HealingAction
+before anything is written), and ``apply`` carries out exactly that intent — idempotently, so
+applying a stored intent a second time is a no-op.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from ..clock import Clock
+from ..events.model import Change, ObjectRef
+from ..ports import Cluster
+
+__all__ = ["ActionContext", "ActionReport", "Intent", "change", "value_text", "ref_text"]
+
+Intent = dict[str, Any]
+"""What an action will do, as JSON: small, self-contained, replayable."""
+
+
+@dataclass(frozen=True)
+class ActionContext:
+    """Everything an action may use. ``stamp`` is the action's first start time, kept in the
+    HealingAction, so values derived from it (the restartedAt annotation) are the same on a
+    re-drive. ``is_protected`` lets multi-object actions (drain) skip protected objects."""
+
+    cluster: Cluster
+    clock: Clock
+    dry_run: bool
+    step_id: str
+    reason: str
+    stamp: float
+    holder: str = "kubeskippy"
+    is_protected: Any = None  # Callable[[dict], str | None] | None
+
+
+@dataclass
+class ActionReport:
+    """What ``apply`` did. ``blocked`` names why nothing could be done right now (e.g. a
+    PodDisruptionBudget) — the executor reports that as a blocked outcome, not a crash."""
+
+    message: str
+    changes: list[Change] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+    blocked: str | None = None
+    notification: Mapping[str, str] | None = None  # {"severity", "title", "message"}
+    metrics: dict[str, str] = field(default_factory=dict)
+
+
+def value_text(value: Any) -> str:
+    """Old/new values as text: scalars plainly, structures as compact JSON, absent as ''."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def ref_text(obj_or_ref: dict | ObjectRef) -> str:
+    """``Kind/namespace/name`` (the ResourceChange.resourceRef convention)."""
+    if isinstance(obj_or_ref, ObjectRef):
+        return str(obj_or_ref)
+    meta = obj_or_ref.get("metadata") or {}
+    ns = meta.get("namespace")
+    kind = obj_or_ref.get("kind", "?")
+    return f"{kind}/{ns}/{meta.get('name', '?')}" if ns else f"{kind}/{meta.get('name', '?')}"
+
+
+def change(target: dict | ObjectRef, change_type: str, field_path: str, old: Any, new: Any) -> Change:
+    return Change(resource_ref=ref_text(target), change_type=change_type, field=field_path,
+                  old_value=value_text(old), new_value=value_text(new))

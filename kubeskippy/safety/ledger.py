@@ -1,0 +1,212 @@
+"""The safety ledger: rate limits, cooldowns, leases, idempotency and ineffective chains, shared
+by every remediate replica through a compare-and-swap store and nothing else.
+
+A reservation is made in a fixed order, each step one atomic write:
+
+1. the workload record: re-check duplicate / leased / ineffective_chain / cooldown and take the
+   lease (the step-executed check and the lease are in the same write);
+2. the policy record: take a slot in the policy's sliding window (or refuse ``rate_limited``);
+3. the global record: take a slot in the cluster-wide window (or ``global_rate_limited``).
+
+A refusal or failure after step 1 undoes what was taken (best effort). Whatever crash happens in
+between, the damage is on the safe side: a lease nobody uses expires after its duration, a slot
+nobody uses leaves the window within the hour. No action can run without all three, because the
+caller acts only after :meth:`Ledger.reserve` returned. docs/safety.md has the full analysis.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from ..clock import Clock
+from ..errors import FieldError, InvalidInput
+from ..events.model import ObjectRef
+from ..ports import VersionedStore
+from .cas import Backoff, Change, update_record
+from .config import SafetyConfig
+from .contract import ActionRequest, Reservation
+from .records import (entries, global_record, namespace_records, policy_record, workload_key,
+                      workload_record)
+from .windows import SLOT, count_slots, give_back_slot, take_slot
+from .workload_state import (LEASE, LeaseClaim, finish_action, grant_lease, record_health,
+                             release_lease)
+
+__all__ = ["Ledger", "LeaseView"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LeaseView:
+    """A live lease as stored, for inspection (CLI, tests)."""
+
+    workload: str
+    holder: str
+    step_id: str
+    acquired: float
+    expires: float
+
+
+def _validate(request: ActionRequest) -> None:
+    errors: list[FieldError] = []
+    if not request.step_id:
+        errors.append(FieldError("step_id", "must not be empty"))
+    if not request.policy:
+        errors.append(FieldError("policy", "must not be empty"))
+    if not request.workload.name:
+        errors.append(FieldError("workload.name", "must not be empty"))
+    if not request.lease_duration > 0:
+        errors.append(FieldError("lease_duration", "must be positive (a lease that never expires would "
+                                                   "block the workload forever after a crash)"))
+    if request.cooldown < 0:
+        errors.append(FieldError("cooldown", "must not be negative"))
+    if request.max_actions_per_hour < 0:
+        errors.append(FieldError("max_actions_per_hour", "must not be negative"))
+    if errors:
+        raise InvalidInput(errors, source="ActionRequest")
+
+
+def _claim(request: ActionRequest, holder: str) -> LeaseClaim:
+    return LeaseClaim(holder=holder, step_id=request.step_id, workload=workload_key(request.workload),
+                      policy=request.policy, trigger=request.trigger, lease_duration=request.lease_duration,
+                      cooldown=request.cooldown)
+
+
+class Ledger:
+    """Implements :class:`~kubeskippy.safety.contract.SafetyLedger` over a :class:`VersionedStore`.
+
+    ``holder`` names this replica (e.g. the pod name); it must differ between replicas. ``sleep``
+    is how backoff waits (``time.sleep`` in production; the simulator and tests pass their own).
+    The instance keeps no state between calls, so any number of them may share one store.
+    """
+
+    def __init__(self, store: VersionedStore, clock: Clock, config: SafetyConfig | None = None,
+                 holder: str = "", *, sleep: Callable[[float], None] = time.sleep,
+                 rng: random.Random | None = None) -> None:
+        if not holder:
+            raise InvalidInput([FieldError("holder", "must name this replica")], source="Ledger")
+        self._store = store
+        self._clock = clock
+        self._config = config or SafetyConfig()
+        self._holder = holder
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._backoff = Backoff(self._config.max_attempts, self._config.backoff_base, self._config.backoff_cap)
+
+    @property
+    def holder(self) -> str:
+        return self._holder
+
+    @property
+    def config(self) -> SafetyConfig:
+        return self._config
+
+    # -- SafetyLedger ---------------------------------------------------------------------------
+
+    def reserve(self, request: ActionRequest) -> Reservation:
+        _validate(request)
+        claim = _claim(request, self._holder)
+        record = workload_record(self._config, request.workload)
+        about = f"leases, executed steps, cooldowns and chains in namespace {request.workload.namespace or '-'}"
+        acquired = self._update(record, lambda data: grant_lease(data, claim, self._clock.now(), self._config, about))
+        reservation = Reservation(request=request, holder=self._holder, reserved_at=acquired,
+                                  lease_expires=acquired + request.lease_duration)
+        taken: list[str] = []
+        try:
+            for name, limit, refusal, scope in self._windows(request):
+                self._update(name, lambda data, limit=limit, refusal=refusal, scope=scope: take_slot(
+                    data, step_id=request.step_id, holder=self._holder, reserved_at=acquired,
+                    now=self._clock.now(), window=self._config.rate_window, limit=limit, refusal=refusal,
+                    about=f"action slots of {scope}", scope=scope))
+                taken.append(name)
+        except Exception:
+            self._undo(reservation, claim, taken)
+            raise
+        log.info("%s reserved %s on %s until %s", self._holder, request.step_id, claim.workload,
+                 reservation.lease_expires)
+        return reservation
+
+    def complete(self, reservation: Reservation) -> None:
+        request = reservation.request
+        claim = _claim(request, reservation.holder)
+        self._update(workload_record(self._config, request.workload), lambda data: finish_action(
+            data, claim, reservation.reserved_at, self._clock.now(), self._config))
+
+    def abort(self, reservation: Reservation) -> None:
+        request = reservation.request
+        claim = _claim(request, reservation.holder)
+        executed = self._update(workload_record(self._config, request.workload), lambda data: release_lease(
+            data, claim, reservation.reserved_at, self._clock.now(), self._config))
+        if executed:
+            log.warning("abort of %s ignored for the rate limit: the step is recorded as executed",
+                        request.step_id)
+            return
+        for name, *_ in self._windows(request):
+            self._give_back(name, reservation)
+
+    def record_verification(self, workload: ObjectRef, policy: str, healthy: bool) -> None:
+        key = workload_key(workload)
+        self._update(workload_record(self._config, workload), lambda data: record_health(
+            data, key, healthy, self._clock.now(), self._config))
+        log.info("verification of %s after %s: %s", key, policy, "healthy" if healthy else "unhealthy")
+
+    # -- inspection -----------------------------------------------------------------------------
+
+    def active_leases(self, namespace: str | None) -> list[LeaseView]:
+        """Live leases on workloads of one namespace (None: cluster-scoped workloads)."""
+        now = self._clock.now()
+        out: list[LeaseView] = []
+        for name in namespace_records(self._config, namespace):
+            current = self._store.read(name)
+            if current is None:
+                continue
+            for _, e in entries(dict(current.data), LEASE):
+                if now < float(e["expires"]):
+                    out.append(LeaseView(e["workload"], e["holder"], e["step"], float(e["acquired"]),
+                                         float(e["expires"])))
+        return sorted(out, key=lambda v: v.workload)
+
+    def actions_in_window(self, policy: str | None = None) -> int:
+        """Reserved slots in the sliding window of ``policy``, or the global one when None."""
+        name = global_record(self._config) if policy is None else policy_record(self._config, policy)
+        current = self._store.read(name)
+        if current is None:
+            return 0
+        return count_slots(dict(current.data), self._clock.now(), self._config.rate_window)
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _windows(self, request: ActionRequest) -> list[tuple[str, int, str, str]]:
+        """(record, limit, refusal, scope) of every window a request counts in, in taking order."""
+        limit = request.max_actions_per_hour or self._config.default_max_actions_per_hour
+        out = [(policy_record(self._config, request.policy), limit, "rate_limited", f"policy {request.policy}")]
+        if self._config.global_max_actions_per_hour is not None:
+            out.append((global_record(self._config), self._config.global_max_actions_per_hour,
+                        "global_rate_limited", "the cluster"))
+        return out
+
+    def _give_back(self, name: str, reservation: Reservation) -> None:
+        self._update(name, lambda data: give_back_slot(
+            data, step_id=reservation.request.step_id, holder=reservation.holder,
+            reserved_at=reservation.reserved_at, now=self._clock.now(), window=self._config.rate_window))
+
+    def _undo(self, reservation: Reservation, claim: LeaseClaim, taken: list[str]) -> None:
+        """Best effort: whatever cannot be undone now expires by itself (see the module doc)."""
+        try:
+            for name in taken:
+                self._give_back(name, reservation)
+            self._update(workload_record(self._config, reservation.request.workload),
+                         lambda data: release_lease(data, claim, reservation.reserved_at, self._clock.now(),
+                                                    self._config))
+        except Exception as e:  # noqa: BLE001 - the original refusal/failure matters more
+            log.warning("could not undo reservation of %s (%s); its lease expires at %s and its rate "
+                        "slots leave the window within %gs", reservation.request.step_id, e,
+                        reservation.lease_expires, self._config.rate_window)
+
+    def _update(self, name: str, decide: Callable[[dict[str, str]], Change]):
+        return update_record(self._store, name, decide, backoff=self._backoff, sleep=self._sleep,
+                             rng=self._rng, max_bytes=self._config.max_record_bytes)
