@@ -20,6 +20,9 @@ app = typer.Typer(
 
 # One line per area; each module defines register(app).
 COMMAND_MODULES: list[str] = [
+    "policy",
+    "send",
+    "audit",
 ]
 
 

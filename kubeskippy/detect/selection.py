@@ -42,6 +42,7 @@ OWNED_KINDS: dict[str, frozenset[str]] = {
 
 @dataclass(frozen=True)
 class CompiledFilter:
+    api_version: str
     group: str
     kind: str
     excluded: re.Pattern[str] | None
@@ -107,7 +108,7 @@ class CompiledSelector:
 
 def compile_selector(selector: ResourceSelector) -> CompiledSelector:
     filters = tuple(
-        CompiledFilter(api_group(r.api_version), r.kind, _compile_globs(r.exclude_names)) for r in selector.resources
+        CompiledFilter(r.api_version, api_group(r.api_version), r.kind, _compile_globs(r.exclude_names)) for r in selector.resources
     )
     namespaces = frozenset(selector.namespaces) if selector.namespaces else None
     return CompiledSelector(namespaces, compile_label_selector(selector.label_selector), filters)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from .status import bad_request
 
@@ -257,4 +257,3 @@ def fields_match(requirements: Sequence[FieldRequirement], obj: Mapping[str, Any
     return True
 
 
-Matcher = Callable[[Mapping[str, Any]], bool]

@@ -1,0 +1,109 @@
+"""Condition triggers: a status condition, or a container state reason, held for a duration.
+
+* **Status conditions** (``status.conditions`` of Pods, Nodes, Deployments, …): the trigger holds
+  when the condition of that ``type`` has that ``status`` (compared case-insensitively) and has
+  had it for at least ``duration``, measured from its ``lastTransitionTime``. A condition without
+  a ``lastTransitionTime`` holds only for a zero duration: how long it held is unknown. An object
+  without a condition of that type never holds.
+* **Container reasons** (Pods only, when the pod has no status condition of that type):
+  ``CrashLoopBackOff``, ``ImagePullBackOff``, ``ErrImagePull``, ``CreateContainerConfigError``,
+  ``OOMKilled``, ``Error``, … count as a condition of that name with status ``"True"`` while
+  present in any container (init, regular or ephemeral):
+
+  - ``state.waiting.reason``: held since the pod's ``ContainersReady`` condition turned False
+    (else ``Ready`` turned False, else the pod's ``startTime``). A container without a readiness
+    probe that runs briefly between back-offs turns ContainersReady True each time, which restarts
+    this clock;
+  - ``state.terminated.reason``: held since ``finishedAt``;
+  - ``lastState.terminated.reason`` *while the container is not ready* (a crash-looping container
+    that was OOM-killed shows OOMKilled here, not in ``state``): held since that ``finishedAt``.
+
+  A container reason with status ``"False"`` or ``"Unknown"`` never holds: absence has no start
+  time to measure a duration from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .objects import parse_time
+
+__all__ = ["ConditionHit", "condition_hits", "CONTAINER_STATUS_FIELDS"]
+
+CONTAINER_STATUS_FIELDS = ("initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses")
+
+
+@dataclass(frozen=True)
+class ConditionHit:
+    where: str
+    """``condition`` or ``container <name>``."""
+    state: str
+    """``condition``, ``waiting``, ``terminated`` or ``lastState.terminated``."""
+    since: float | None
+    reason: str
+    message: str
+
+
+def _conditions(obj: dict) -> list:
+    status = obj.get("status")
+    if not isinstance(status, dict):
+        return []
+    conditions = status.get("conditions")
+    return conditions if isinstance(conditions, list) else []
+
+
+def _held(since: float | None, duration: float, now: float) -> bool:
+    if since is None:
+        return duration <= 0
+    return now - since >= duration
+
+
+def _not_ready_since(pod: dict) -> float | None:
+    found: dict[str, float | None] = {}
+    for cond in _conditions(pod):
+        if isinstance(cond, dict) and cond.get("type") in ("ContainersReady", "Ready") \
+                and str(cond.get("status", "")).lower() != "true":
+            found[cond["type"]] = parse_time(cond.get("lastTransitionTime"))
+    for kind in ("ContainersReady", "Ready"):
+        if found.get(kind) is not None:
+            return found[kind]
+    return parse_time((pod.get("status") or {}).get("startTime"))
+
+
+def _container_hits(pod: dict, reason: str) -> list[ConditionHit]:
+    status = pod.get("status") or {}
+    hits: list[ConditionHit] = []
+    for field in CONTAINER_STATUS_FIELDS:
+        for cs in status.get(field) or ():
+            if not isinstance(cs, dict):
+                continue
+            where = f"container {cs.get('name', '?')}"
+            state = cs.get("state") or {}
+            waiting = state.get("waiting") or {}
+            terminated = state.get("terminated") or {}
+            last = (cs.get("lastState") or {}).get("terminated") or {}
+            if waiting.get("reason") == reason:
+                hits.append(ConditionHit(where, "waiting", _not_ready_since(pod), reason, waiting.get("message", "")))
+            elif terminated.get("reason") == reason:
+                hits.append(ConditionHit(where, "terminated", parse_time(terminated.get("finishedAt")), reason,
+                                         terminated.get("message", "")))
+            elif last.get("reason") == reason and not cs.get("ready"):
+                hits.append(ConditionHit(where, "lastState.terminated", parse_time(last.get("finishedAt")), reason,
+                                         last.get("message", "")))
+    return hits
+
+
+def condition_hits(obj: dict, type_: str, status: str, duration: float, now: float) -> list[ConditionHit]:
+    """The places in ``obj`` where condition ``type_`` has ``status`` and has held ≥ ``duration``."""
+    for cond in _conditions(obj):
+        if not isinstance(cond, dict) or cond.get("type") != type_:
+            continue
+        if str(cond.get("status", "")).lower() != status.lower():
+            return []
+        since = parse_time(cond.get("lastTransitionTime"))
+        if not _held(since, duration, now):
+            return []
+        return [ConditionHit("condition", "condition", since, cond.get("reason", ""), cond.get("message", ""))]
+    if obj.get("kind") != "Pod" or status.lower() != "true":
+        return []
+    return [hit for hit in _container_hits(obj, type_) if _held(hit.since, duration, now)]

@@ -1,0 +1,816 @@
+"""The in-process Kubernetes API engine behind the development cluster.
+
+A development and test tool, never for production: it keeps objects in memory and answers with the
+API server's semantics, so the adapters, the remediation code and the local event mesh can be
+exercised without a real cluster. What it does (each pinned by tests/devcluster):
+
+* objects keyed by (apiVersion, kind, namespace, name) as plain JSON dicts; every read returns a
+  copy, so callers can never mutate stored state by accident;
+* ``metadata.uid``, ``creationTimestamp`` (from the Clock port), ``generation`` and one global
+  ``resourceVersion`` counter rendered as a string; a write that changes nothing is not a write
+  (no new resourceVersion, no watch event), as in etcd-backed storage;
+* create of an existing name → 409 AlreadyExists; a PUT or PATCH carrying a stale resourceVersion
+  → 409 Conflict; a missing object → 404 NotFound; all errors carry the API server's Status;
+* status and scale subresources; strategic-merge, JSON merge and JSON patches;
+* evictions checked against PodDisruptionBudgets (429 when the budget would be violated);
+* deletion with grace periods and Background / Foreground / Orphan propagation by ownerReferences;
+* a bounded event log so watches resume from a resourceVersion (410 Expired when too old);
+* server-side dry run: validated, the would-be object returned, nothing stored.
+
+Differences from a real API server are listed in docs/devcluster.md.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator, Mapping
+
+from ..clock import Clock, WallClock, to_rfc3339
+from ..kinds import KINDS, KindInfo
+from . import status as st
+from .disruption import budget_status, is_pod_ready, pdb_matches_pod, pod_is_terminating
+from .patches import apply_json_patch, apply_merge_patch, apply_strategic_merge_patch
+from .scale import SCALABLE_KINDS, scale_of, scale_replicas_causes
+from .selectors import (
+    FieldRequirement,
+    Requirement,
+    fields_match,
+    labels_match,
+    parse_field_selector,
+    parse_label_selector,
+)
+from .validation import validate_object, validate_update
+
+__all__ = ["ObjectStore", "WatchEvent", "WatchFilter", "ListResult", "STATUS_SUBRESOURCE_KINDS"]
+
+STATUS_SUBRESOURCE_KINDS = frozenset({
+    "Pod", "Service", "Node", "Namespace", "PersistentVolume", "PersistentVolumeClaim",
+    "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "PodDisruptionBudget",
+    "HealingPolicy", "HealingAction",
+})
+"""Kinds whose ``status`` is written only through ``/status`` (and whose spec is ignored there)."""
+
+_PROPAGATION_POLICIES = ("Orphan", "Background", "Foreground")
+_GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+_BUILTIN_GROUPS = frozenset({"", "apps", "batch", "policy", "events.k8s.io", "coordination.k8s.io"})
+_SCALE_INFO = KindInfo("autoscaling/v1", "Scale", "scale", True)  # for error messages only
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    """One change as a watch reports it. ``previous`` is the object before the change (internal:
+    it lets a filtered watch turn "stopped matching" into DELETED)."""
+
+    type: str
+    resource_version: int
+    object: dict[str, Any]
+    previous: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": self.type, "object": self.object}
+
+
+@dataclass(frozen=True)
+class WatchFilter:
+    """What a watch or list selects: one kind, optionally one namespace, selectors compiled."""
+
+    info: KindInfo
+    namespace: str | None
+    labels: tuple[Requirement, ...] = ()
+    fields: tuple[FieldRequirement, ...] = ()
+
+    def selects(self, obj: Mapping[str, Any] | None) -> bool:
+        if obj is None or obj.get("apiVersion") != self.info.api_version or obj.get("kind") != self.info.kind:
+            return False
+        meta = obj.get("metadata") or {}
+        if self.namespace is not None and meta.get("namespace") != self.namespace:
+            return False
+        return labels_match(self.labels, meta.get("labels")) and fields_match(self.fields, obj)
+
+
+@dataclass(frozen=True)
+class ListResult:
+    items: list[dict[str, Any]]
+    resource_version: str
+
+
+def _meta(obj: Mapping[str, Any]) -> dict[str, Any]:
+    return obj.setdefault("metadata", {})  # type: ignore[union-attr]
+
+
+def _without(obj: Mapping[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: v for k, v in obj.items() if k not in keys}
+
+
+class ObjectStore:
+    """Thread-safe in-memory API engine. All public methods take and return plain dicts.
+
+    :param clock: time source for timestamps and graceful deletion deadlines.
+    :param seed: makes uids and generated names reproducible (simulations, golden tests).
+    :param watch_history: how many changes a watch can resume across before 410 Expired.
+    :param graceful_pod_deletion: when True, deleting a scheduled pod with a grace period sets
+        ``deletionTimestamp`` and the pod stays (Terminating) until :meth:`finish_terminations`
+        runs at or after that time; when False (default) pods vanish at once, as if the kubelet
+        confirmed immediately.
+    :param require_namespaces: when True, namespaced writes need the Namespace object to exist
+        (404 otherwise), as on a real cluster.
+    """
+
+    def __init__(self, clock: Clock | None = None, *, seed: int | None = None, kinds: Iterable[KindInfo] = KINDS,
+                 watch_history: int = 10_000, graceful_pod_deletion: bool = False,
+                 require_namespaces: bool = False) -> None:
+        self.clock: Clock = clock or WallClock()
+        self.graceful_pod_deletion = graceful_pod_deletion
+        self.require_namespaces = require_namespaces
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self._random = random.Random(seed)
+        self._kinds: dict[tuple[str, str], KindInfo] = {(k.api_version, k.kind): k for k in kinds}
+        self._plurals: dict[tuple[str, str], KindInfo] = {(k.api_version, k.plural): k for k in kinds}
+        self._objects: dict[tuple[str, str], dict[tuple[str, str], dict[str, Any]]] = {}
+        self._revision = 0
+        self._history: deque[WatchEvent] = deque(maxlen=max(1, watch_history))
+        self._forgotten_upto = 0  # highest resourceVersion that fell out of the history
+        self._logs: dict[tuple[str, str, str, bool], str] = {}
+
+    # --- kinds ---------------------------------------------------------------------------
+
+    @property
+    def kinds(self) -> tuple[KindInfo, ...]:
+        return tuple(self._kinds.values())
+
+    def kind(self, api_version: str | None, kind: str | None) -> KindInfo:
+        """The served kind, or 404 "the server could not find the requested resource"."""
+        info = self._kinds.get((api_version or "", kind or ""))
+        if info is None:
+            raise st.status_error(404, "the server could not find the requested resource")
+        return info
+
+    def kind_for_plural(self, api_version: str, plural: str) -> KindInfo:
+        info = self._plurals.get((api_version, plural))
+        if info is None:
+            raise st.status_error(404, "the server could not find the requested resource")
+        return info
+
+    @staticmethod
+    def is_custom(info: KindInfo) -> bool:
+        """Custom resources refuse strategic merge and unconditional PUT, as CRDs do."""
+        return info.group not in _BUILTIN_GROUPS
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Held by every operation; hold it yourself to make several calls atomic."""
+        return self._lock
+
+    @property
+    def resource_version(self) -> str:
+        with self._lock:
+            return str(self._revision)
+
+    # --- reads ---------------------------------------------------------------------------
+
+    def _bucket(self, info: KindInfo) -> dict[tuple[str, str], dict[str, Any]]:
+        return self._objects.setdefault((info.api_version, info.kind), {})
+
+    def _namespace_of(self, info: KindInfo, namespace: str | None) -> str:
+        return (namespace or "") if info.namespaced else ""
+
+    def _stored(self, info: KindInfo, name: str, namespace: str | None) -> dict[str, Any]:
+        obj = self._bucket(info).get((self._namespace_of(info, namespace), name))
+        if obj is None:
+            raise st.not_found(info, name)
+        return obj
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None, *,
+            subresource: str | None = None) -> dict[str, Any]:
+        """GET an object, or its ``status`` / ``scale`` view."""
+        with self._lock:
+            info = self.kind(api_version, kind)
+            obj = self._stored(info, name, namespace)
+            if subresource == "scale":
+                self._require_scalable(info)
+                return scale_of(obj)
+            self._check_subresource(info, subresource, allowed=("status",))
+            return copy.deepcopy(obj)
+
+    def compile_filter(self, api_version: str, kind: str, namespace: str | None = None,
+                       label_selector: str | None = None, field_selector: str | None = None) -> WatchFilter:
+        """Validate the kind and parse selectors once (400 on bad syntax or unsupported field)."""
+        info = self.kind(api_version, kind)
+        return WatchFilter(info, namespace if info.namespaced else None,
+                           tuple(parse_label_selector(label_selector)),
+                           tuple(parse_field_selector(field_selector, api_version, kind)))
+
+    def list_objects(self, api_version: str, kind: str, namespace: str | None = None,
+                     label_selector: str | None = None, field_selector: str | None = None) -> ListResult:
+        """LIST, sorted by namespace then name, with the store's current resourceVersion."""
+        flt = self.compile_filter(api_version, kind, namespace, label_selector, field_selector)
+        with self._lock:
+            bucket = self._bucket(flt.info)
+            items = [copy.deepcopy(bucket[key]) for key in sorted(bucket) if flt.selects(bucket[key])]
+            return ListResult(items, str(self._revision))
+
+    def list(self, api_version: str, kind: str, namespace: str | None = None,
+             label_selector: str | None = None, field_selector: str | None = None) -> list[dict[str, Any]]:
+        return self.list_objects(api_version, kind, namespace, label_selector, field_selector).items
+
+    # --- the write path ------------------------------------------------------------------
+
+    def _commit(self, event_type: str, new: dict[str, Any] | None, old: dict[str, Any] | None) -> dict[str, Any]:
+        """Store (or remove) an object under a fresh resourceVersion and log the change."""
+        self._revision += 1
+        target = new if new is not None else copy.deepcopy(old)
+        assert target is not None
+        _meta(target)["resourceVersion"] = str(self._revision)
+        info = self.kind(target["apiVersion"], target["kind"])
+        key = (target["metadata"].get("namespace", "") if info.namespaced else "", target["metadata"]["name"])
+        if event_type == "DELETED":
+            self._bucket(info).pop(key, None)
+            if info.kind == "Pod":
+                for log_key in [k for k in self._logs if k[0] == key[0] and k[1] == key[1]]:
+                    del self._logs[log_key]
+        else:
+            self._bucket(info)[key] = target
+        if len(self._history) == self._history.maxlen:
+            self._forgotten_upto = self._history[0].resource_version
+        self._history.append(WatchEvent(event_type, self._revision, copy.deepcopy(target),
+                                        copy.deepcopy(old) if old is not None else None))
+        self._changed.notify_all()
+        return copy.deepcopy(target)
+
+    def _generate_name(self, info: KindInfo, namespace: str, prefix: str) -> str:
+        bucket = self._bucket(info)
+        for _ in range(16):
+            candidate = prefix + "".join(self._random.choice(_GENERATE_ALPHABET) for _ in range(5))
+            if (namespace, candidate) not in bucket:
+                return candidate
+        raise st.status_error(500, f"could not generate a unique name from prefix {prefix!r}", reason="ServerTimeout")
+
+    def _new_uid(self) -> str:
+        return str(uuid.UUID(int=self._random.getrandbits(128), version=4))
+
+    def _check_namespace_exists(self, info: KindInfo, namespace: str) -> None:
+        if info.namespaced and self.require_namespaces and ("", namespace) not in self._bucket(self.kind("v1", "Namespace")):
+            raise st.not_found(self.kind("v1", "Namespace"), namespace)
+
+    @staticmethod
+    def _check_subresource(info: KindInfo, subresource: str | None, allowed: tuple[str, ...]) -> None:
+        if subresource is None:
+            return
+        if subresource not in allowed or (subresource == "status" and info.kind not in STATUS_SUBRESOURCE_KINDS):
+            raise st.status_error(404, "the server could not find the requested resource")
+
+    @staticmethod
+    def _require_scalable(info: KindInfo) -> None:
+        if (info.api_version, info.kind) not in SCALABLE_KINDS:
+            raise st.status_error(404, "the server could not find the requested resource")
+
+    @staticmethod
+    def _apply_defaults(obj: dict[str, Any]) -> None:
+        kind = obj.get("kind")
+        if kind in ("Deployment", "ReplicaSet", "StatefulSet") and isinstance(obj.get("spec"), dict):
+            obj["spec"].setdefault("replicas", 1)
+        if kind == "Pod" and isinstance(obj.get("spec"), dict):
+            obj["spec"].setdefault("restartPolicy", "Always")
+            obj["spec"].setdefault("terminationGracePeriodSeconds", 30)
+
+    def _prepare_create(self, obj: Mapping[str, Any], namespace: str | None, *, keep_status: bool) -> tuple[KindInfo, dict[str, Any]]:
+        if not isinstance(obj, Mapping):
+            raise st.bad_request("the request body must be a JSON object")
+        info = self.kind(obj.get("apiVersion"), obj.get("kind"))
+        new = copy.deepcopy(dict(obj))
+        meta = new.get("metadata")
+        if not isinstance(meta, dict):
+            raise st.invalid(info, None, [st.cause("metadata.name", "Required value: name or generateName is required",
+                                                   "FieldValueRequired")])
+        if info.namespaced:
+            body_ns = meta.get("namespace")
+            if namespace and body_ns and body_ns != namespace:
+                raise st.bad_request("the namespace of the provided object does not match the namespace sent on the request")
+            meta["namespace"] = namespace or body_ns or "default"
+            self._check_namespace_exists(info, meta["namespace"])
+        else:
+            meta.pop("namespace", None)
+        generated = not meta.get("name") and bool(meta.get("generateName"))
+        causes = validate_object(new, generated_name=generated)
+        if causes:
+            raise st.invalid(info, meta.get("name") or meta.get("generateName"), causes)
+        if generated:
+            meta["name"] = self._generate_name(info, meta.get("namespace", ""), meta["generateName"])
+        if (self._namespace_of(info, meta.get("namespace")), meta["name"]) in self._bucket(info):
+            raise st.already_exists(info, meta["name"])
+        for transient in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"):
+            meta.pop(transient, None)
+        meta["uid"] = self._new_uid()
+        meta["creationTimestamp"] = to_rfc3339(self.clock.now())
+        meta["generation"] = 1
+        self._apply_defaults(new)
+        if not keep_status and info.kind in STATUS_SUBRESOURCE_KINDS:
+            new["status"] = {"phase": "Pending"} if info.kind == "Pod" else {}
+        return info, new
+
+    def create(self, obj: Mapping[str, Any], *, namespace: str | None = None, dry_run: bool = False) -> dict[str, Any]:
+        """POST. ``namespace`` is the one in the request path (must agree with the body's)."""
+        with self._lock:
+            _, new = self._prepare_create(obj, namespace, keep_status=False)
+            if dry_run:
+                return new
+            return self._commit("ADDED", new, None)
+
+    def load(self, objects: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Seed fixtures: create each object keeping its ``status`` and skipping kind-specific
+        validation (identity rules still apply). Returns the stored objects."""
+        with self._lock:
+            out = []
+            for obj in objects:
+                info = self.kind(obj.get("apiVersion"), obj.get("kind"))
+                meta = dict(obj.get("metadata") or {})
+                ns = (meta.get("namespace") or "default") if info.namespaced else ""
+                if self._bucket(info).get((ns, meta.get("name", ""))) is not None:
+                    raise st.already_exists(info, meta.get("name", ""))
+                new = copy.deepcopy(dict(obj))
+                new_meta = new.setdefault("metadata", {})
+                if info.namespaced:
+                    new_meta["namespace"] = ns
+                if not new_meta.get("name"):
+                    if not new_meta.get("generateName"):
+                        raise st.invalid(info, None, [st.cause("metadata.name", "Required value", "FieldValueRequired")])
+                    new_meta["name"] = self._generate_name(info, ns, new_meta["generateName"])
+                new_meta.setdefault("uid", self._new_uid())
+                new_meta.setdefault("creationTimestamp", to_rfc3339(self.clock.now()))
+                new_meta.setdefault("generation", 1)
+                self._apply_defaults(new)
+                out.append(self._commit("ADDED", new, None))
+            return out
+
+    def _finish_update(self, info: KindInfo, old: dict[str, Any], new: dict[str, Any], *,
+                       subresource: str | None, dry_run: bool, expected_version: str | None) -> dict[str, Any]:
+        """Common tail of PUT and PATCH: preconditions, subresource rules, validation, commit."""
+        name = old["metadata"]["name"]
+        if expected_version is not None and expected_version != old["metadata"]["resourceVersion"]:
+            raise st.conflict(info, name)
+        old_meta, new_meta = old["metadata"], _meta(new)
+        if new_meta.get("uid") and new_meta["uid"] != old_meta["uid"]:
+            raise st.conflict(info, name, f"Precondition failed: UID in precondition: {old_meta['uid']}, "
+                                          f"UID in object meta: {new_meta['uid']}")
+        if new.get("apiVersion") != old["apiVersion"] or new.get("kind") != old["kind"]:
+            raise st.bad_request(f"the API version or kind in the body does not match the URL "
+                                 f"({new.get('apiVersion')}/{new.get('kind')} vs {old['apiVersion']}/{old['kind']})")
+        if subresource == "status":
+            merged = copy.deepcopy(old)
+            merged["status"] = copy.deepcopy(new.get("status", {}))
+            new = merged
+        else:
+            for key in ("uid", "creationTimestamp", "generation", "deletionTimestamp",
+                        "deletionGracePeriodSeconds", "resourceVersion"):
+                if key in old_meta:
+                    new_meta[key] = old_meta[key]
+                else:
+                    new_meta.pop(key, None)
+            for key in ("name", "namespace"):
+                if key in old_meta:
+                    new_meta[key] = old_meta[key]
+            if info.kind in STATUS_SUBRESOURCE_KINDS:
+                if "status" in old:
+                    new["status"] = copy.deepcopy(old["status"])
+                else:
+                    new.pop("status", None)
+        new["metadata"]["resourceVersion"] = old_meta["resourceVersion"]
+        causes = validate_object(new) + validate_update(old, new)
+        if causes:
+            raise st.invalid(info, name, causes)
+        if new == old:
+            return copy.deepcopy(old)  # a no-op write is not a write
+        if subresource is None and _without(new, "metadata", "status") != _without(old, "metadata", "status"):
+            new["metadata"]["generation"] = old_meta.get("generation", 1) + 1
+        if dry_run:
+            return new
+        return self._commit("MODIFIED", new, old)
+
+    def replace(self, obj: Mapping[str, Any], *, namespace: str | None = None, name: str | None = None,
+                subresource: str | None = None, dry_run: bool = False,
+                api_version: str | None = None, kind: str | None = None) -> dict[str, Any]:
+        """PUT. ``namespace``/``name`` come from the URL (default: the body's); for
+        ``subresource="scale"`` the body is a Scale and ``api_version``/``kind`` name the parent."""
+        if not isinstance(obj, Mapping):
+            raise st.bad_request("the request body must be a JSON object")
+        body_meta = obj.get("metadata") or {}
+        with self._lock:
+            if subresource == "scale":
+                info = self.kind(api_version, kind)
+                self._require_scalable(info)
+            else:
+                info = self.kind(api_version or obj.get("apiVersion"), kind or obj.get("kind"))
+                self._check_subresource(info, subresource, allowed=("status",))
+            url_name = name or body_meta.get("name")
+            if not url_name:
+                raise st.bad_request("name is required for an update")
+            if body_meta.get("name") and body_meta["name"] != url_name:
+                raise st.bad_request(f"the name of the object ({body_meta['name']}) does not match the name on "
+                                     f"the URL ({url_name})")
+            url_ns = (namespace or body_meta.get("namespace") or "default") if info.namespaced else None
+            if info.namespaced and body_meta.get("namespace") and body_meta["namespace"] != url_ns:
+                raise st.bad_request("the namespace of the provided object does not match the namespace sent on the request")
+            old = self._stored(info, url_name, url_ns)
+            version = body_meta.get("resourceVersion") or None
+            if subresource == "scale":
+                return self._write_scale(info, old, obj, version, dry_run)
+            if version is None and self.is_custom(info):
+                raise st.invalid(info, url_name, [st.cause("metadata.resourceVersion",
+                                                           "Invalid value: 0x0: must be specified for an update")])
+            return self._finish_update(info, old, copy.deepcopy(dict(obj)), subresource=subresource,
+                                       dry_run=dry_run, expected_version=version)
+
+    def _write_scale(self, info: KindInfo, old: dict[str, Any], scale: Mapping[str, Any], version: str | None,
+                     dry_run: bool) -> dict[str, Any]:
+        causes = scale_replicas_causes(scale)
+        if causes:
+            raise st.invalid(_SCALE_INFO, old["metadata"]["name"], causes)
+        new = copy.deepcopy(old)
+        new.setdefault("spec", {})["replicas"] = scale["spec"]["replicas"]
+        result = self._finish_update(info, old, new, subresource=None, dry_run=dry_run, expected_version=version)
+        return scale_of(result)
+
+    def patch(self, api_version: str, kind: str, name: str, namespace: str | None, patch: Any, *,
+              patch_type: str = "merge", subresource: str | None = None, dry_run: bool = False) -> dict[str, Any]:
+        """PATCH with ``patch_type`` ``strategic`` | ``merge`` | ``json``. A resourceVersion the patch
+        sets acts as a precondition (409 when stale), as on the API server."""
+        with self._lock:
+            info = self.kind(api_version, kind)
+            if subresource == "scale":
+                self._require_scalable(info)
+            else:
+                self._check_subresource(info, subresource, allowed=("status",))
+            if patch_type == "strategic" and self.is_custom(info):
+                raise st.unsupported_media_type(
+                    "the body of the request was in an unknown format - accepted media types include: "
+                    "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml")
+            old = self._stored(info, name, namespace)
+            current = scale_of(old) if subresource == "scale" else copy.deepcopy(old)
+            if patch_type == "merge":
+                if not isinstance(patch, dict):
+                    raise st.bad_request("a merge patch must be a JSON object")
+                patched = apply_merge_patch(current, patch)
+            elif patch_type == "json":
+                patched = apply_json_patch(current, patch)
+            elif patch_type == "strategic":
+                patched = apply_strategic_merge_patch(current, patch)
+            else:
+                raise st.unsupported_media_type(f"unsupported patch type {patch_type!r}")
+            if not isinstance(patched, dict):
+                raise st.status_error(422, "the patch turned the object into a non-object")
+            patched_meta = patched.get("metadata") if isinstance(patched.get("metadata"), dict) else {}
+            expected = patched_meta.get("resourceVersion") or old["metadata"]["resourceVersion"]
+            if patched_meta.get("name", name) != name:
+                raise st.bad_request(f"the name of the object ({patched_meta.get('name')}) does not match the name "
+                                     f"on the URL ({name})")
+            if subresource == "scale":
+                return self._write_scale(info, old, patched, expected, dry_run)
+            return self._finish_update(info, old, patched, subresource=subresource, dry_run=dry_run,
+                                       expected_version=expected)
+
+    # --- deletion ------------------------------------------------------------------------
+
+    def _dependents(self, owner: Mapping[str, Any]) -> list[dict[str, Any]]:
+        uid = owner["metadata"]["uid"]
+        owner_info = self.kind(owner["apiVersion"], owner["kind"])
+        owner_ns = owner["metadata"].get("namespace")
+        out = []
+        for bucket in self._objects.values():
+            for obj in bucket.values():
+                meta = obj["metadata"]
+                if owner_info.namespaced and meta.get("namespace") != owner_ns:
+                    continue
+                if any(ref.get("uid") == uid for ref in meta.get("ownerReferences") or []):
+                    out.append(obj)
+        return sorted(out, key=lambda o: (o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+
+    def _namespace_contents(self, namespace: str) -> list[dict[str, Any]]:
+        return [obj for (av, kind), bucket in sorted(self._objects.items()) if self._kinds[(av, kind)].namespaced
+                for (ns, _), obj in sorted(bucket.items()) if ns == namespace]
+
+    def _remove_owner_ref(self, dependent: dict[str, Any], owner_uid: str) -> None:
+        new = copy.deepcopy(dependent)
+        refs = [r for r in new["metadata"].get("ownerReferences") or [] if r.get("uid") != owner_uid]
+        if refs:
+            new["metadata"]["ownerReferences"] = refs
+        else:
+            new["metadata"].pop("ownerReferences", None)
+        self._commit("MODIFIED", new, dependent)
+
+    def _collect_garbage(self, owner: dict[str, Any], policy: str) -> None:
+        """Delete (or release) the dependents of a deleted owner, as the garbage collector does:
+        a dependent that still has another owner only loses the dangling reference."""
+        uid = owner["metadata"]["uid"]
+        for dependent in self._dependents(owner):
+            if self._lookup(dependent) is None:
+                continue
+            others = [r for r in dependent["metadata"].get("ownerReferences") or [] if r.get("uid") != uid
+                      and self._owner_exists(r, dependent)]
+            if others:
+                self._remove_owner_ref(dependent, uid)
+            else:
+                self._delete_now(dependent, policy)
+
+    def _owner_exists(self, ref: Mapping[str, Any], dependent: Mapping[str, Any]) -> bool:
+        info = self._kinds.get((ref.get("apiVersion", ""), ref.get("kind", "")))
+        if info is None:
+            return False
+        obj = self._bucket(info).get((dependent["metadata"].get("namespace", "") if info.namespaced else "",
+                                      ref.get("name", "")))
+        return obj is not None and obj["metadata"]["uid"] == ref.get("uid")
+
+    def _lookup(self, obj: Mapping[str, Any]) -> dict[str, Any] | None:
+        info = self.kind(obj["apiVersion"], obj["kind"])
+        return self._bucket(info).get((obj["metadata"].get("namespace", "") if info.namespaced else "",
+                                       obj["metadata"]["name"]))
+
+    def _delete_now(self, obj: dict[str, Any], policy: str) -> dict[str, Any]:
+        """Remove ``obj`` and handle its dependents per ``policy``; emits the events a real
+        cluster would, in the order it would (Foreground: dependents first)."""
+        current = self._lookup(obj)
+        if current is None:
+            return obj
+        if current["kind"] == "Namespace":
+            for member in self._namespace_contents(current["metadata"]["name"]):
+                if self._lookup(member) is not None:
+                    self._delete_now(member, "Background")
+        if policy == "Orphan":
+            for dependent in self._dependents(current):
+                self._remove_owner_ref(dependent, current["metadata"]["uid"])
+            return self._commit("DELETED", None, current)
+        if policy == "Foreground":
+            marked = copy.deepcopy(current)
+            marked["metadata"]["deletionTimestamp"] = to_rfc3339(self.clock.now())
+            marked["metadata"]["deletionGracePeriodSeconds"] = 0
+            marked["metadata"]["finalizers"] = list(marked["metadata"].get("finalizers") or []) + ["foregroundDeletion"]
+            current = self._commit("MODIFIED", marked, current)
+            stored = self._lookup(current)
+            self._collect_garbage(current, "Foreground")
+            return self._commit("DELETED", None, stored)
+        gone = self._commit("DELETED", None, current)
+        self._collect_garbage(current, "Background")
+        return gone
+
+    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None, *,
+               grace_period_seconds: int | None = None, propagation_policy: str | None = None,
+               dry_run: bool = False, preconditions: Mapping[str, str] | None = None) -> tuple[dict[str, Any], bool]:
+        """DELETE. Returns ``(object, deleted_now)``: ``deleted_now`` is False when a pod entered
+        graceful termination (the object returned then carries ``deletionTimestamp``)."""
+        with self._lock:
+            info = self.kind(api_version, kind)
+            policy = propagation_policy or "Background"
+            if policy not in _PROPAGATION_POLICIES:
+                raise st.invalid(None, None, [st.cause("propagationPolicy", f'Unsupported value: "{policy}": supported '
+                                                       'values: "Foreground", "Background", "Orphan"', "FieldValueNotSupported")])
+            if grace_period_seconds is not None and grace_period_seconds < 0:
+                raise st.invalid(None, None, [st.cause("gracePeriodSeconds", "Invalid value: must be >= 0")])
+            obj = self._stored(info, name, namespace)
+            meta = obj["metadata"]
+            for key, field_name in (("uid", "uid"), ("resourceVersion", "resourceVersion")):
+                wanted = (preconditions or {}).get(key)
+                if wanted and wanted != meta.get(field_name):
+                    raise st.conflict(info, name, f"Precondition failed: {key} in precondition: {wanted}, "
+                                                  f"{key} in object meta: {meta.get(field_name)}")
+            if info.kind == "Pod" and self._should_terminate_gracefully(obj, grace_period_seconds):
+                grace = self._grace_of(obj, grace_period_seconds)
+                deadline = self.clock.now() + grace
+                marked = copy.deepcopy(obj)
+                current_deadline = meta.get("deletionTimestamp")
+                if current_deadline and current_deadline <= to_rfc3339(deadline):
+                    return copy.deepcopy(obj), False  # already terminating at least this soon
+                marked["metadata"]["deletionTimestamp"] = to_rfc3339(deadline)
+                marked["metadata"]["deletionGracePeriodSeconds"] = grace
+                if dry_run:
+                    return marked, False
+                return self._commit("MODIFIED", marked, obj), False
+            if dry_run:
+                return copy.deepcopy(obj), True
+            return self._delete_now(obj, policy), True
+
+    @staticmethod
+    def _grace_of(pod: Mapping[str, Any], requested: int | None) -> int:
+        if requested is not None:
+            return requested
+        return int((pod.get("spec") or {}).get("terminationGracePeriodSeconds", 30))
+
+    def _should_terminate_gracefully(self, pod: Mapping[str, Any], requested: int | None) -> bool:
+        if not self.graceful_pod_deletion or self._grace_of(pod, requested) <= 0:
+            return False
+        if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+            return False
+        return bool((pod.get("spec") or {}).get("nodeName"))  # unscheduled pods go at once
+
+    def finish_terminations(self) -> list[str]:
+        """Remove terminating pods whose grace period has passed on the clock (what the kubelet
+        confirms). Returns ``namespace/name`` of the pods removed."""
+        now = to_rfc3339(self.clock.now())
+        removed = []
+        with self._lock:
+            for pod in list(self._bucket(self.kind("v1", "Pod")).values()):
+                deadline = pod["metadata"].get("deletionTimestamp")
+                if deadline and deadline <= now:
+                    self._delete_now(pod, "Background")
+                    removed.append(f"{pod['metadata']['namespace']}/{pod['metadata']['name']}")
+        return removed
+
+    # --- eviction ------------------------------------------------------------------------
+
+    def _replicas_of(self, ref: Mapping[str, Any], namespace: str) -> int | None:
+        info = self._kinds.get((ref.get("apiVersion", ""), ref.get("kind", "")))
+        if info is None or (info.api_version, info.kind) not in SCALABLE_KINDS:
+            return None
+        owner = self._bucket(info).get((namespace, ref.get("name", "")))
+        if owner is None or owner["metadata"]["uid"] != ref.get("uid"):
+            return None
+        return int((owner.get("spec") or {}).get("replicas", 1))
+
+    def budget_status(self, pdb: Mapping[str, Any]) -> dict[str, Any]:
+        """What the disruption controller would write into ``pdb.status`` right now."""
+        with self._lock:
+            pods = [p for p in self._bucket(self.kind("v1", "Pod")).values()
+                    if p["metadata"].get("namespace") == pdb["metadata"].get("namespace")]
+            return budget_status(pdb, pods, self._replicas_of)
+
+    def evict(self, name: str, namespace: str, *, grace_period_seconds: int | None = None,
+              dry_run: bool = False) -> dict[str, Any]:
+        """POST pods/{name}/eviction: delete the pod unless a PodDisruptionBudget forbids it
+        (429 TooManyRequests). Returns the Status the API server answers with (201)."""
+        with self._lock:
+            pod_info = self.kind("v1", "Pod")
+            pod = self._stored(pod_info, name, namespace)
+            success = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
+            if pod_is_terminating(pod):
+                return success
+            phase = (pod.get("status") or {}).get("phase")
+            if phase not in ("Succeeded", "Failed", "Pending"):
+                pdb_info = self.kind("policy/v1", "PodDisruptionBudget")
+                budgets = [b for b in self._bucket(pdb_info).values() if pdb_matches_pod(b, pod)]
+                if len(budgets) > 1:
+                    raise st.internal_error("This pod has more than one PodDisruptionBudget, which the eviction "
+                                            "subresource does not support.")
+                if budgets:
+                    self._check_budget(budgets[0], pod, dry_run)
+            self.delete("v1", "Pod", name, namespace, grace_period_seconds=grace_period_seconds, dry_run=dry_run)
+            return success
+
+    def _check_budget(self, pdb: dict[str, Any], pod: Mapping[str, Any], dry_run: bool) -> None:
+        status = self.budget_status(pdb)
+        policy = (pdb.get("spec") or {}).get("unhealthyPodEvictionPolicy", "IfHealthyBudget")
+        if not is_pod_ready(pod) and (policy == "AlwaysAllow" or (
+                status["currentHealthy"] >= status["desiredHealthy"] and status["desiredHealthy"] > 0)):
+            return  # an unready pod does not count towards the budget
+        if status["disruptionsAllowed"] <= 0:
+            pdb_name = pdb["metadata"]["name"]
+            raise st.too_many_requests(
+                "Cannot evict pod as it would violate the pod's disruption budget.",
+                causes=[{"reason": "DisruptionBudget",
+                         "message": f"The disruption budget {pdb_name} needs {status['desiredHealthy']} healthy "
+                                    f"pods and has {status['currentHealthy']} currently"}])
+        if not dry_run:
+            updated = copy.deepcopy(pdb)
+            status["disruptionsAllowed"] -= 1
+            status["disruptedPods"] = {pod["metadata"]["name"]: to_rfc3339(self.clock.now())}
+            updated["status"] = status
+            if updated != pdb:
+                self._commit("MODIFIED", updated, pdb)
+
+    # --- logs ----------------------------------------------------------------------------
+
+    def set_log(self, namespace: str, pod: str, text: str, *, container: str | None = None,
+                previous: bool = False) -> None:
+        """Store what ``pods/log`` returns (``previous=True``: the last terminated container's)."""
+        with self._lock:
+            self._logs[(namespace, pod, container or "", previous)] = text
+
+    def read_log(self, name: str, namespace: str, *, container: str | None = None, tail_lines: int | None = None,
+                 previous: bool = False) -> str:
+        with self._lock:
+            pod = self._stored(self.kind("v1", "Pod"), name, namespace)
+            names = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
+            if container is None:
+                if len(names) > 1:
+                    raise st.bad_request(f"a container name must be specified for pod {name}, choose one of: "
+                                         f"[{' '.join(str(n) for n in names)}]")
+                container = names[0] if names else ""
+            elif container not in names:
+                raise st.bad_request(f"container {container} is not valid for pod {name}")
+            text = self._logs.get((namespace, name, container, previous))
+            if text is None:
+                text = self._logs.get((namespace, name, "", previous))
+            if text is None:
+                if previous:
+                    raise st.bad_request(f'previous terminated container "{container}" in pod "{name}" not found')
+                text = ""
+        if tail_lines is not None and tail_lines >= 0:
+            lines = text.splitlines(keepends=True)
+            text = "".join(lines[-tail_lines:]) if tail_lines else ""
+        return text
+
+    # --- watch ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _parse_version(resource_version: str | None) -> int | None:
+        if resource_version in (None, "", "0"):
+            return None
+        try:
+            value = int(resource_version)  # type: ignore[arg-type]
+        except ValueError:
+            raise st.bad_request(f"invalid resource version {resource_version!r}") from None
+        if value < 0:
+            raise st.bad_request(f"invalid resource version {resource_version!r}")
+        return value
+
+    @staticmethod
+    def _filtered(flt: WatchFilter, event: WatchEvent) -> WatchEvent | None:
+        """The event as a filtered watch reports it: an object that starts matching is ADDED, one
+        that stops matching is DELETED (the API server's rule for selector watches)."""
+        if event.type == "DELETED":
+            return event if flt.selects(event.previous) or flt.selects(event.object) else None
+        now_selected = flt.selects(event.object)
+        was_selected = event.type == "MODIFIED" and flt.selects(event.previous)
+        if now_selected and was_selected:
+            return event
+        if now_selected:
+            return WatchEvent("ADDED", event.resource_version, event.object, event.previous)
+        if was_selected:
+            return WatchEvent("DELETED", event.resource_version, event.object, event.previous)
+        return None
+
+    def events_after(self, flt: WatchFilter, after: int) -> tuple[list[WatchEvent], int]:
+        """Changes after resourceVersion ``after`` that ``flt`` selects, and the version to resume
+        from. 410 Expired when some of them have fallen out of the history."""
+        with self._lock:
+            if after < self._forgotten_upto:
+                raise st.gone(f"too old resource version: {after} ({self._forgotten_upto + 1})")
+            out = []
+            for event in self._history:
+                if event.resource_version <= after:
+                    continue
+                shown = self._filtered(flt, event)
+                if shown is not None:
+                    out.append(shown)
+            return out, max(after, self._revision)
+
+    def watch_start(self, flt: WatchFilter, resource_version: str | None) -> tuple[list[WatchEvent], int]:
+        """Begin a watch: with no (or ``"0"``) resourceVersion, synthetic ADDED events for the
+        current objects; otherwise the changes after that version (410 when too old)."""
+        after = self._parse_version(resource_version)
+        with self._lock:
+            if after is not None:
+                return self.events_after(flt, after)
+            bucket = self._bucket(flt.info)
+            initial = [WatchEvent("ADDED", int(obj["metadata"]["resourceVersion"]), copy.deepcopy(obj))
+                       for key, obj in sorted(bucket.items()) if flt.selects(obj)]
+            return initial, self._revision
+
+    def wait_for_events(self, flt: WatchFilter, after: int, timeout: float) -> tuple[list[WatchEvent], int]:
+        """Block (real time, at most ``timeout`` s) until ``flt`` selects a change after ``after``."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                events, resume = self.events_after(flt, after)
+                if events:
+                    return events, resume
+                after = resume
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return [], resume
+                self._changed.wait(remaining)
+
+    def watch(self, api_version: str, kind: str, namespace: str | None = None, *,
+              resource_version: str | None = None, label_selector: str | None = None,
+              field_selector: str | None = None, timeout: float = 0.0) -> Iterator[WatchEvent]:
+        """Iterate watch events; ``timeout=0`` returns what is there now without waiting."""
+        flt = self.compile_filter(api_version, kind, namespace, label_selector, field_selector)
+        events, after = self.watch_start(flt, resource_version)
+        yield from events
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            events, after = (self.wait_for_events(flt, after, remaining) if remaining > 0
+                             else self.events_after(flt, after))
+            yield from events
+            if remaining <= 0 and not events:
+                return
+
+    # --- convenience for tests and the controller ----------------------------------------
+
+    def all_objects(self) -> list[dict[str, Any]]:
+        """Every stored object (copies), in a stable order."""
+        with self._lock:
+            return [copy.deepcopy(obj) for _, bucket in sorted(self._objects.items())
+                    for _, obj in sorted(bucket.items())]
+
+    def find(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+        """Like :meth:`get` but ``None`` instead of 404."""
+        with self._lock:
+            info = self.kind(api_version, kind)
+            obj = self._bucket(info).get((self._namespace_of(info, namespace), name))
+            return copy.deepcopy(obj) if obj is not None else None

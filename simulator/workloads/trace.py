@@ -1,0 +1,130 @@
+"""Trace replay and a steady baseline.
+
+trace — a Prometheus ``query_range`` JSON export (``/api/v1/query_range`` answer, or just its
+``data`` object) drives one signal of a Deployment: pod ordinal k follows series k mod n, sample
+times are shifted so the first sample is simulated t=0, values hold until the next sample
+(step interpolation, like a scrape), and the trace loops unless ``loop: 0``. A memory trace that
+reaches the limit OOM-kills the pod like any other workload.
+
+steady — constant memory and CPU: the healthy background for scale tests.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kubeskippy.errors import FieldError, InvalidInput
+
+from ..world.table import PodTable
+from .base import MIB, WorkloadModel
+from .memory import add_cpu
+
+__all__ = ["TraceReplay", "Steady", "load_query_range", "TRACE_SIGNALS"]
+
+TRACE_SIGNALS = ("memory", "cpu", "error_rate", "latency")
+
+
+def load_query_range(data: Any, *, source: str = "trace") -> list[tuple[np.ndarray, np.ndarray]]:
+    """(times, values) per series of a query_range answer, times relative to the first sample."""
+    if isinstance(data, dict) and "data" in data and isinstance(data["data"], dict):
+        data = data["data"]
+    if not isinstance(data, dict) or data.get("resultType") != "matrix" or not isinstance(data.get("result"), list):
+        raise InvalidInput([FieldError("data.resultType", "must be a query_range answer (resultType: matrix)")],
+                           source=source)
+    out = []
+    t_first = None
+    for i, series in enumerate(data["result"]):
+        try:
+            pts = np.array([[float(t), float(v)] for t, v in series["values"]], dtype=float)
+        except (KeyError, TypeError, ValueError):
+            raise InvalidInput([FieldError(f"data.result[{i}].values", "must be [[time, \"value\"], …]")],
+                               source=source) from None
+        if len(pts) == 0:
+            continue
+        pts = pts[np.argsort(pts[:, 0])]
+        t_first = pts[0, 0] if t_first is None else min(t_first, pts[0, 0])
+        out.append(pts)
+    if not out:
+        raise InvalidInput([FieldError("data.result", "has no samples")], source=source)
+    return [(p[:, 0] - t_first, p[:, 1]) for p in out]
+
+
+class TraceReplay(WorkloadModel):
+    name = "trace"
+    description = "replays a Prometheus query_range export as memory, cpu, error_rate or latency"
+    defaults = {"scale": 1.0, "loop": 1.0, "base_mib": 10.0, "cpu_cores": 0.01}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._traces: dict[int, tuple[str, list[tuple[np.ndarray, np.ndarray]]]] = {}
+
+    def check_params(self, params: dict[str, Any], *, path: str) -> dict[str, float]:
+        numeric = {k: v for k, v in params.items() if k not in ("file", "signal", "base_dir")}
+        errors = []
+        if not isinstance(params.get("file"), str):
+            errors.append(FieldError(f"{path}.file", "required: path of a query_range JSON file"))
+        if params.get("signal", "memory") not in TRACE_SIGNALS:
+            errors.append(FieldError(f"{path}.signal", f"must be one of {', '.join(TRACE_SIGNALS)}"))
+        if errors:
+            raise InvalidInput(errors)
+        return super().check_params(numeric, path=path)
+
+    def configure(self, dep: int, params: dict[str, Any]) -> None:
+        path = Path(params["file"])
+        if not path.is_absolute() and params.get("base_dir"):
+            path = Path(params["base_dir"]) / path
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise InvalidInput([FieldError("params.file", f"cannot read {path}: {e}")]) from None
+        self._traces[dep] = (params.get("signal", "memory"), load_query_range(data, source=str(path)))
+
+    def advance(self, tbl: PodTable, rows: np.ndarray, t0: float, t1: float) -> None:
+        base = self.p(tbl, rows, "base_mib") * MIB
+        tbl.mem[rows] = base
+        cores = self.p(tbl, rows, "cpu_cores")
+        deps = tbl.dep[rows]
+        for dep in np.unique(deps):
+            sel = np.flatnonzero(deps == dep)
+            r = rows[sel]
+            signal, series = self._traces[int(dep)]
+            scale = self.p(tbl, r, "scale")
+            loop = self.p(tbl, r, "loop")[0] > 0
+            values = np.empty(len(r))
+            which = tbl.ordinal[r] % len(series)
+            for k in np.unique(which):
+                times, vals = series[int(k)]
+                span = times[-1] + (times[1] - times[0] if len(times) > 1 else 1.0)
+                t = np.mod(t1, span) if loop else np.full(1, t1)
+                idx = np.clip(np.searchsorted(times, t, side="right") - 1, 0, len(vals) - 1)
+                values[which == k] = vals[idx]
+            values = values * scale
+            if signal == "memory":
+                tbl.mem[r] = values
+                crossed = (values >= tbl.mem_limit[r]) & (tbl.mem_limit[r] > 0) & np.isnan(tbl.exit_at[r])
+                if crossed.any():
+                    tbl.exit_at[r[crossed]] = t1
+                    tbl.exit_code[r[crossed]] = 137
+            elif signal == "cpu":
+                cores[sel] = values
+            elif signal == "error_rate":
+                tbl.err[r] = np.clip(values, 0.0, 1.0)
+            else:
+                tbl.lat[r] = values
+        add_cpu(tbl, rows, cores, t0, t1)
+
+
+class Steady(WorkloadModel):
+    name = "steady"
+    description = "constant memory and CPU (healthy background)"
+    defaults = {"memory_mib": 64.0, "cpu_cores": 0.05, "error_rate": 0.0, "latency": 0.01}
+
+    def advance(self, tbl: PodTable, rows: np.ndarray, t0: float, t1: float) -> None:
+        tbl.mem[rows] = self.p(tbl, rows, "memory_mib") * MIB
+        tbl.err[rows] = self.p(tbl, rows, "error_rate")
+        tbl.lat[rows] = self.p(tbl, rows, "latency")
+        add_cpu(tbl, rows, self.p(tbl, rows, "cpu_cores"), t0, t1)

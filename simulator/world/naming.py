@@ -1,0 +1,37 @@
+"""Names and uids the way Kubernetes forms them, but deterministic.
+
+A what-if report must be identical for the same seed, so nothing here uses uuid4 or the wall
+clock: names come from content (the pod-template-hash from the template, as the Deployment
+controller does) and from ordinals.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from ..randomness import derive_key
+
+__all__ = ["ALPHABET", "safe_suffix", "template_hash", "uid_for"]
+
+ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+"""The API server's safe-encoding alphabet for generated names (no vowels, no 0/1/3)."""
+
+
+def safe_suffix(key: int, length: int = 5) -> str:
+    out = []
+    for _ in range(length):
+        key, r = divmod(key, len(ALPHABET))
+        out.append(ALPHABET[r])
+    return "".join(out)
+
+
+def template_hash(template: dict) -> str:
+    """pod-template-hash: same template → same ReplicaSet name (so a rollback reuses the old one)."""
+    return safe_suffix(derive_key(json.dumps(template, sort_keys=True, separators=(",", ":"))), 10)
+
+
+def uid_for(*parts: object) -> str:
+    key = derive_key("uid", *parts)
+    key2 = derive_key("uid2", *parts)
+    return str(uuid.UUID(int=(key << 64) | key2))
