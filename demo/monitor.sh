@@ -2,6 +2,7 @@
 # Live view of the demo: HealingActions, recent KubeSkippy events and the audit trail.
 #   demo/monitor.sh [--dry-run]   (refreshes every 5 s; Ctrl-C to stop)
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 usage() { echo "usage: demo/monitor.sh [--dry-run]"; }

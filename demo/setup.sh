@@ -4,6 +4,7 @@
 #   demo/setup.sh            set everything up
 #   demo/setup.sh --dry-run  print every step without touching anything (no cluster needed)
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 

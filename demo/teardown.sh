@@ -2,6 +2,7 @@
 # Remove the demo: deletes the kind cluster (everything in it goes with it).
 #   demo/teardown.sh [--dry-run]
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 usage() { echo "usage: demo/teardown.sh [--dry-run]"; }

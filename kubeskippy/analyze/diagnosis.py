@@ -59,6 +59,7 @@ class Diagnosis:
     suggestions: tuple[Suggestion, ...]
     analyzer: str
     notes: tuple[str, ...] = ()
+    source_target: ObjectRef | None = None  # the finding's target when this was computed (cache reuse)
 
 
 @runtime_checkable

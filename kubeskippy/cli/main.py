@@ -23,6 +23,7 @@ COMMAND_MODULES: list[str] = [
     "policy",
     "send",
     "audit",
+    "rules",
 ]
 
 

@@ -29,6 +29,7 @@ class ObjectReader:
         self._objects: dict[ObjectKey, dict | None] = {}
         self._complete: set[tuple[str, str, str]] = set()
         self._chains: dict[ObjectKey, list[dict]] = {}
+        self._listed: dict[tuple[str, str], list[dict]] = {}
         self.reads = 0
         """How many API calls this reader made (for tests and benchmarks)."""
 
@@ -62,7 +63,12 @@ class ObjectReader:
             items.append(item)
         if field_selector is None:
             self._complete.add((api_group(api_version), kind, namespace or "*"))
+            self._listed.setdefault((api_group(api_version), kind), []).extend(items)
         return items
+
+    def listed(self, api_version: str, kind: str) -> list[dict]:
+        """Every object of this kind returned by the unfiltered lists of this call."""
+        return list(self._listed.get((api_group(api_version), kind), ()))
 
     def owner_chain(self, obj: dict) -> list[dict]:
         """Owners of ``obj``, nearest first, following controller references through workload kinds.

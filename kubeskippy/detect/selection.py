@@ -108,7 +108,8 @@ class CompiledSelector:
 
 def compile_selector(selector: ResourceSelector) -> CompiledSelector:
     filters = tuple(
-        CompiledFilter(r.api_version, api_group(r.api_version), r.kind, _compile_globs(r.exclude_names)) for r in selector.resources
+        CompiledFilter(r.api_version, api_group(r.api_version), r.kind, _compile_globs(r.exclude_names))
+        for r in selector.resources
     )
     namespaces = frozenset(selector.namespaces) if selector.namespaces else None
     return CompiledSelector(namespaces, compile_label_selector(selector.label_selector), filters)

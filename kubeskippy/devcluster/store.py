@@ -620,6 +620,21 @@ class ObjectStore:
                     removed.append(f"{pod['metadata']['namespace']}/{pod['metadata']['name']}")
         return removed
 
+    def bind(self, name: str, namespace: str, node_name: str) -> dict[str, Any]:
+        """POST pods/{name}/binding: the scheduler's one-time write of ``spec.nodeName`` (409 when
+        the pod is already bound), with the PodScheduled condition set."""
+        with self._lock:
+            info = self.kind("v1", "Pod")
+            pod = self._stored(info, name, namespace)
+            if pod["spec"].get("nodeName"):
+                raise st.conflict(info, name, f"pod {name} is already assigned to node \"{pod['spec']['nodeName']}\"")
+            bound = copy.deepcopy(pod)
+            bound["spec"]["nodeName"] = node_name
+            status = bound.setdefault("status", {})
+            status["conditions"] = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"] + [
+                {"type": "PodScheduled", "status": "True", "lastTransitionTime": to_rfc3339(self.clock.now())}]
+            return self._commit("MODIFIED", bound, pod)
+
     # --- eviction ------------------------------------------------------------------------
 
     def _replicas_of(self, ref: Mapping[str, Any], namespace: str) -> int | None:

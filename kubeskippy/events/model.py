@@ -208,6 +208,8 @@ class Outcome(EventModel):
     message: str = ""
     changes: list[Change] = Field(default_factory=list)
     healing_action: str | None = Field(default=None, description="namespace/name of the HealingAction object")
+    details: dict[str, Any] = Field(default_factory=dict, description="Action-specific data, e.g. captured "
+                                    "diagnostics (status, events, log tails) or pods a drain left in place")
     at: Timestamp
 
 

@@ -30,7 +30,7 @@ TERM_REASONS = {REASON_OOM: "OOMKilled", REASON_ERROR: "Error", REASON_COMPLETED
 _COLUMNS: dict[str, type] = {
     # identity
     "alive": np.bool_, "serial": np.int64, "dep": np.int32, "rs": np.int32, "ordinal": np.int64,
-    "node": np.int32, "model": np.int16, "watched": np.bool_, "pkey": np.uint64,
+    "node": np.int32, "model": np.int16, "watched": np.bool_, "pkey": np.uint64, "rv": np.int64,
     # lifecycle
     "created": np.float64, "scheduled": np.float64, "cstate": np.int8, "due": np.float64,
     "started": np.float64, "ready": np.bool_, "ready_at": np.float64, "deleting": np.float64,

@@ -1,0 +1,404 @@
+"""The Detector: policies in, observations in, findings out.
+
+Three ways in, one way out:
+
+* :meth:`Detector.on_resource_event` — one object changed (ApiServerSource). Pods, workloads and
+  Nodes are checked against condition triggers; core Events against event triggers. Metric
+  triggers are not evaluated here: Prometheus evaluates them (compiled rules → alerts) and the
+  sweep re-checks them.
+* :meth:`Detector.on_alert` — a Prometheus alert compiled by ``kubeskippy rules`` fired; its labels
+  name the policy, the trigger and the target.
+* :meth:`Detector.sweep` — the periodic safety net: re-list what the policies can select and
+  evaluate every trigger, metric triggers through range queries.
+
+All three are synchronous and read the world only through the Cluster and Metrics ports. The
+hot path (a Pod or Event update, tens of thousands a second) is kept cheap by indexes built once
+per policy set: candidate policies per (kind, namespace) and matching event triggers per
+(reason, type), so most observations are dismissed after two dictionary lookups.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+from ..clock import Clock
+from ..events.model import Alert, Finding
+from ..kinds import KINDS, kind_info
+from ..policy.model import HealingPolicy
+from ..ingest.model import ResourceEvent
+from ..ports import Cluster, Metrics
+from .compiled import CompiledPolicy, CompiledTrigger, compile_policies
+from .conditions import condition_hits
+from .event_counting import EventRecord, count_in_window, read_event
+from .evidence import alert_evidence, condition_evidence, event_evidence, metric_evidence
+from .findings import Breach, assemble_findings
+from .metric_eval import MetricBreach, RangeSettings, evaluate_metric
+from .objects import api_group, is_being_deleted, key_of, meta_of
+from .reading import ObjectReader
+from .selection import OWNED_KINDS
+from .targets import target_of
+
+__all__ = ["Detector", "DetectorSettings"]
+
+log = logging.getLogger("kubeskippy.detect")
+
+_EVENT_GROUPS = frozenset({"", "events.k8s.io"})
+_NAMESPACED = {info.kind: info.namespaced for info in KINDS}
+_CACHE_LIMIT = 4096
+
+
+@dataclass(frozen=True)
+class DetectorSettings:
+    range: RangeSettings = field(default_factory=RangeSettings)
+    """Step rule for metric durations (see :mod:`kubeskippy.detect.metric_eval`)."""
+    sweep_bucket: float = 60.0
+    """Seconds. Sweeps in the same bucket give the same finding ids (two replicas answering the
+    same PingSource tick, or a retried sweep, are recognised as one)."""
+    sum_related_events: bool = True
+    """When one Event object alone is below an event trigger's count, list the other Events of the
+    same object and add theirs (one extra list call, only then)."""
+
+
+class Detector:
+    """Evaluate HealingPolicy triggers against observations; return deduplicated findings."""
+
+    def __init__(self, policies: Sequence[HealingPolicy], *, cluster: Cluster, metrics: Metrics | None,
+                 clock: Clock, settings: DetectorSettings | None = None) -> None:
+        self._cluster = cluster
+        self._metrics = metrics
+        self._clock = clock
+        self._settings = settings or DetectorSettings()
+        self.set_policies(policies)
+
+    # -- policies ---------------------------------------------------------------------------
+
+    def set_policies(self, policies: Sequence[HealingPolicy]) -> None:
+        """Replace the policy set; raises InvalidInput (with field paths) and keeps the old set then."""
+        compiled = compile_policies(policies)
+        self._policies: tuple[CompiledPolicy, ...] = compiled
+        self._by_key = {p.key: p for p in compiled}
+        self._condition_candidates: dict[tuple[str, str], tuple[CompiledPolicy, ...]] = {}
+        self._event_candidates: dict[tuple[str, str], tuple[tuple[CompiledPolicy, CompiledTrigger], ...]] = {}
+
+    @property
+    def policies(self) -> tuple[HealingPolicy, ...]:
+        return tuple(p.policy for p in self._policies)
+
+    def _conditions_for(self, kind: str, namespace: str) -> tuple[CompiledPolicy, ...]:
+        key = (kind, namespace)
+        found = self._condition_candidates.get(key)
+        if found is None:
+            found = tuple(p for p in self._policies if p.condition_triggers
+                          and kind in p.selector.observable_kinds and p.selector.in_scope(namespace))
+            if len(self._condition_candidates) >= _CACHE_LIMIT:
+                self._condition_candidates.clear()
+            self._condition_candidates[key] = found
+        return found
+
+    def _events_for(self, reason: str, type_: str) -> tuple[tuple[CompiledPolicy, CompiledTrigger], ...]:
+        key = (reason, type_)
+        found = self._event_candidates.get(key)
+        if found is None:
+            found = tuple((p, t) for p in self._policies for t in p.event_triggers
+                          if t.event is not None and t.event.matches(reason, type_))
+            if len(self._event_candidates) >= _CACHE_LIMIT:
+                self._event_candidates.clear()
+            self._event_candidates[key] = found
+        return found
+
+    # -- entry points -----------------------------------------------------------------------
+
+    def on_resource_event(self, event: ResourceEvent) -> list[Finding]:
+        """Findings caused by one object change; a delete, or a deleting object, yields none."""
+        obj = event.obj
+        if event.verb == "delete" or not isinstance(obj, dict) or is_being_deleted(obj):
+            return []
+        kind = obj.get("kind", "")
+        now = self._clock.now()
+        reader = ObjectReader(self._cluster)
+        if kind == "Event" and api_group(obj.get("apiVersion")) in _EVENT_GROUPS:
+            record = read_event(obj)
+            if record is None:
+                return []
+            breaches = self._event_record_breaches(record, reader, now)
+        else:
+            reader.remember(obj)
+            breaches = self._condition_breaches(obj, reader, now)
+        if not breaches:
+            return []
+        return assemble_findings(breaches, reader, source=f"resource:{event.event_id}", observed_at=now,
+                                 source_event_id=event.event_id)
+
+    def on_alert(self, alert: Alert) -> list[Finding]:
+        """The finding a firing alert of a compiled rule stands for; resolved alerts yield none."""
+        if alert.status != "firing":
+            return []
+        policy = self._by_key.get(alert.labels.get("kubeskippy_policy", ""))
+        trigger = policy.trigger(alert.labels.get("kubeskippy_trigger", "")) if policy else None
+        if policy is None or trigger is None or trigger.metric is None:
+            log.info("alert %s names no metric trigger of a loaded policy (policy=%r trigger=%r); ignored",
+                     alert.alertname, alert.labels.get("kubeskippy_policy"), alert.labels.get("kubeskippy_trigger"))
+            return []
+        ref = target_of(alert.labels)
+        if ref is None:
+            log.info("alert %s has no namespace/pod (or other object) labels; no target, ignored", alert.alertname)
+            return []
+        now = self._clock.now()
+        reader = ObjectReader(self._cluster)
+        obj = reader.get(ref.api_version, ref.kind, ref.name, ref.namespace)
+        if obj is None or is_being_deleted(obj) or not policy.selector.selects(obj, lambda: reader.owner_chain(obj)):
+            return []
+        value = _float_or_none(alert.annotations.get("kubeskippy_value"))
+        check = trigger.metric
+        details = {"alertname": alert.alertname, "fingerprint": alert.fingerprint,
+                   "generator_url": alert.generator_url, "starts_at": alert.starts_at}
+        evidence = alert_evidence(obj, check, alert.alertname, value, alert.starts_at - check.duration, details)
+        return assemble_findings([Breach(policy, trigger, obj, [evidence])], reader, source=f"alert:{alert.id}",
+                                 observed_at=now, source_event_id=alert.id)
+
+    def sweep(self, namespaces: Sequence[str] | None = None) -> list[Finding]:
+        """Re-list what the policies can select and evaluate every trigger.
+
+        ``namespaces`` restricts the sweep (and then cluster-scoped objects such as Nodes are left
+        out); ``None`` sweeps everything the policies can select.
+        """
+        now = self._clock.now()
+        wanted = frozenset(namespaces) if namespaces is not None else None
+        policies = [p for p in self._policies if _overlaps(p, wanted)]
+        reader = ObjectReader(self._cluster)
+        breaches: list[Breach] = []
+        self._list_for_sweep(policies, wanted, reader)
+        for obj in self._listed_objects(policies, wanted, reader):
+            breaches.extend(self._condition_breaches(obj, reader, now))
+        if any(p.event_triggers for p in policies):
+            breaches.extend(self._sweep_events(reader, wanted, now))
+        breaches.extend(self._sweep_metrics(policies, reader, wanted, now))
+        if not breaches:
+            return []
+        bucket = int(math.floor(now / self._settings.sweep_bucket) * self._settings.sweep_bucket)
+        return assemble_findings(breaches, reader, source=f"sweep:{bucket}", observed_at=now,
+                                 source_event_id=f"sweep:{bucket}")
+
+    # -- condition triggers -----------------------------------------------------------------
+
+    def _condition_breaches(self, obj: dict, reader: ObjectReader, now: float) -> list[Breach]:
+        meta = meta_of(obj)
+        candidates = self._conditions_for(obj.get("kind", ""), meta.get("namespace") or "")
+        if not candidates or is_being_deleted(obj):
+            return []
+        out: list[Breach] = []
+        for policy in candidates:
+            if not policy.selector.selects(obj, lambda: reader.owner_chain(obj)):
+                continue
+            for trigger in policy.condition_triggers:
+                check = trigger.condition
+                assert check is not None
+                hits = condition_hits(obj, check.type, check.status, check.duration, now)
+                if hits:
+                    out.append(Breach(policy, trigger, obj, [condition_evidence(obj, check, h, now) for h in hits]))
+        return out
+
+    # -- event triggers ---------------------------------------------------------------------
+
+    def _involved(self, record: EventRecord, reader: ObjectReader) -> dict | None:
+        """The object an Event is about, or None when it is gone (or a namesake replaced it)."""
+        try:
+            obj = reader.get(record.involved_api_version, record.involved_kind, record.involved_name,
+                             record.involved_namespace)
+        except KeyError:  # a kind the Cluster adapter cannot read; no policy can act on it either
+            return None
+        if obj is None or is_being_deleted(obj):
+            return None
+        uid = meta_of(obj).get("uid")
+        if record.involved_uid and uid and uid != record.involved_uid:
+            return None
+        return obj
+
+    def _event_pairs(self, records: Iterable[EventRecord], kind: str, namespace: str | None
+                     ) -> list[tuple[CompiledPolicy, CompiledTrigger]]:
+        pairs: dict[tuple[str, str], tuple[CompiledPolicy, CompiledTrigger]] = {}
+        for record in records:
+            for policy, trigger in self._events_for(record.reason, record.type):
+                if kind in policy.selector.observable_kinds and policy.selector.in_scope(namespace):
+                    pairs.setdefault((policy.key, trigger.name), (policy, trigger))
+        return [pairs[k] for k in sorted(pairs)]
+
+    def _event_record_breaches(self, record: EventRecord, reader: ObjectReader, now: float) -> list[Breach]:
+        pairs = self._event_pairs((record,), record.involved_kind, record.involved_namespace)
+        if not pairs:
+            return []
+        involved: dict | None = None
+        related: list[EventRecord] | None = None
+        out: list[Breach] = []
+        for policy, trigger in pairs:
+            check = trigger.event
+            assert check is not None
+            start = now - check.window
+            count, since, used = count_in_window((record,), start)
+            if count == 0:
+                continue  # this change is outside the window: not news, whatever else happened
+            if count < check.needed and self._settings.sum_related_events:
+                if related is None:
+                    related = self._related_events(record, reader)
+                matching = [r for r in related if check.matches(r.reason, r.type)]
+                count, since, used = count_in_window(matching, start)
+            if count < check.needed:
+                continue
+            if involved is None:
+                involved = self._involved(record, reader)
+                if involved is None:
+                    return []
+            if policy.selector.selects(involved, lambda: reader.owner_chain(involved)):
+                out.append(Breach(policy, trigger, involved, [event_evidence(involved, check, count, since, used)]))
+        return out
+
+    def _related_events(self, record: EventRecord, reader: ObjectReader) -> list[EventRecord]:
+        """All Events about the same object (this one in its newest form), one list call."""
+        selector = f"involvedObject.kind={record.involved_kind},involvedObject.name={record.involved_name}"
+        records = {record.key: record}
+        for obj in reader.list("v1", "Event", namespace=record.namespace or None, field_selector=selector):
+            other = read_event(obj)
+            if other is None or other.key in records or not _same_subject(other, record):
+                continue
+            records[other.key] = other
+        return list(records.values())
+
+    def _sweep_events(self, reader: ObjectReader, wanted: frozenset[str] | None, now: float) -> list[Breach]:
+        groups: dict[tuple, list[EventRecord]] = {}
+        for obj in reader.listed("v1", "Event"):
+            record = read_event(obj)
+            if record is None or (wanted is not None and record.namespace not in wanted):
+                continue
+            subject = (record.involved_kind, record.involved_namespace or "", record.involved_name,
+                       record.involved_uid or "")
+            groups.setdefault(subject, []).append(record)
+        out: list[Breach] = []
+        for subject in sorted(groups):
+            records = groups[subject]
+            pairs = self._event_pairs(records, subject[0], subject[1] or None)
+            involved: dict | None = None
+            for policy, trigger in pairs:
+                check = trigger.event
+                assert check is not None
+                matching = [r for r in records if check.matches(r.reason, r.type)]
+                count, since, used = count_in_window(matching, now - check.window)
+                if count == 0 or count < check.needed:
+                    continue
+                if involved is None:
+                    involved = self._involved(records[0], reader)
+                    if involved is None:
+                        break
+                if policy.selector.selects(involved, lambda: reader.owner_chain(involved)):
+                    out.append(Breach(policy, trigger, involved,
+                                      [event_evidence(involved, check, count, since, used)]))
+        return out
+
+    # -- metric triggers --------------------------------------------------------------------
+
+    def _sweep_metrics(self, policies: Sequence[CompiledPolicy], reader: ObjectReader,
+                       wanted: frozenset[str] | None, now: float) -> list[Breach]:
+        metric_policies = [p for p in policies if p.metric_triggers]
+        if not metric_policies:
+            return []
+        if self._metrics is None:
+            log.warning("%d policies have metric triggers but no Metrics port is configured; skipped",
+                        len(metric_policies))
+            return []
+        results: dict[tuple[str, str, float, float], list[MetricBreach]] = {}
+        out: list[Breach] = []
+        for policy in metric_policies:
+            for trigger in policy.metric_triggers:
+                check = trigger.metric
+                assert check is not None
+                key = (check.promql, check.operator, check.threshold, check.duration)
+                if key not in results:
+                    results[key] = evaluate_metric(self._metrics, check.promql, check.operator, check.threshold,
+                                                   check.duration, now, self._settings.range)
+                for breach in results[key]:
+                    ref = target_of(breach.labels)
+                    if ref is None or (wanted is not None and ref.namespace not in wanted):
+                        continue
+                    try:
+                        obj = reader.get(ref.api_version, ref.kind, ref.name, ref.namespace)
+                    except KeyError:
+                        continue
+                    if obj is None or is_being_deleted(obj):
+                        continue
+                    if policy.selector.selects(obj, lambda: reader.owner_chain(obj)):
+                        out.append(Breach(policy, trigger, obj, [metric_evidence(obj, check, breach)]))
+        return out
+
+    # -- sweep listing ----------------------------------------------------------------------
+
+    def _sweep_kinds(self, policies: Sequence[CompiledPolicy]) -> dict[str, str]:
+        """kind → apiVersion of what the sweep lists: what condition triggers can select, plus
+        owners (so owner chains are read from the listing, not one GET per Pod)."""
+        kinds: dict[str, str] = {}
+        for policy in policies:
+            if not policy.condition_triggers:
+                continue
+            for f in policy.selector.filters:
+                kinds.setdefault(f.kind, f.api_version)
+                for owned in OWNED_KINDS.get(f.kind, ()):
+                    kinds.setdefault(owned, kind_info(None, owned).api_version)
+        return kinds
+
+    def _list_for_sweep(self, policies: Sequence[CompiledPolicy], wanted: frozenset[str] | None,
+                        reader: ObjectReader) -> None:
+        kinds = self._sweep_kinds(policies)
+        if any(p.event_triggers for p in policies):
+            kinds["Event"] = "v1"
+        if not kinds:
+            return
+        if wanted is not None:
+            scopes: list[str | None] = sorted(wanted)
+        elif any(p.selector.namespaces is None for p in policies):
+            scopes = [None]
+        else:
+            scopes = sorted({ns for p in policies for ns in (p.selector.namespaces or ())})
+        for kind, api_version in sorted(kinds.items()):
+            namespaced = _NAMESPACED.get(kind)
+            if namespaced is None:
+                log.warning("sweep cannot list kind %s (not in the kinds table); its objects are checked "
+                            "only when they change", kind)
+                continue
+            if not namespaced:
+                if wanted is None and any(p.selector.namespaces is None for p in policies):
+                    reader.list(api_version, kind, None)
+                continue
+            for scope in scopes:
+                reader.list(api_version, kind, scope)
+
+    def _listed_objects(self, policies: Sequence[CompiledPolicy], wanted: frozenset[str] | None,
+                        reader: ObjectReader) -> list[dict]:
+        objects: list[dict] = []
+        for kind, api_version in sorted(self._sweep_kinds(policies).items()):
+            for obj in reader.listed(api_version, kind):
+                if wanted is None or (meta_of(obj).get("namespace") or "") in wanted:
+                    objects.append(obj)
+        objects.sort(key=key_of)
+        return objects
+
+
+def _overlaps(policy: CompiledPolicy, wanted: frozenset[str] | None) -> bool:
+    if wanted is None or policy.selector.namespaces is None:
+        return True
+    return not policy.selector.namespaces.isdisjoint(wanted)
+
+
+def _same_subject(a: EventRecord, b: EventRecord) -> bool:
+    return (a.involved_kind == b.involved_kind and a.involved_name == b.involved_name
+            and (a.involved_namespace or "") == (b.involved_namespace or "")
+            and (not a.involved_uid or not b.involved_uid or a.involved_uid == b.involved_uid))
+
+
+def _float_or_none(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None

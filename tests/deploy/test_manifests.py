@@ -1,0 +1,144 @@
+"""Everything under deploy/knative and demo/ is valid: core kinds against the Kubernetes OpenAPI
+schemas, Knative kinds against their published CRD models, scripts against shellcheck, and the
+local mesh routes exactly as the Triggers do."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import warnings
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy" / "knative"
+KUBERNETES_VERSION = "1.32"
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from cloudcoil.models.knative_eventing.eventing.v1 import Broker, Trigger
+    from cloudcoil.models.knative_eventing.sources.v1 import ApiServerSource, PingSource, SinkBinding
+    from cloudcoil.models.knative_serving.serving.v1 import Service as KnativeService
+
+KNATIVE_MODELS = {
+    ("eventing.knative.dev/v1", "Broker"): Broker,
+    ("eventing.knative.dev/v1", "Trigger"): Trigger,
+    ("sources.knative.dev/v1", "ApiServerSource"): ApiServerSource,
+    ("sources.knative.dev/v1", "PingSource"): PingSource,
+    ("sources.knative.dev/v1", "SinkBinding"): SinkBinding,
+    ("serving.knative.dev/v1", "Service"): KnativeService,
+}
+OWN_KINDS = {("kubeskippy.io/v1alpha1", "HealingPolicy"), ("kubeskippy.io/v1alpha1", "HealingAction"),
+             ("monitoring.coreos.com/v1", "PrometheusRule")}
+
+
+def manifest_files() -> list[Path]:
+    files = sorted(DEPLOY.glob("*.yaml")) + sorted((ROOT / "demo" / "manifests").glob("*.yaml"))
+    return [f for f in files if f.name != "kustomization.yaml"]
+
+
+def documents() -> list[tuple[str, dict]]:
+    out = []
+    for path in manifest_files():
+        for i, doc in enumerate(yaml.safe_load_all(path.read_text())):
+            if doc:
+                out.append((f"{path.relative_to(ROOT)}#{i}", doc))
+    return out
+
+
+def unknown_keys(given: object, kept: object, path: str = "") -> list[str]:
+    """Keys present in the manifest that the model dropped (cloudcoil models ignore extras)."""
+    if isinstance(given, dict) and isinstance(kept, dict):
+        missing = [f"{path}.{k}".lstrip(".") for k in given if k not in kept]
+        return missing + [m for k in given if k in kept for m in unknown_keys(given[k], kept[k], f"{path}.{k}")]
+    if isinstance(given, list) and isinstance(kept, list):
+        return [m for i, (g, k) in enumerate(zip(given, kept)) for m in unknown_keys(g, k, f"{path}[{i}]")]
+    return []
+
+
+@pytest.mark.parametrize("where, doc", documents(), ids=[w for w, _ in documents()])
+def test_manifest_validates_against_its_schema(where, doc):
+    import kubernetes_validate
+
+    key = (doc.get("apiVersion"), doc.get("kind"))
+    if key in KNATIVE_MODELS:
+        model = KNATIVE_MODELS[key].model_validate(doc)
+        kept = model.model_dump(by_alias=True, exclude_unset=True, mode="json")
+        assert unknown_keys(doc, kept) == [], f"{where}: fields unknown to {key[1]}"
+    elif key in OWN_KINDS:
+        pytest.skip(f"{key[1]} is validated by its own schema tests (tests/deploy/test_crds.py)")
+    else:
+        kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+
+
+def test_kustomization_lists_files_that_exist():
+    kustomization = yaml.safe_load((DEPLOY / "kustomization.yaml").read_text())
+    for resource in kustomization["resources"]:
+        assert (DEPLOY / resource).is_file(), f"kustomization names missing {resource}"
+
+
+def test_the_local_mesh_routes_like_the_triggers():
+    from kubeskippy.mesh.runner import default_triggers
+
+    urls = {name: f"kubeskippy-{name}" for name in ("detect", "analyze", "remediate", "audit")}
+    mesh = {(t.name, t.subscriber, tuple(sorted(t.attributes.items())), tuple(sorted(t.prefix.items())))
+            for t in default_triggers(urls)}
+    deployed = set()
+    for doc in yaml.safe_load_all((DEPLOY / "triggers.yaml").read_text()):
+        if not doc:
+            continue
+        spec = doc["spec"]
+        attributes = dict((spec.get("filter") or {}).get("attributes") or {})
+        attributes.pop("source", None)  # the sweep's source is cluster-specific; the mesh has one PingSource
+        prefix = {k: v for f in spec.get("filters") or [] for k, v in (f.get("prefix") or {}).items()}
+        deployed.add((doc["metadata"]["name"], spec["subscriber"]["ref"]["name"],
+                      tuple(sorted(attributes.items())), tuple(sorted(prefix.items()))))
+    assert mesh == deployed
+
+
+def test_every_function_project_scales_to_zero_and_uses_the_http_middleware():
+    for name in ("detect", "analyze", "remediate", "audit"):
+        spec = yaml.safe_load((ROOT / "functions" / name / "func.yaml").read_text())
+        assert spec["specVersion"] == "0.36.0" and spec["runtime"] == "python"
+        assert spec["invoke"] == "http", "we decode CloudEvents ourselves (body limit, /alertmanager)"
+        assert spec["deploy"]["options"]["scale"]["min"] == 0
+        assert spec["deploy"]["serviceAccountName"] == f"kubeskippy-{name}"
+        assert spec["deploy"]["healthEndpoints"] == {"liveness": "/health/liveness",
+                                                     "readiness": "/health/readiness"}
+
+
+@pytest.mark.skipif(not shutil.which("amtool"), reason="amtool comes with Debian's prometheus-alertmanager "
+                                                       "(installed by .ci/run)")
+def test_alertmanager_receiver_passes_amtool():
+    result = subprocess.run(["amtool", "check-config", str(DEPLOY / "alertmanager-kubeskippy.yml")],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.skipif(not shutil.which("shellcheck"), reason="shellcheck comes from Debian (installed by .ci/run)")
+def test_demo_scripts_pass_shellcheck():
+    scripts = sorted(str(p) for p in (ROOT / "demo").glob("*.sh")) + [str(ROOT / "scripts" / "vendor-core")]
+    result = subprocess.run(["shellcheck", "-x", *scripts], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+
+
+def test_setup_dry_run_prints_every_step_without_a_cluster(tmp_path):
+    result = subprocess.run(["bash", str(ROOT / "demo" / "setup.sh"), "--dry-run"], capture_output=True,
+                            text=True, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, timeout=60)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for heading in ("kind cluster", "Knative Serving", "Knative Eventing", "Monitoring", "Demo apps",
+                    "KubeSkippy: CRDs", "The four functions", "Demo policies", "Where to look next"):
+        assert heading in out
+    assert "+ kind create cluster --name kubeskippy" in out
+    assert "Missing prerequisites" in result.stderr  # named, even in a dry run
+
+
+@pytest.mark.parametrize("script", ["monitor.sh", "teardown.sh"])
+def test_other_demo_scripts_have_a_dry_run(script, tmp_path):
+    result = subprocess.run(["bash", str(ROOT / "demo" / script), "--dry-run"], capture_output=True, text=True,
+                            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "+ kubectl" in result.stdout or "+ kind" in result.stdout
