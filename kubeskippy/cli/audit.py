@@ -24,7 +24,7 @@ from ..audit.stats import compute_stats
 from ..audit.verify import verify_records
 from ..clock import Clock, WallClock, from_rfc3339
 from ..durations import format_duration, parse_duration
-from ..errors import FieldError, InvalidInput, KubeSkippyError, PermanentError
+from ..errors import APINotFound, FieldError, InvalidInput, KubeSkippyError, PermanentError
 from ..ports import AuditSink
 from ..types import to_timestamp_text
 
@@ -94,6 +94,9 @@ def _run(action: Any) -> None:
     """Run a command body, turning our errors into a message and an exit code."""
     try:
         action()
+    except APINotFound as e:
+        typer.echo(f"error: not found: {e}", err=True)
+        raise typer.Exit(2) from None
     except PermanentError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None

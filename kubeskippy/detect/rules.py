@@ -86,9 +86,10 @@ def rule_for(policy: CompiledPolicy, trigger: CompiledTrigger, *, severity: str 
     if check.duration > 0:
         rule["for"] = prometheus_duration(check.duration)
     held = f" for {prometheus_duration(check.duration)}" if check.duration > 0 else ""
+    shown = check.query if check.builtin else "its PromQL"
     rule["labels"] = {POLICY_LABEL: policy.key, TRIGGER_LABEL: trigger.name, "severity": severity}
     rule["annotations"] = {
-        "summary": f"{policy.key}: trigger {trigger.name} ({check.query} {check.operator} {threshold}{held})",
+        "summary": f"{policy.key}: trigger {trigger.name} ({shown} {check.operator} {threshold}{held})",
         "description": (f"HealingPolicy {policy.key}, trigger {trigger.name}: {check.query} "
                         f"{check.operator} {threshold}{held}. Value {{{{ $value }}}} for {{{{ $labels }}}}."),
         VALUE_ANNOTATION: "{{ $value }}",

@@ -5,9 +5,10 @@ disruption controller. The double has no controller loop, so it computes the sam
 spot from the pods it stores, which is what the controller converges to:
 
 * ``currentHealthy``: matching pods that are Ready and not being deleted;
-* ``expectedPods``: the owners' ``spec.replicas`` summed when every matching pod has a scalable
-  controller in the store, else the number of matching pods (an integer ``minAvailable`` always
-  counts pods, as upstream does);
+* ``expectedPods``: for ``maxUnavailable`` or a percentage ``minAvailable``, the owners'
+  ``spec.replicas`` summed; a matching pod without a scalable controller makes the controller fail
+  safe (``disruptionsAllowed: 0``, reason SyncFailed), as upstream. An integer ``minAvailable``
+  counts the matching pods;
 * ``desiredHealthy``: ``minAvailable`` (a percentage of expected, rounded up) or
   ``expected - maxUnavailable`` (a percentage rounded up); neither set → 0;
 * ``disruptionsAllowed = max(0, currentHealthy - desiredHealthy)``.
@@ -69,16 +70,17 @@ def budget_status(pdb: Mapping[str, Any], pods: Iterable[Mapping[str, Any]],
     min_available, max_unavailable = spec.get("minAvailable"), spec.get("maxUnavailable")
 
     expected = len(matching)
+    sync_failed = False
     if max_unavailable is not None or (isinstance(min_available, str) and min_available.endswith("%")):
         controllers: dict[str, int] = {}
         for pod in matching:
             ref = _controller_ref(pod)
             replicas = replicas_of(ref, pod["metadata"]["namespace"]) if ref else None
-            if replicas is None:
-                controllers = {}
+            if replicas is None:  # upstream: "found no controllers" -> fail safe, allow nothing
+                sync_failed = True
                 break
             controllers[ref["uid"]] = replicas
-        if controllers:
+        else:
             expected = sum(controllers.values())
 
     if max_unavailable is not None:
@@ -87,10 +89,13 @@ def budget_status(pdb: Mapping[str, Any], pods: Iterable[Mapping[str, Any]],
         desired = scaled_value(min_available, expected, round_up=True)
     else:
         desired = 0
+    allowed = 0 if sync_failed else max(0, healthy - desired)
+    reason = "SyncFailed" if sync_failed else ("SufficientPods" if allowed > 0 else "InsufficientPods")
     return {
         "observedGeneration": (pdb.get("metadata") or {}).get("generation", 1),
         "currentHealthy": healthy,
         "desiredHealthy": desired,
         "expectedPods": expected,
-        "disruptionsAllowed": max(0, healthy - desired),
+        "disruptionsAllowed": allowed,
+        "conditions": [{"type": "DisruptionAllowed", "status": "True" if allowed > 0 else "False", "reason": reason}],
     }

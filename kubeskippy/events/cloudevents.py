@@ -18,7 +18,8 @@ from datetime import datetime, timezone
 from typing import Any, Literal, Mapping
 
 from cloudevents.v1 import exceptions as ce_errors
-from cloudevents.v1.http import CloudEvent, from_http, to_binary, to_structured
+from cloudevents.v1.conversion import to_binary, to_structured
+from cloudevents.v1.http import CloudEvent, from_http
 from pydantic import ValidationError
 
 from ..clock import from_rfc3339

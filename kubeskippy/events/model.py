@@ -167,6 +167,8 @@ class Plan(EventModel):
     actions: list[PlannedAction] = Field(default_factory=list)
     rejected: list[RejectedSuggestion] = Field(default_factory=list)
     created_at: Timestamp
+    notes: list[str] = Field(default_factory=list, description="How the plan came about: fallbacks, cache hits, "
+                                                             "learning preferences, escalation")
 
 
 class Change(EventModel):

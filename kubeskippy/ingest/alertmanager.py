@@ -20,9 +20,10 @@ from ..events.cloudevents import CloudEvent, make_event
 from ..events.model import Alert
 from ..events.types import ALERT_FIRING, ALERT_RESOLVED
 from ..policy.validation import field_errors_from
-from ..types import Timestamp
+from ..clock import from_rfc3339
+from ..types import Timestamp, to_timestamp_text
 
-__all__ = ["MAX_WEBHOOK_BYTES", "decode_alertmanager_webhook", "alert_event", "ZERO_TIME"]
+__all__ = ["MAX_WEBHOOK_BYTES", "decode_alertmanager_webhook", "alert_event", "wire_precision", "ZERO_TIME"]
 
 MAX_WEBHOOK_BYTES = 1 << 20
 ZERO_TIME = "0001-01-01T00:00:00Z"
@@ -92,10 +93,22 @@ def decode_alertmanager_webhook(body: bytes, *, max_bytes: int = MAX_WEBHOOK_BYT
         raise InvalidInput(field_errors_from(e), source="alertmanager webhook") from None
     return [
         Alert(status=a.status, alertname=a.labels["alertname"], labels=a.labels, annotations=a.annotations,
-              starts_at=a.startsAt, ends_at=a.endsAt, fingerprint=a.fingerprint, generator_url=a.generatorURL,
+              starts_at=wire_precision(a.startsAt),
+              ends_at=wire_precision(a.endsAt) if a.endsAt is not None else None,
+              fingerprint=a.fingerprint, generator_url=a.generatorURL,
               receiver=payload.receiver, group_key=payload.groupKey)
         for a in payload.alerts
     ]
+
+
+def wire_precision(ts: float) -> float:
+    """``ts`` as it will read after one trip through JSON (milliseconds).
+
+    Alertmanager sends nanoseconds; our events carry milliseconds. An alert's id is derived from
+    its start, so the start is cut to what survives the wire here, once, and every later hop
+    computes the same id from the payload.
+    """
+    return from_rfc3339(to_timestamp_text(ts))
 
 
 def alert_event(alert: Alert, *, function: str = "detect") -> CloudEvent:

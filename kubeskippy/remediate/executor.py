@@ -1,0 +1,685 @@
+"""The Remediator: carries out plans, approvals and health checks, exactly once per plan step.
+
+For each planned action, in this order: live target read → protected check → HealingAction
+created (deterministic name) → [approval] → blast radius → ``ledger.reserve`` → intent prepared
+and claimed (HealingAction InProgress, by compare-and-swap) → act → intent marked applied →
+``ledger.complete`` → Succeeded/Failed → Outcome (+ Kubernetes Event).
+
+Why that makes a step happen once, whatever is redelivered or crashes (docs/remediation.md has
+the full table):
+- the HealingAction's name is the step's identity; a finished one replays its recorded outcome;
+- the intent is computed once and stored before acting, and every action applies an intent
+  idempotently, so a re-drive after a crash mid-way completes the same change, not a second one;
+- "applied" is recorded before ``complete``; a crash between them re-completes without acting;
+- a transient fault raises :class:`~kubeskippy.errors.TemporaryError` out of the call (the function
+  answers 5xx and Knative redelivers); before raising, the ledger reservation and the
+  HealingAction's lease are released (best effort) so the retry can proceed at once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from ..clock import Clock
+from ..errors import (APIError, APINotFound, InvalidInput, KubeSkippyError, PermanentError, Refused,
+                      TemporaryError)
+from ..events.model import Notification, ObjectRef, Outcome, Plan, Verification, stable_id
+from ..policy.model import API_VERSION, TERMINAL_PHASES
+from ..ports import Cluster
+from ..safety.config import SafetyConfig
+from ..safety.contract import ActionRequest, Reservation, SafetyLedger
+from .approval import approval_decision, approval_expired
+from .guard import SafetyGuard, TargetGuard
+from .healing_actions import (KIND, M_APPLIED, M_HOLDER, M_INTENT, M_LEASE_EXPIRES, M_OUTCOME, M_REASON,
+                              M_VERIFY, M_VERIFY_BASELINE, M_VERIFY_DEADLINE, M_VERIFY_STARTED, annotation,
+                              build_healing_action, cas_status, changes_from_status, changes_to_status,
+                              create_or_get, get_healing_action, intent_of, metrics_of, outcome_from_record,
+                              parse_ts, phase_of, set_condition, status_of, ts, workload_of)
+from .health import check_health
+from .kube_events import event_reason, record_event
+from .model import ActionContext, ActionReport
+from .naming import (ANN_STEP_ID, LABEL_MANAGED_BY, LABEL_VERIFICATION, MANAGED_BY, healing_action_name,
+                     plan_steps)
+from .objects import get_ref, meta, pods_of, restart_baseline, top_owner
+from .result import RemediationResult
+from .steps import PolicyLookup, Step, build_step, lookup_policy, step_from_record
+
+__all__ = ["Remediator"]
+
+log = logging.getLogger(__name__)
+
+_PERMANENT_API_STATUSES = {400, 403, 405, 410, 415, 422}
+
+
+def _permanent_api_error(e: KubeSkippyError) -> bool:
+    return isinstance(e, APIError) and e.status in _PERMANENT_API_STATUSES
+
+
+class Remediator:
+    """Executes plans against a cluster under the shared safety ledger.
+
+    ``policies`` maps ``namespace/name`` to HealingPolicy (or is a callable doing that lookup).
+    ``holder`` names this replica (the pod name). ``protection`` is a TargetGuard, or a
+    SafetyConfig for the default guard. HealingActions go to ``namespace_for_actions``, or to the
+    policy's namespace when it is None. Times are seconds.
+    """
+
+    def __init__(self, *, cluster: Cluster, ledger: SafetyLedger, clock: Clock, policies: PolicyLookup,
+                 holder: str, protection: TargetGuard | SafetyConfig | None = None,
+                 namespace_for_actions: str | None = None, lease_duration: float = 300.0,
+                 approval_timeout: float = 3600.0, action_timeout: float = 600.0) -> None:
+        self._cluster = cluster
+        self._ledger = ledger
+        self._clock = clock
+        self._policies = policies
+        self._holder = holder
+        if protection is None or isinstance(protection, SafetyConfig):
+            protection = SafetyGuard(cluster, protection)
+        self._guard: TargetGuard = protection
+        self._namespace = namespace_for_actions
+        self._lease = lease_duration
+        self._approval_timeout = approval_timeout
+        self._action_timeout = action_timeout
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def execute(self, plan: Plan) -> RemediationResult:
+        """Carry out every step of ``plan``. Permanent problems become outcomes; a transient
+        fault raises TemporaryError (steps done so far replay their outcomes on redelivery)."""
+        result = RemediationResult()
+        for step_id, planned in plan_steps(plan):
+            now = self._clock.now()
+            policy = lookup_policy(self._policies, plan.finding.policy)
+            if policy is None:
+                result.outcomes.append(self._plain_outcome(plan, step_id, planned, "failed", "policy_not_found",
+                                                           f"HealingPolicy {plan.finding.policy} not found", now))
+                continue
+            try:
+                step = build_step(step_id=step_id, plan_id=plan.id, fingerprint=plan.finding.fingerprint,
+                                  trigger=plan.finding.trigger, policy=policy, planned=planned)
+            except Refused as e:
+                result.outcomes.append(self._plain_outcome(plan, step_id, planned, "blocked", e.reason, str(e), now))
+                continue
+            except InvalidInput as e:
+                result.outcomes.append(self._plain_outcome(plan, step_id, planned, "failed", "invalid_params",
+                                                           str(e), now))
+                continue
+            result.merge(self._execute_step(step))
+        return result
+
+    def on_healing_action_update(self, obj: dict) -> RemediationResult:
+        """React to a changed HealingAction (an approval or rejection, or a stalled one).
+        Our own status writes come back here too; they are recognised and ignored."""
+        if (meta(obj).get("labels") or {}).get(LABEL_MANAGED_BY) != MANAGED_BY or obj.get("kind") != KIND:
+            return RemediationResult()
+        fresh = get_healing_action(self._cluster, meta(obj).get("namespace", ""), meta(obj).get("name", ""))
+        if fresh is None:
+            return RemediationResult()
+        return self._advance(fresh, sweep=False)
+
+    def expire_approvals(self) -> list[Outcome]:
+        """Cancel Pending approvals past their deadline (annotation kubeskippy.io/approval-expires-at)."""
+        now = self._clock.now()
+        outcomes = []
+        for obj in self._list_managed():
+            if phase_of(obj) == "Pending" and approval_decision(obj) == "undecided" and approval_expired(obj, now):
+                outcome = self._cancel(obj, "approval_expired", "no decision before the approval deadline "
+                                       f"{annotation(obj, 'kubeskippy.io/approval-expires-at')}", "ApprovalExpired")
+                if outcome is not None:
+                    outcomes.append(outcome)
+        return outcomes
+
+    def verify_pending(self) -> list[Verification]:
+        """Check every HealingAction waiting for a health check; report the ones that became
+        healthy, or whose timeout passed, and feed each result to the ledger once."""
+        verifications = []
+        for obj in self._list_managed(label_selector=f"{LABEL_VERIFICATION}=pending"):
+            if phase_of(obj) not in TERMINAL_PHASES:
+                continue
+            if phase_of(obj) != "Succeeded" or metrics_of(obj).get(M_VERIFY) != "pending":
+                self._set_verification_label(obj, "none")
+                continue
+            verification = self._verify(obj)
+            if verification is not None:
+                verifications.append(verification)
+        return verifications
+
+    def recover_stalled(self) -> RemediationResult:
+        """Re-drive steps whose driver died: InProgress past its lease, Approved but never
+        started. The periodic sweep calls this; a redelivered plan or update does the same."""
+        result = RemediationResult()
+        for obj in self._list_managed():
+            if phase_of(obj) in ("Approved", "InProgress"):
+                result.merge(self._advance(obj, sweep=True))
+        return result
+
+    # -- steps --------------------------------------------------------------------------------
+
+    def _execute_step(self, step: Step) -> RemediationResult:
+        now = self._clock.now()
+        mode = step.policy.spec.mode
+        if mode == "monitor":
+            return self._only(self._step_outcome(step, "monitored", "monitor_mode", f"monitor mode: would "
+                                                 f"{step.action_type} {step.target} ({step.planned.reason})", now))
+        namespace = self._namespace or step.policy.namespace
+        name = healing_action_name(step.step_id, step.planned.action)
+        existing = get_healing_action(self._cluster, namespace, name)
+        if existing is not None:
+            return self._advance(existing, sweep=False, step=step, from_plan=True)
+
+        try:
+            live = get_ref(self._cluster, step.target)
+        except APINotFound:
+            return self._only(self._step_outcome(step, "failed", "target_not_found", f"{step.target} not found", now))
+        try:
+            resolved = step.action.resolve_target(self._cluster, live)
+        except Refused as e:
+            return self._only(self._step_outcome(step, "blocked", e.reason, str(e), now))
+        why = self._guard.protected(live, step.policy) or (
+            self._guard.protected(resolved, step.policy) if resolved is not live else None)
+        if why:
+            return self._only(self._step_outcome(step, "blocked", "protected", why, now, target=resolved))
+
+        dry_run = mode == "dryrun"
+        needs_approval = not dry_run and (mode == "manual" or step.template.requires_approval
+                                          or step.planned.requires_approval)
+        verify = (step.policy.spec.safety_rules.require_health_check and not dry_run
+                  and step.action.changes_cluster)
+        workload = ObjectRef.of(top_owner(self._cluster, resolved))
+        obj = build_healing_action(
+            name=name, namespace=namespace, step_id=step.step_id, plan_id=step.plan_id, fingerprint=step.fingerprint,
+            trigger=step.trigger, policy=step.policy, template=step.template, planned=step.planned,
+            action_type=step.action_type, target=resolved, workload=workload, mode=mode,
+            approval_required=needs_approval, dry_run=dry_run, timeout=self._action_timeout,
+            approval_expires=now + self._approval_timeout if needs_approval else None, verification=verify)
+        ha, created = create_or_get(self._cluster, obj)
+        if not created:
+            return self._advance(ha, sweep=False, step=step, from_plan=True)
+        if needs_approval:
+            return self._request_approval(step, ha)
+        return self._drive(step, ha, resolved=resolved)
+
+    def _advance(self, ha: dict, *, sweep: bool, step: Step | None = None, from_plan: bool = False) -> RemediationResult:
+        """Move an existing HealingAction on from whatever phase it is in."""
+        now = self._clock.now()
+        phase = phase_of(ha)
+        if phase in TERMINAL_PHASES:
+            return self._only(outcome_from_record(ha)) if from_plan else RemediationResult()
+        if step is None:
+            try:
+                step = step_from_record(ha, self._policies)
+            except (Refused, InvalidInput) as e:
+                outcome = self._cancel(ha, getattr(e, "reason", "invalid_params"), str(e), "CannotResume")
+                return self._only(outcome) if outcome else RemediationResult()
+        if phase == "Pending":
+            decision = approval_decision(ha)
+            if decision == "not_required":
+                return self._drive(step, ha)
+            if decision == "rejected":
+                approval = status_of(ha).get("approval") or {}
+                outcome = self._cancel(ha, "rejected", f"rejected by {approval.get('approvedBy') or 'someone'}: "
+                                       f"{approval.get('reason', '')}".rstrip(": "), "Rejected")
+                return self._only(outcome) if outcome else RemediationResult()
+            if decision == "undecided":
+                if approval_expired(ha, now):
+                    outcome = self._cancel(ha, "approval_expired", "no decision before the approval deadline",
+                                           "ApprovalExpired")
+                    return self._only(outcome) if outcome else RemediationResult()
+                if from_plan:
+                    return self._request_approval(step, ha)
+                return RemediationResult()
+            ha, won = cas_status(self._cluster, ha, lambda cur: self._approved_status(cur))
+            if not won:
+                return RemediationResult()  # someone else moved it on; their write drives it
+            return self._drive(step, ha, approved=True)
+        if phase == "Approved":
+            since = self._condition_time(ha, "Approved")
+            if not from_plan and since is not None and now < since + self._lease:
+                return RemediationResult()  # freshly approved: its driver is at work (this is its own echo)
+            return self._drive(step, ha, approved=True)
+        # InProgress
+        expires = parse_ts(metrics_of(ha).get(M_LEASE_EXPIRES))
+        if expires is not None and now < expires:
+            if from_plan:
+                raise TemporaryError(f"step {step.step_id} is being carried out by "
+                                     f"{metrics_of(ha).get(M_HOLDER)}; retry later", delay=expires - now)
+            return RemediationResult()
+        return self._drive(step, ha, approved=approval_decision(ha) == "approved")
+
+    def _request_approval(self, step: Step, ha: dict) -> RemediationResult:
+        now = self._clock.now()
+
+        def decide(cur: dict) -> dict | None:
+            if phase_of(cur) != "Pending" or status_of(cur).get("approval"):
+                return None
+            status = dict(status_of(cur))
+            status.update({"phase": "Pending", "approval": {"required": True, "approved": False}})
+            status["result"] = {"success": False, "message": "waiting for approval",
+                                "metrics": {M_OUTCOME: "pending_approval", M_REASON: "approval_required"}}
+            set_condition(status, "Approved", "Unknown", "AwaitingApproval",
+                          f"approve with: kubeskippy approve {meta(cur)['name']} -n {meta(cur)['namespace']}", now)
+            set_condition(status, "Ready", "False", "WaitingForApproval", "waiting for approval", now)
+            return status
+
+        ha, _ = cas_status(self._cluster, ha, decide)
+        name = f"{meta(ha)['namespace']}/{meta(ha)['name']}"
+        outcome = outcome_from_record(ha, status="pending_approval", reason="approval_required",
+                                      message=f"waiting for approval of HealingAction {name}",
+                                      at=now)
+        note = Notification(
+            id=stable_id("notification", step.step_id, "approval"), severity="info",
+            title=f"Approval needed: {step.action_type} {step.target}",
+            message=(f"{step.planned.reason or 'a healing policy'} proposes {step.action_type} on {step.target}. "
+                     f"Approve: kubeskippy approve {meta(ha)['name']} -n {meta(ha)['namespace']} --reason ...; "
+                     f"reject: kubeskippy reject {meta(ha)['name']} -n {meta(ha)['namespace']} --reason ... "
+                     f"(expires {annotation(ha, 'kubeskippy.io/approval-expires-at')})"),
+            target=step.target, plan_id=step.plan_id, finding_fingerprint=step.fingerprint, at=now)
+        return RemediationResult(outcomes=[outcome], notifications=[note])
+
+    # -- driving one step ---------------------------------------------------------------------
+
+    def _drive(self, step: Step, ha: dict, *, resolved: dict | None = None, approved: bool = False) -> RemediationResult:
+        now = self._clock.now()
+        metrics = metrics_of(ha)
+        applied = metrics.get(M_APPLIED) == "true"
+        intent = intent_of(ha)
+        dry_run = bool((ha.get("spec") or {}).get("dryRun"))
+
+        if not applied and intent is None:
+            # Live checks only before the intent exists: once prepared, the step is committed and
+            # a re-drive must finish it even if the target has meanwhile gone (an eviction done).
+            if resolved is None:
+                try:
+                    live = get_ref(self._cluster, step.target)
+                    resolved = step.action.resolve_target(self._cluster, live)
+                except APINotFound:
+                    return self._finish(step, ha, "Failed", "failed", "target_not_found", f"{step.target} not found")
+                except Refused as e:
+                    return self._finish(step, ha, "Cancelled", "blocked", e.reason, str(e))
+                why = self._guard.protected(live, step.policy) or (
+                    self._guard.protected(resolved, step.policy) if resolved is not live else None)
+                if why:
+                    return self._finish(step, ha, "Cancelled", "blocked", "protected", why)
+            workload_obj = self._workload_object(ha, resolved)
+            strategy = getattr(step.params, "strategy", None)
+            why = self._guard.blast_radius(step.action_type, resolved, workload_obj, strategy)
+            if why and not approved:
+                return self._finish(step, ha, "Cancelled", "blocked", "blast_radius", why)
+            if why:
+                log.warning("acting on %s although %s: a person approved it", step.target, why)
+
+        if dry_run:
+            return self._dry_run(step, ha, resolved)
+
+        request = ActionRequest(
+            step_id=step.step_id, policy=step.policy_key, trigger=step.trigger,
+            target=ObjectRef.of(resolved) if resolved is not None else step.target, workload=workload_of(ha),
+            action_type=step.action_type, max_actions_per_hour=step.policy.spec.safety_rules.max_actions_per_hour,
+            cooldown=step.cooldown, lease_duration=self._lease)
+        try:
+            reservation = self._ledger.reserve(request)
+        except Refused as e:
+            if e.reason == "duplicate":
+                return self._finish(step, ha, "Succeeded", "executed", "",
+                                    (status_of(ha).get("result") or {}).get("message")
+                                    or "already executed (recorded in the safety ledger)",
+                                    changes_from_status(ha) or None)
+            if e.reason == "leased" and (phase_of(ha) in ("InProgress", "Approved") or applied):
+                raise TemporaryError(f"step {step.step_id}: {e}; retry after the lease expires", delay=5.0) from e
+            return self._finish(step, ha, "Cancelled", "blocked", e.reason, str(e))
+
+        try:
+            return self._act(step, ha, reservation, resolved, intent, applied)
+        except TemporaryError:
+            self._release_after_fault(ha, reservation)
+            raise
+
+    def _act(self, step: Step, ha: dict, reservation: Reservation, resolved: dict | None, intent: dict | None,
+             applied: bool) -> RemediationResult:
+        now = self._clock.now()
+        baseline: dict[str, int] | None = None
+        if intent is None:
+            ctx = self._context(step, dry_run=False, stamp=now)
+            try:
+                intent = step.action.prepare(ctx, resolved, step.params)
+            except Refused as e:
+                self._ledger.abort(reservation)
+                return self._finish(step, ha, "Failed", "blocked", e.reason, str(e))
+            except APINotFound as e:
+                self._ledger.abort(reservation)
+                return self._finish(step, ha, "Failed", "failed", "target_not_found", str(e))
+            except PermanentError as e:
+                self._ledger.abort(reservation)
+                return self._finish(step, ha, "Failed", "failed", "invalid_params", str(e))
+            if (meta(ha).get("labels") or {}).get(LABEL_VERIFICATION) == "pending":
+                baseline = restart_baseline(self._pods_of_workload(ha))
+
+        ha, won = cas_status(self._cluster, ha, lambda cur: self._claim_status(cur, intent, baseline))
+        if not won:
+            if phase_of(ha) in TERMINAL_PHASES:
+                self._ledger.abort(reservation)
+                return self._only(outcome_from_record(ha))
+            raise TemporaryError(f"step {step.step_id} was claimed by {metrics_of(ha).get(M_HOLDER)}", delay=5.0)
+        intent = intent_of(ha)
+        stamp = parse_ts(status_of(ha).get("startTime")) or now
+
+        report: ActionReport
+        if applied:
+            result = status_of(ha).get("result") or {}
+            report = ActionReport(message=result.get("message", ""), changes=changes_from_status(ha))
+        else:
+            ctx = self._context(step, dry_run=False, stamp=stamp)
+            try:
+                report = step.action.apply(ctx, intent)
+            except Refused as e:
+                self._ledger.abort(reservation)
+                return self._finish(step, ha, "Failed", "blocked", e.reason, str(e))
+            except KubeSkippyError as e:
+                if isinstance(e, APINotFound) or _permanent_api_error(e) or isinstance(e, PermanentError):
+                    self._ledger.abort(reservation)
+                    self._note(step, ha, resolved, f"{step.action_type} failed: {e}", warning=True)
+                    return self._finish(step, ha, "Failed", "failed",
+                                        "target_not_found" if isinstance(e, APINotFound) else "api_error", str(e))
+                raise
+            if report.blocked:
+                self._ledger.abort(reservation)
+                return self._finish(step, ha, "Failed", "blocked", report.blocked, report.message,
+                                    report.changes or None, details=report.details)
+            ha, _ = cas_status(self._cluster, ha, lambda cur: self._applied_status(cur, report))
+            self._note(step, ha, resolved, report.message)
+
+        self._ledger.complete(reservation)
+        result = self._finish(step, ha, "Succeeded", "executed", "", report.message, report.changes or None,
+                              details=report.details, metrics=report.metrics,
+                              verify=(meta(ha).get("labels") or {}).get(LABEL_VERIFICATION) == "pending")
+        if report.notification:
+            result.notifications.append(Notification(
+                id=stable_id("notification", step.step_id, "notify"), severity=report.notification["severity"],
+                title=report.notification["title"], message=report.notification["message"], target=step.target,
+                plan_id=step.plan_id, finding_fingerprint=step.fingerprint, at=self._clock.now()))
+        return result
+
+    def _dry_run(self, step: Step, ha: dict, resolved: dict | None) -> RemediationResult:
+        now = self._clock.now()
+        ctx = self._context(step, dry_run=True, stamp=now)
+        try:
+            if resolved is None:
+                resolved = step.action.resolve_target(self._cluster, get_ref(self._cluster, step.target))
+            intent = step.action.prepare(ctx, resolved, step.params)
+            report = step.action.apply(ctx, intent)
+        except Refused as e:
+            return self._finish(step, ha, "Cancelled", "blocked", e.reason, str(e))
+        except KubeSkippyError as e:
+            if isinstance(e, APINotFound) or _permanent_api_error(e) or isinstance(e, PermanentError):
+                return self._finish(step, ha, "Failed", "failed", "api_error", f"dry run failed: {e}")
+            raise
+        if report.blocked:
+            return self._finish(step, ha, "Failed", "blocked", report.blocked, f"dry run: {report.message}",
+                                report.changes or None, details=report.details)
+        return self._finish(step, ha, "Succeeded", "dry_run", "", f"dry run: {report.message}",
+                            report.changes or None, details=report.details, metrics=report.metrics,
+                            extra={M_INTENT: json.dumps(intent, sort_keys=True)})
+
+    # -- status writes ------------------------------------------------------------------------
+
+    def _approved_status(self, cur: dict) -> dict | None:
+        if phase_of(cur) != "Pending" or approval_decision(cur) != "approved":
+            return None
+        now = self._clock.now()
+        status = dict(status_of(cur))
+        approval = dict(status.get("approval") or {})
+        approval.setdefault("approvedAt", ts(now))
+        approval["required"] = True
+        status.update({"phase": "Approved", "approval": approval})
+        set_condition(status, "Approved", "True", "Approved",
+                      f"approved by {approval.get('approvedBy') or 'unknown'}: {approval.get('reason', '')}".rstrip(": "),
+                      now)
+        return status
+
+    def _claim_status(self, cur: dict, intent: dict | None, baseline: dict[str, int] | None) -> dict | None:
+        now = self._clock.now()
+        if phase_of(cur) in TERMINAL_PHASES:
+            return None
+        m = metrics_of(cur)
+        expires = parse_ts(m.get(M_LEASE_EXPIRES))
+        if phase_of(cur) == "InProgress" and expires is not None and now < expires and m.get(M_HOLDER) != self._holder:
+            return None
+        status = dict(status_of(cur))
+        metrics = dict(m)
+        metrics.setdefault(M_INTENT, json.dumps(intent, sort_keys=True))
+        metrics.update({M_HOLDER: self._holder, M_LEASE_EXPIRES: ts(now + self._lease)})
+        if baseline is not None:
+            metrics.setdefault(M_VERIFY_BASELINE, json.dumps(baseline, sort_keys=True))
+        result = dict(status.get("result") or {})
+        result.update({"success": False, "metrics": metrics})
+        result.setdefault("message", "in progress")
+        status.update({"phase": "InProgress", "attempts": int(status.get("attempts") or 0) + 1,
+                       "lastAttemptTime": ts(now), "result": result})
+        status.setdefault("startTime", ts(now))
+        if not status.get("approval"):
+            status["approval"] = {"required": False, "approved": True, "approvedBy": "kubeskippy (automatic)"}
+        set_condition(status, "Ready", "False", "Executing", f"attempt {status['attempts']} by {self._holder}", now)
+        return status
+
+    def _applied_status(self, cur: dict, report: ActionReport) -> dict | None:
+        now = self._clock.now()
+        if phase_of(cur) != "InProgress":
+            return None
+        status = dict(status_of(cur))
+        result = dict(status.get("result") or {})
+        result.update({"message": report.message, "changes": changes_to_status(report.changes, now),
+                       "metrics": {**(result.get("metrics") or {}), M_APPLIED: "true"}})
+        status["result"] = result
+        return status
+
+    def _release_after_fault(self, ha: dict, reservation: Reservation) -> None:
+        """Best effort after a transient fault: give the ledger slot and lease back and expire
+        our HealingAction lease, so the redelivery can re-drive at once instead of waiting."""
+        try:
+            self._ledger.abort(reservation)
+        except KubeSkippyError as e:
+            log.warning("could not release the reservation of %s (it expires by itself): %s",
+                        reservation.request.step_id, e)
+        try:
+            current = get_healing_action(self._cluster, meta(ha)["namespace"], meta(ha)["name"])
+            if current is not None and phase_of(current) == "InProgress" and \
+                    metrics_of(current).get(M_HOLDER) == self._holder:
+                def expire(cur: dict) -> dict | None:
+                    if phase_of(cur) != "InProgress":
+                        return None
+                    status = dict(status_of(cur))
+                    result = dict(status.get("result") or {})
+                    result["metrics"] = {**(result.get("metrics") or {}), M_LEASE_EXPIRES: ts(self._clock.now())}
+                    status["result"] = result
+                    return status
+                cas_status(self._cluster, current, expire)
+        except KubeSkippyError as e:
+            log.warning("could not release the lease on HealingAction %s (it expires by itself): %s",
+                        meta(ha).get("name"), e)
+
+    def _finish(self, step: Step, ha: dict, phase: str, outcome_status: str, reason: str, message: str,
+                changes: list | None = None, *, details: dict[str, Any] | None = None,
+                metrics: dict[str, str] | None = None, verify: bool = False,
+                extra: dict[str, str] | None = None) -> RemediationResult:
+        now = self._clock.now()
+        deadline = now + step.policy.spec.safety_rules.health_check_timeout
+
+        def decide(cur: dict) -> dict | None:
+            if phase_of(cur) in TERMINAL_PHASES:
+                return None
+            status = dict(status_of(cur))
+            result = dict(status.get("result") or {})
+            m = {**(result.get("metrics") or {}), **(metrics or {}), **(extra or {}),
+                 M_OUTCOME: outcome_status, M_REASON: reason}
+            if verify:
+                m.update({M_VERIFY: "pending", M_VERIFY_STARTED: ts(now), M_VERIFY_DEADLINE: ts(deadline)})
+            result.update({"success": phase == "Succeeded", "message": message[:4096], "metrics": m})
+            if changes is not None:
+                result["changes"] = changes_to_status(changes, now)
+            if phase != "Succeeded":
+                result["error"] = message[:4096]
+            status.update({"phase": phase, "completionTime": ts(now), "result": result})
+            set_condition(status, "Ready", "True" if phase == "Succeeded" else "False",
+                          {"executed": "Succeeded", "dry_run": "DryRun"}.get(outcome_status, _camel(reason or phase)),
+                          message, now)
+            if verify:
+                set_condition(status, "Verified", "Unknown", "Pending",
+                              f"waiting up to {step.policy.spec.safety_rules.health_check_timeout:g}s for health", now)
+            return status
+
+        ha, won = cas_status(self._cluster, ha, decide)
+        outcome = outcome_from_record(ha, details=details if won else None)
+        result = RemediationResult(outcomes=[outcome])
+        if won and verify:
+            result.verifications_scheduled.append(f"{meta(ha)['namespace']}/{meta(ha)['name']}")
+        if won and not verify and (meta(ha).get("labels") or {}).get(LABEL_VERIFICATION) == "pending":
+            self._set_verification_label(ha, "none")
+        if won and outcome_status == "failed":
+            result.notifications.append(Notification(
+                id=stable_id("notification", step.step_id, "failed"), severity="warning",
+                title=f"Healing action failed: {step.action_type} {step.target}", message=message[:2000],
+                target=step.target, plan_id=step.plan_id, finding_fingerprint=step.fingerprint, at=now))
+        return result
+
+    def _cancel(self, ha: dict, reason: str, message: str, condition_reason: str) -> Outcome | None:
+        now = self._clock.now()
+
+        def decide(cur: dict) -> dict | None:
+            if phase_of(cur) in TERMINAL_PHASES or phase_of(cur) == "InProgress":
+                return None
+            status = dict(status_of(cur))
+            result = dict(status.get("result") or {})
+            result.update({"success": False, "message": message, "error": message,
+                           "metrics": {**(result.get("metrics") or {}), M_OUTCOME: "cancelled", M_REASON: reason}})
+            status.update({"phase": "Cancelled", "completionTime": ts(now), "result": result})
+            if condition_reason in ("Rejected", "ApprovalExpired"):
+                set_condition(status, "Approved", "False", condition_reason, message, now)
+            set_condition(status, "Ready", "False", condition_reason, message, now)
+            return status
+
+        ha, won = cas_status(self._cluster, ha, decide)
+        if not won:
+            return None
+        if (meta(ha).get("labels") or {}).get(LABEL_VERIFICATION) == "pending":
+            self._set_verification_label(ha, "none")
+        return outcome_from_record(ha)
+
+    # -- verification -------------------------------------------------------------------------
+
+    def _verify(self, ha: dict) -> Verification | None:
+        now = self._clock.now()
+        m = metrics_of(ha)
+        baseline = json.loads(m.get(M_VERIFY_BASELINE) or "{}")
+        workload = workload_of(ha)
+        healthy, why = check_health(self._cluster, workload, baseline)
+        deadline = parse_ts(m.get(M_VERIFY_DEADLINE)) or now
+        if not healthy and now < deadline:
+            return None
+        verdict = "healthy" if healthy else "unhealthy"
+        if not healthy:
+            why = f"not healthy within the health-check timeout: {why}"
+
+        def decide(cur: dict) -> dict | None:
+            if metrics_of(cur).get(M_VERIFY) != "pending":
+                return None
+            status = dict(status_of(cur))
+            result = dict(status.get("result") or {})
+            result["metrics"] = {**(result.get("metrics") or {}), M_VERIFY: verdict}
+            status["result"] = result
+            set_condition(status, "Verified", "True" if healthy else "False",
+                          "Healthy" if healthy else "Unhealthy", why, now)
+            return status
+
+        ha, won = cas_status(self._cluster, ha, decide)
+        if not won:
+            return None
+        policy_ref = (ha.get("spec") or {}).get("policyRef") or {}
+        policy_key = f"{policy_ref.get('namespace', '')}/{policy_ref.get('name', '')}"
+        # Recorded in the HealingAction first: the ledger hears each verdict at most once.
+        self._ledger.record_verification(workload, policy_key, healthy)
+        self._set_verification_label(ha, "done")
+        step_id = annotation(ha, ANN_STEP_ID)
+        return Verification(
+            id=stable_id("verification", step_id), plan_id=annotation(ha, "kubeskippy.io/plan-id"),
+            outcome_id=stable_id("outcome", step_id, "executed"),
+            finding_fingerprint=annotation(ha, "kubeskippy.io/finding-fingerprint"), target=workload,
+            healthy=healthy, detail=why, started_at=parse_ts(m.get(M_VERIFY_STARTED)) or now, checked_at=now)
+
+    def _set_verification_label(self, ha: dict, value: str) -> None:
+        try:
+            self._cluster.patch(API_VERSION, KIND, meta(ha)["name"], meta(ha)["namespace"],
+                                {"metadata": {"labels": {LABEL_VERIFICATION: value}}}, patch_type="merge")
+        except KubeSkippyError as e:  # the label only narrows the next sweep's list
+            log.warning("could not relabel HealingAction %s verification=%s: %s", meta(ha).get("name"), value, e)
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _context(self, step: Step, *, dry_run: bool, stamp: float) -> ActionContext:
+        return ActionContext(cluster=self._cluster, clock=self._clock, dry_run=dry_run, step_id=step.step_id,
+                             reason=step.planned.reason, stamp=stamp, holder=self._holder,
+                             is_protected=lambda obj: self._guard.protected(obj, step.policy))
+
+    def _workload_object(self, ha: dict, resolved: dict) -> dict:
+        try:
+            return get_ref(self._cluster, workload_of(ha))
+        except APINotFound:
+            return resolved
+
+    def _pods_of_workload(self, ha: dict) -> list[dict]:
+        try:
+            return pods_of(self._cluster, get_ref(self._cluster, workload_of(ha)))
+        except APINotFound:
+            return []
+
+    def _note(self, step: Step, ha: dict, resolved: dict | None, message: str, *, warning: bool = False) -> None:
+        """The Kubernetes Event on the target: what was done, and why."""
+        target = resolved
+        if target is None:
+            try:
+                target = get_ref(self._cluster, step.target)
+            except KubeSkippyError:
+                target = {"apiVersion": step.target.api_version, "kind": step.target.kind,
+                          "metadata": {"name": step.target.name, "namespace": step.target.namespace,
+                                       "uid": step.target.uid}}
+        why = step.planned.reason or "a healing policy trigger fired"
+        text = (f"{message}. Why: {why}. Policy {step.policy_key}, trigger {step.trigger}, "
+                f"HealingAction {meta(ha)['namespace']}/{meta(ha)['name']}")
+        reason = event_reason(step.action_type) + ("Failed" if warning else "")
+        record_event(self._cluster, target, reason=reason, message=text, step_id=step.step_id,
+                     now=self._clock.now(), holder=self._holder, event_type="Warning" if warning else "Normal")
+
+    @staticmethod
+    def _condition_time(ha: dict, ctype: str) -> float | None:
+        for c in status_of(ha).get("conditions") or []:
+            if c.get("type") == ctype:
+                return parse_ts(c.get("lastTransitionTime"))
+        return None
+
+    def _list_managed(self, label_selector: str | None = None) -> list[dict]:
+        selector = f"{LABEL_MANAGED_BY}={MANAGED_BY}" + (f",{label_selector}" if label_selector else "")
+        return self._cluster.list(API_VERSION, KIND, self._namespace, label_selector=selector)
+
+    def _step_outcome(self, step: Step, status: str, reason: str, message: str, now: float,
+                      target: dict | None = None) -> Outcome:
+        return Outcome(id=stable_id("outcome", step.step_id, status), plan_id=step.plan_id,
+                       finding_fingerprint=step.fingerprint, policy=step.policy_key, action=step.planned.action,
+                       action_type=step.action_type, target=ObjectRef.of(target) if target else step.target,
+                       status=status, reason=reason, message=message, at=now)
+
+    @staticmethod
+    def _plain_outcome(plan: Plan, step_id: str, planned: Any, status: str, reason: str, message: str,
+                       now: float) -> Outcome:
+        return Outcome(id=stable_id("outcome", step_id, status), plan_id=plan.id,
+                       finding_fingerprint=plan.finding.fingerprint, policy=plan.finding.policy,
+                       action=planned.action, action_type=planned.type, target=planned.target, status=status,
+                       reason=reason, message=message, at=now)
+
+    @staticmethod
+    def _only(outcome: Outcome) -> RemediationResult:
+        return RemediationResult(outcomes=[outcome])
+
+
+def _camel(code: str) -> str:
+    return "".join(p.capitalize() for p in code.replace("-", "_").split("_")) or "Unknown"

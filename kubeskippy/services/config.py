@@ -1,0 +1,143 @@
+"""Configuration shared by the function services, read once in ``start(cfg)``.
+
+Heavy clients (the ``kubernetes`` client takes ~0.4 s to import) are created on first use, in
+the worker thread that needs them, so a cold start answers its first request sooner.
+
+==============================  ==========================================================
+KUBESKIPPY_KUBE_URL             API server URL without auth (the dev mesh and tests); unset =
+                                in-cluster service account, else the kubeconfig
+KUBESKIPPY_PROMETHEUS_URL       Prometheus for metric triggers and trends (unset = none)
+KUBESKIPPY_POLICY_SOURCE        ``cluster`` (HealingPolicy objects, default) or ``files``
+KUBESKIPPY_POLICY_FILES         comma-separated YAML files or folders (with ``files``)
+KUBESKIPPY_POLICY_TTL_SECONDS   how long a replica reuses the policies it read (default 30)
+KUBESKIPPY_NAMESPACE            the namespace KubeSkippy runs in (default ``kubeskippy``)
+==============================  ==========================================================
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Callable, Generic, Mapping, TypeVar
+
+from ..errors import InvalidInput, KubeSkippyError
+from ..policy.loading import load_documents, load_files
+from ..policy.model import HealingPolicy
+from ..ports import Cluster, Metrics
+
+__all__ = ["Lazy", "cluster_from_config", "metrics_from_config", "PolicySource", "namespace_from_config",
+           "float_setting"]
+
+log = logging.getLogger("kubeskippy.services")
+T = TypeVar("T")
+
+
+class Lazy(Generic[T]):
+    """A value built on first use, once, thread-safely."""
+
+    def __init__(self, factory: Callable[[], T]) -> None:
+        self._factory = factory
+        self._value: T | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> T:
+        if self._value is None:
+            with self._lock:
+                if self._value is None:
+                    self._value = self._factory()
+        return self._value
+
+
+def float_setting(cfg: Mapping[str, str], name: str, default: float) -> float:
+    raw = cfg.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise InvalidInput(f"{name}: must be a number, got {raw!r}") from None
+
+
+def namespace_from_config(cfg: Mapping[str, str]) -> str:
+    return cfg.get("KUBESKIPPY_NAMESPACE") or "kubeskippy"
+
+
+def cluster_from_config(cfg: Mapping[str, str]) -> Lazy[Cluster]:
+    url = cfg.get("KUBESKIPPY_KUBE_URL")
+
+    def build() -> Cluster:
+        from ..adapters.kubernetes import KubernetesCluster
+
+        if url:
+            return KubernetesCluster.for_url(url)
+        return KubernetesCluster.from_environment()
+
+    return Lazy(build)
+
+
+def metrics_from_config(cfg: Mapping[str, str]) -> Lazy[Metrics | None]:
+    url = cfg.get("KUBESKIPPY_PROMETHEUS_URL")
+
+    def build() -> Metrics | None:
+        if not url:
+            return None
+        from ..adapters.prometheus import PrometheusMetrics
+
+        return PrometheusMetrics(url)
+
+    return Lazy(build)
+
+
+class PolicySource:
+    """The HealingPolicies a replica applies, re-read at most every ``ttl`` seconds.
+
+    From the cluster, a policy that fails validation is logged and skipped (the CRD schema
+    should have stopped it); the others still apply. From files, any invalid document is a
+    configuration error reported by ready().
+    """
+
+    def __init__(self, cfg: Mapping[str, str], cluster: Lazy[Cluster]) -> None:
+        self.mode = (cfg.get("KUBESKIPPY_POLICY_SOURCE") or "cluster").strip()
+        if self.mode not in ("cluster", "files"):
+            raise InvalidInput(f"KUBESKIPPY_POLICY_SOURCE: must be cluster or files, got {self.mode!r}")
+        self.ttl = float_setting(cfg, "KUBESKIPPY_POLICY_TTL_SECONDS", 30.0)
+        self._cluster = cluster
+        self._lock = threading.Lock()
+        self._policies: list[HealingPolicy] = []
+        self._read_at = float("-inf")
+        self.generation = 0
+        """Bumped whenever the policy set is re-read, so users can recompile only then."""
+        if self.mode == "files":
+            paths = [p.strip() for p in (cfg.get("KUBESKIPPY_POLICY_FILES") or "").split(",") if p.strip()]
+            if not paths:
+                raise InvalidInput("KUBESKIPPY_POLICY_FILES: required when KUBESKIPPY_POLICY_SOURCE=files")
+            self._policies = list(load_files(paths).policies)
+            self._read_at = float("inf")
+
+    def policies(self) -> list[HealingPolicy]:
+        with self._lock:
+            if time.monotonic() - self._read_at > self.ttl:
+                self._policies = self._read_cluster()
+                self._read_at = time.monotonic()
+                self.generation += 1
+            return list(self._policies)
+
+    def by_key(self) -> dict[str, HealingPolicy]:
+        """Policies by ``namespace/name`` (how findings and plans name them)."""
+        return {f"{p.namespace}/{p.name}": p for p in self.policies()}
+
+    def _read_cluster(self) -> list[HealingPolicy]:
+        import json
+
+        objects = self._cluster.get().list("kubeskippy.io/v1alpha1", "HealingPolicy")
+        out: list[HealingPolicy] = []
+        for obj in objects:
+            obj = {"apiVersion": "kubeskippy.io/v1alpha1", "kind": "HealingPolicy", **obj}
+            meta = obj.get("metadata") or {}
+            where = f"HealingPolicy {meta.get('namespace')}/{meta.get('name')}"
+            try:
+                out.extend(load_documents(json.dumps(obj), source=where).policies)
+            except KubeSkippyError as e:
+                log.error("invalid policy skipped", extra={"fields": {"policy": where, "error": str(e)}})
+        return out

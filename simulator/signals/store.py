@@ -1,0 +1,170 @@
+"""Scraped series: a ring buffer of the pod table's signal columns at every scrape.
+
+One scrape copies a handful of columns (float32) for every row, so its cost is a few vector
+copies whatever the pod count; the metric families Prometheus would expose (cAdvisor,
+kube-state-metrics, the app's ``http_requests_total``) are *views* over those columns, labelled
+on read. A row's occupant is told apart by its serial, so a replaced pod is a new series, as in
+Prometheus. Retention bounds memory: ``retention / scrape_interval`` scrapes are kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+
+from ..world.table import BACKOFF, CREATING, RUNNING, TERM_REASONS, TERMINATED
+
+if TYPE_CHECKING:
+    from ..world import World
+
+__all__ = ["SeriesStore", "Family", "FAMILIES", "STORED_COLUMNS"]
+
+STORED_COLUMNS = ("mem", "cpu_total", "mem_limit", "cpu_limit", "mem_req", "cpu_req", "restarts", "ready",
+                  "cstate", "lt_reason", "req_total", "err_total", "lat", "err", "deleting")
+_WAITING = {CREATING: "ContainerCreating", BACKOFF: "CrashLoopBackOff"}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One label combination of a family and how its value comes from the stored columns."""
+
+    labels: dict[str, str]
+    value: Callable[[dict[str, np.ndarray]], np.ndarray]  # columns → values (nan: no sample)
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    help: str
+    type: str  # gauge / counter
+    variants: tuple[Variant, ...] = field(default_factory=tuple)
+    per_container: bool = True
+
+
+def _running(c: dict[str, np.ndarray], values: np.ndarray) -> np.ndarray:
+    return np.where(c["cstate"] == RUNNING, values, np.nan)
+
+
+def _flag(mask: np.ndarray) -> np.ndarray:
+    return np.where(mask, 1.0, np.nan)
+
+
+def _families() -> dict[str, Family]:
+    fams = [
+        Family("container_memory_working_set_bytes", "Current working set in bytes (cAdvisor).", "gauge",
+               (Variant({}, lambda c: _running(c, c["mem"])),)),
+        Family("container_cpu_usage_seconds_total", "Cumulative CPU time consumed in seconds (cAdvisor).", "counter",
+               (Variant({}, lambda c: _running(c, c["cpu_total"])),)),
+        Family("kube_pod_container_resource_limits", "Container resource limits (kube-state-metrics).", "gauge",
+               (Variant({"resource": "memory", "unit": "byte"}, lambda c: np.where(c["mem_limit"] > 0, c["mem_limit"], np.nan)),
+                Variant({"resource": "cpu", "unit": "core"}, lambda c: np.where(c["cpu_limit"] > 0, c["cpu_limit"], np.nan)))),
+        Family("kube_pod_container_resource_requests", "Container resource requests (kube-state-metrics).", "gauge",
+               (Variant({"resource": "memory", "unit": "byte"}, lambda c: np.where(c["mem_req"] > 0, c["mem_req"], np.nan)),
+                Variant({"resource": "cpu", "unit": "core"}, lambda c: np.where(c["cpu_req"] > 0, c["cpu_req"], np.nan)))),
+        Family("kube_pod_container_status_restarts_total", "Container restarts (kube-state-metrics).", "counter",
+               (Variant({}, lambda c: c["restarts"].astype(float)),)),
+        Family("kube_pod_container_status_ready", "Container readiness (kube-state-metrics).", "gauge",
+               (Variant({}, lambda c: c["ready"].astype(float)),)),
+        Family("kube_pod_container_status_running", "Container running (kube-state-metrics).", "gauge",
+               (Variant({}, lambda c: (c["cstate"] == RUNNING).astype(float)),)),
+        Family("kube_pod_status_ready", "Pod Ready condition (kube-state-metrics).", "gauge",
+               (Variant({"condition": "true"}, lambda c: c["ready"].astype(float)),
+                Variant({"condition": "false"}, lambda c: 1.0 - c["ready"].astype(float)),
+                Variant({"condition": "unknown"}, lambda c: np.zeros(len(c["ready"])))), per_container=False),
+        Family("kube_pod_container_status_last_terminated_reason", "Last terminated reason (kube-state-metrics).",
+               "gauge", tuple(Variant({"reason": name}, (lambda code: lambda c: _flag(c["lt_reason"] == code))(code))
+                              for code, name in TERM_REASONS.items())),
+        Family("kube_pod_container_status_waiting_reason", "Waiting reason (kube-state-metrics).", "gauge",
+               tuple(Variant({"reason": name}, (lambda code: lambda c: _flag(c["cstate"] == code))(code))
+                     for code, name in _WAITING.items())),
+        Family("kube_pod_container_status_terminated", "Container terminated (kube-state-metrics).", "gauge",
+               (Variant({}, lambda c: (c["cstate"] == TERMINATED).astype(float)),)),
+        Family("http_requests_total", "HTTP requests served by the app, by status code.", "counter",
+               (Variant({"code": "200"}, lambda c: c["req_total"] - c["err_total"]),
+                Variant({"code": "500"}, lambda c: c["err_total"])), per_container=False),
+        Family("app_request_latency_seconds", "Mean request latency the app reports.", "gauge",
+               (Variant({}, lambda c: _running(c, c["lat"])),), per_container=False),
+        Family("app_error_ratio", "Share of requests answered with 5xx, as the app reports it.", "gauge",
+               (Variant({}, lambda c: _running(c, c["err"])),), per_container=False),
+    ]
+    return {f.name: f for f in fams}
+
+
+FAMILIES = _families()
+
+
+class SeriesStore:
+    """Ring buffer of scrapes. ``times[k]`` is simulated seconds; rows beyond ``width`` are new."""
+
+    def __init__(self, retention: float, interval: float, capacity: int = 256) -> None:
+        self.slots = max(2, int(round(retention / interval)) + 1)
+        self.interval = interval
+        self.times = np.full(self.slots, np.nan)
+        self.count = 0
+        self.width = 0
+        self.serial = np.zeros((self.slots, 0), dtype=np.int64)
+        self.cols: dict[str, np.ndarray] = {c: np.zeros((self.slots, 0), dtype=np.float32) for c in STORED_COLUMNS}
+        self._labels: dict[int, dict[str, str]] = {}  # serial → namespace/pod/container/node, on first read
+        self._world: "World | None" = None
+        self._ensure(capacity)
+
+    def _ensure(self, width: int) -> None:
+        if width <= self.width:
+            return
+        width = max(width, 2 * self.width)
+        serial = np.zeros((self.slots, width), dtype=np.int64)
+        serial[:, : self.width] = self.serial
+        self.serial = serial
+        for name, old in self.cols.items():
+            new = np.full((self.slots, width), np.nan, dtype=np.float32)
+            new[:, : self.width] = old
+            self.cols[name] = new
+        self.width = width
+
+    def scrape(self, world: "World", t: float) -> None:
+        tbl = world.table
+        n = tbl.size
+        self._ensure(n)
+        slot = self.count % self.slots
+        self.times[slot] = t
+        alive = tbl.alive[:n]
+        serial = np.where(alive, tbl.serial[:n], 0)
+        self.serial[slot, :n] = serial
+        self.serial[slot, n:] = 0
+        for name in STORED_COLUMNS:
+            col = tbl.view(name)
+            values = (~np.isnan(col)).astype(np.float32) if name == "deleting" else col
+            self.cols[name][slot, :n] = np.where(alive, values, np.nan)
+            self.cols[name][slot, n:] = np.nan
+        if self._world is None:
+            self._world = world
+        self.count += 1
+
+    def labels(self, serial: int) -> dict[str, str]:
+        """Base labels of a pod's series (identities outlive the pods, so old series resolve)."""
+        found = self._labels.get(serial)
+        if found is None and self._world is not None:
+            ident = self._world.pods[serial]
+            found = {"namespace": ident.namespace, "pod": ident.name, "container": ident.container}
+            if ident.node:
+                found["node"] = ident.node
+            self._labels[serial] = found
+        return found or {}
+
+    def slots_between(self, start: float, end: float) -> np.ndarray:
+        """Slot indices with start < time ≤ end, oldest first."""
+        valid = ~np.isnan(self.times) & (self.times > start) & (self.times <= end + 1e-9)
+        idx = np.flatnonzero(valid)
+        return idx[np.argsort(self.times[idx])]
+
+    def latest_slot(self, at: float, lookback: float) -> int | None:
+        idx = self.slots_between(at - lookback, at)
+        return int(idx[-1]) if len(idx) else None
+
+    def columns_at(self, slot: int) -> dict[str, np.ndarray]:
+        return {name: col[slot] for name, col in self.cols.items()}
+
+    def nbytes(self) -> int:
+        return self.serial.nbytes + sum(c.nbytes for c in self.cols.values())

@@ -1,0 +1,750 @@
+"""The simulated cluster: nodes, Deployments → ReplicaSets → Pods, a kubelet, two controllers.
+
+One ``step(t)`` advances everything to simulated time ``t`` (seconds since the run began) in a
+fixed order: pods whose termination finished disappear; pending pods are scheduled; containers
+whose start time has come start; workload models move the signals; containers that asked to
+exit, or whose memory reached the limit, die (OOMKilled, exit codes, kubelet back-off); probes
+run; readiness settles; the ReplicaSet and Deployment controllers reconcile what changed.
+Transitions keep their exact times (a container that died at t=487 s says so in
+``lastState.terminated.finishedAt``) even though they are processed at the tick.
+
+Writes through the Cluster port (delete, evict, patch, scale) call into this object between
+ticks and take effect at once, at the clock's current time.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Callable
+
+import numpy as np
+
+from kubeskippy.analyze.quantities import parse_quantity
+from kubeskippy.clock import to_rfc3339
+from kubeskippy.devcluster.disruption import scaled_value
+from kubeskippy.devcluster.selectors import selector_object_matches
+from kubeskippy.events.model import stable_id
+from kubeskippy.ingest.model import ResourceEvent
+
+from ..randomness import derive_key, mix64
+from ..scenario import Scenario, WorkloadSpec
+from ..workloads import new_models
+from .naming import safe_suffix, template_hash, uid_for
+from .recorder import EventRecorder, Subject
+from .state import DeploymentState, NodeState, PodIdentity, ProbeSettings, ReplicaSetState
+from .table import BACKOFF, CREATING, NONE, REASON_COMPLETED, REASON_ERROR, REASON_OOM, RUNNING, TERMINATED, PodTable
+
+__all__ = ["World", "WorldStats", "BACKOFF_INITIAL", "BACKOFF_MAX", "BACKOFF_RESET"]
+
+BACKOFF_INITIAL = 10.0
+BACKOFF_MAX = 300.0
+BACKOFF_RESET = 2 * BACKOFF_MAX  # the kubelet forgets a back-off entry after 2 × max without failures
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_PROBE_READY, _PROBE_LIVE = 101, 102  # randomness purposes
+
+
+class WorldStats:
+    """Counters the report reads (per Deployment index)."""
+
+    def __init__(self) -> None:
+        self.oom_kills = np.zeros(0, dtype=np.int64)
+        self.exits = np.zeros(0, dtype=np.int64)
+        self.pods_created = np.zeros(0, dtype=np.int64)
+        self.liveness_kills = np.zeros(0, dtype=np.int64)
+        self.evictions = 0
+        self.deletions = 0
+        self.oom_times: list[tuple[int, float]] = []  # (deployment, time) for plots
+
+    def grow(self, n: int) -> None:
+        for name in ("oom_kills", "exits", "pods_created", "liveness_kills"):
+            arr = getattr(self, name)
+            if len(arr) < n:
+                setattr(self, name, np.concatenate([arr, np.zeros(n - len(arr), dtype=np.int64)]))
+
+
+class World:
+    """State and tick of the simulated cluster. ``now()`` is simulated seconds since the start."""
+
+    def __init__(self, scenario: Scenario, seed: int, *, now: Callable[[], float] | None = None) -> None:
+        self.scenario = scenario
+        self.seed = seed
+        self.epoch = scenario.epoch_seconds
+        self.now: Callable[[], float] = now or (lambda: self._t)
+        self._t = 0.0
+        self.table = PodTable(max(64, 2 * sum(w.replicas * w.count for w in scenario.workloads)))
+        self.models = new_models()
+        self.model_list = list(self.models.values())
+        self._model_index = {m.name: i for i, m in enumerate(self.model_list)}
+        self.nodes: list[NodeState] = []
+        self.deployments: list[DeploymentState] = []
+        self.by_name: dict[tuple[str, str], DeploymentState] = {}
+        self.replicasets: list[ReplicaSetState] = []
+        self.pods: dict[int, PodIdentity] = {}  # serial → identity (kept after deletion for Events)
+        self.row_of: dict[int, int] = {}  # serial → row, live pods only
+        self.pod_names: dict[tuple[str, str], int] = {}  # (namespace, name) → serial, live pods only
+        self.pod_meta: dict[int, dict] = {}  # serial → labels/annotations patched onto one pod
+        self.stats = WorldStats()
+        self.recorder = EventRecorder(self._resolve_subject, epoch=self.epoch, ttl=scenario.cluster.event_ttl)
+        self.listeners: list[Callable[[ResourceEvent], None]] = []
+        self.watch: Callable[[str, dict], bool] = lambda namespace, labels: False
+        self.pdbs: list[dict] = []
+        self._serial = 0
+        self._rv = 1
+        self._pending: list[int] = []
+        self._dirty: set[int] = set()
+        self._changed: list[np.ndarray] = []
+        self._added: list[int] = []
+        self._probe_rs = np.zeros((0, 6))  # per RS: ready delay, period, threshold, live delay, period, threshold
+        self._build_nodes()
+
+    # ------------------------------------------------------------------ setup
+
+    def _build_nodes(self) -> None:
+        pool = self.scenario.cluster.nodes
+        for i in range(pool.count):
+            name = f"sim-node-{i + 1}"
+            self.nodes.append(NodeState(i, name, uid_for(self.seed, "node", name), parse_quantity(pool.cpu) or 0,
+                                        parse_quantity(pool.memory) or 0, pool.pods))
+        self._node_free = np.array([[n.cpu, n.memory, n.pods] for n in self.nodes], dtype=float)
+
+    def add_workloads(self) -> None:
+        for i, spec in enumerate(self.scenario.workloads):
+            names = [spec.name] if spec.count == 1 else [f"{spec.name}-{k}" for k in range(spec.count)]
+            for name in names:
+                self.add_deployment(spec, name, path=f"workloads[{i}].params")
+
+    def add_deployment(self, spec: WorkloadSpec, name: str, *, path: str = "params") -> DeploymentState:
+        from kubeskippy.errors import FieldError, InvalidInput
+
+        if spec.model not in self.models:
+            raise InvalidInput([FieldError(path.rsplit(".", 1)[0] + ".model",
+                                           f"unknown model {spec.model!r} (known: {', '.join(self.models)})")])
+        model = self.models[spec.model]
+        index = len(self.deployments)
+        params = dict(spec.params)
+        if spec.model == "trace" and self.scenario.source:
+            from pathlib import Path
+
+            params.setdefault("base_dir", str(Path(self.scenario.source).parent))
+        model.add_deployment(index, params, path=path)
+        labels = {"app": name, **spec.labels}
+        container: dict = {"name": spec.container, "image": spec.image,
+                           "resources": {"requests": dict(spec.resources.requests),
+                                         "limits": dict(spec.resources.limits)}}
+        for key, probe in (("readinessProbe", spec.readiness_probe), ("livenessProbe", spec.liveness_probe)):
+            if probe is not None:
+                container[key] = {"httpGet": {"path": "/", "port": 8080}, "initialDelaySeconds": int(probe.initial_delay),
+                                  "periodSeconds": int(probe.period), "failureThreshold": probe.failure_threshold,
+                                  "timeoutSeconds": 1, "successThreshold": 1}
+        template = {"metadata": {"labels": labels, **({"annotations": dict(spec.annotations)} if spec.annotations else {})},
+                    "spec": {"containers": [container], "restartPolicy": "Always",
+                             "terminationGracePeriodSeconds": spec.termination_grace}}
+        t = self.now()
+        uid = uid_for(self.seed, "deployment", spec.namespace, name)
+        obj = {
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": spec.namespace, "uid": uid, "labels": {"app": name},
+                         "annotations": {}, "generation": 1, "creationTimestamp": to_rfc3339(self.epoch + t)},
+            "spec": {"replicas": spec.replicas, "selector": {"matchLabels": {"app": name}}, "template": template,
+                     "strategy": {"type": "RollingUpdate",
+                                  "rollingUpdate": {"maxSurge": _int_or_str(spec.max_surge),
+                                                    "maxUnavailable": _int_or_str(spec.max_unavailable)}},
+                     "revisionHistoryLimit": 10, "progressDeadlineSeconds": 600},
+        }
+        dep = DeploymentState(index, spec, obj, model, self._model_index[spec.model], uid, t)
+        dep.watched = bool(self.watch(spec.namespace, labels))
+        dep.resource_version = self._next_rv()
+        self.deployments.append(dep)
+        self.by_name[(spec.namespace, name)] = dep
+        self.stats.grow(len(self.deployments))
+        if spec.pdb_min_available is not None or spec.pdb_max_unavailable is not None:
+            pdb_spec: dict = {"selector": {"matchLabels": {"app": name}}}
+            if spec.pdb_min_available is not None:
+                pdb_spec["minAvailable"] = spec.pdb_min_available
+            else:
+                pdb_spec["maxUnavailable"] = spec.pdb_max_unavailable
+            self.pdbs.append({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+                              "metadata": {"name": name, "namespace": spec.namespace,
+                                           "uid": uid_for(self.seed, "pdb", spec.namespace, name)},
+                              "spec": pdb_spec})
+        self._notify("add", dep)
+        self.reconcile(dep)
+        return dep
+
+    # ------------------------------------------------------------------ small helpers
+
+    def _next_rv(self) -> int:
+        self._rv += 1
+        return self._rv
+
+    def wall(self, t: float) -> float:
+        return self.epoch + t
+
+    def _resolve_subject(self, kind: str, ident: int) -> tuple[Subject, str]:
+        if kind == "Pod":
+            p = self.pods[ident]
+            return Subject("v1", "Pod", p.namespace, p.name, p.uid, f"spec.containers{{{p.container}}}"), p.node
+        if kind == "Node":
+            n = self.nodes[ident]
+            return Subject("v1", "Node", "", n.name, n.uid), n.name
+        if kind == "ReplicaSet":
+            rs = self.replicasets[ident]
+            d = self.deployments[rs.dep]
+            return Subject("apps/v1", "ReplicaSet", d.namespace, rs.name, rs.uid), ""
+        d = self.deployments[ident]
+        return Subject("apps/v1", "Deployment", d.namespace, d.name, d.uid), ""
+
+    def _event(self, reason: str, type_: str, component: str, subjects, times, messages, *, kind: str = "Pod") -> None:
+        self.recorder.record(reason, type_, component, subjects, times, messages, kind=kind)
+        if not self.listeners or kind != "Pod":
+            return
+        subjects = np.atleast_1d(subjects)
+        times = np.broadcast_to(np.asarray(times, dtype=float), subjects.shape)
+        for i, serial in enumerate(subjects):
+            row = self.row_of.get(int(serial))
+            if row is None or not self.table.watched[row]:
+                continue
+            subject, host = self._resolve_subject("Pod", int(serial))
+            message = messages if isinstance(messages, str) else messages[i]
+            message = message.format(name=subject.name, namespace=subject.namespace, host=host)
+            from .recorder import _Aggregate
+
+            obj = self.recorder.to_object(_Aggregate(subject, reason, type_, component, message, 1,
+                                                     float(times[i]), float(times[i]), host))
+            self._emit(ResourceEvent("add", obj, stable_id("event", obj["metadata"]["name"], float(times[i])),
+                                     self.wall(float(times[i]))))
+
+    def _emit(self, event: ResourceEvent) -> None:
+        for listener in list(self.listeners):
+            listener(event)
+
+    def _notify(self, verb: str, dep_or_rs) -> None:
+        if not self.listeners:
+            return
+        from .objects import deployment_object, replicaset_object
+
+        if isinstance(dep_or_rs, DeploymentState):
+            if not dep_or_rs.watched:
+                return
+            obj = deployment_object(self, dep_or_rs)
+        else:
+            if not self.deployments[dep_or_rs.dep].watched:
+                return
+            obj = replicaset_object(self, dep_or_rs)
+        rv = obj["metadata"]["resourceVersion"]
+        self._emit(ResourceEvent(verb, obj, stable_id(obj["metadata"]["uid"], rv, verb), self.wall(self.now())))
+
+    # ------------------------------------------------------------------ pods
+
+    def _create_pod(self, rs: ReplicaSetState, t: float) -> int:
+        dep = self.deployments[rs.dep]
+        tbl = self.table
+        row = tbl.allocate()
+        self._serial += 1
+        serial = self._serial
+        ordinal = dep.next_ordinal
+        dep.next_ordinal += 1
+        name = f"{rs.name}-{safe_suffix(derive_key(self.seed, dep.namespace, dep.name, ordinal))}"
+        container = rs.template["spec"]["containers"][0]["name"]
+        self.pods[serial] = PodIdentity(serial, name, dep.namespace, uid_for(self.seed, "pod", dep.namespace, name, serial),
+                                        dep.index, rs.index, container)
+        self.row_of[serial] = row
+        self.pod_names[(dep.namespace, name)] = serial
+        tbl.alive[row] = True
+        tbl.serial[row] = serial
+        tbl.dep[row] = dep.index
+        tbl.rs[row] = rs.index
+        tbl.ordinal[row] = ordinal
+        tbl.model[row] = dep.model_index
+        tbl.watched[row] = dep.watched
+        tbl.pkey[row] = derive_key(self.seed, "pod", dep.namespace, dep.name, ordinal)
+        tbl.created[row] = t
+        tbl.cstate[row] = NONE
+        tbl.node[row] = -1
+        tbl.mem_limit[row], tbl.cpu_limit[row] = rs.mem_limit, rs.cpu_limit
+        tbl.mem_req[row], tbl.cpu_req[row] = rs.mem_req, rs.cpu_req
+        tbl.rv[row] = self._next_rv()
+        rs.rows.add(row)
+        self._pending.append(row)
+        self.stats.pods_created[dep.index] += 1
+        self._added.append(row)
+        self._event("SuccessfulCreate", "Normal", "replicaset-controller", rs.index, t,
+                    f"Created pod: {name}", kind="ReplicaSet")
+        return row
+
+    def delete_pod(self, row: int, *, grace: float | None = None, reason: str = "Killing") -> None:
+        """Graceful deletion: deletionTimestamp now, gone when the container stops (PID 1 shells
+        ignore SIGTERM, so usually after the whole grace period)."""
+        tbl = self.table
+        t = self.now()
+        if not tbl.alive[row]:
+            return
+        dep = self.deployments[tbl.dep[row]]
+        grace = float(dep.spec.termination_grace if grace is None else grace)
+        stop = grace if dep.spec.sigterm_exits_after is None else min(grace, dep.spec.sigterm_exits_after)
+        if tbl.cstate[row] != RUNNING:
+            stop = 0.0
+        if not np.isnan(tbl.deleting[row]):
+            tbl.gone_at[row] = min(tbl.gone_at[row], t + stop)
+            return
+        tbl.deleting[row] = t
+        tbl.gone_at[row] = t + stop
+        tbl.rv[row] = self._next_rv()
+        self._changed.append(np.array([row]))
+        self.stats.deletions += 1
+        if tbl.cstate[row] == RUNNING:
+            self._event("Killing", "Normal", "kubelet", tbl.serial[row], t,
+                        f"Stopping container {self.pods[int(tbl.serial[row])].container}")
+        self.reconcile(dep)
+
+    def _remove_pod(self, row: int) -> None:
+        tbl = self.table
+        serial = int(tbl.serial[row])
+        rs = self.replicasets[tbl.rs[row]]
+        rs.rows.discard(row)
+        node = int(tbl.node[row])
+        if node >= 0:
+            self._node_free[node] += (tbl.cpu_req[row], tbl.mem_req[row], 1)
+        obj = None
+        if self.listeners and tbl.watched[row]:
+            from .objects import pod_object
+
+            obj = pod_object(self, row)
+        self.row_of.pop(serial, None)
+        ident = self.pods[serial]
+        self.pod_names.pop((ident.namespace, ident.name), None)
+        try:
+            self._pending.remove(row)
+        except ValueError:
+            pass
+        tbl.release(row)
+        if obj is not None:
+            self._emit(ResourceEvent("delete", obj, stable_id(obj["metadata"]["uid"], "delete"), self.wall(self.now())))
+
+    # ------------------------------------------------------------------ the tick
+
+    def step(self, t1: float) -> None:
+        """Advance the world from the previous tick to ``t1``."""
+        t0 = self._t
+        self._t = t1
+        tbl = self.table
+        n = tbl.size
+        alive = tbl.alive[:n]
+        gone = np.flatnonzero(alive & (tbl.gone_at[:n] <= t1))
+        for row in gone:
+            self._dirty.add(int(tbl.dep[row]))
+            self._remove_pod(int(row))
+        if self._pending:
+            self._schedule(t1)
+        self._start_due(t1)
+        n = tbl.size
+        running = tbl.alive[:n] & (tbl.cstate[:n] == RUNNING)
+        present = np.unique(tbl.model[:n][running]) if running.any() else ()
+        for k in present:
+            rows = np.flatnonzero(running & (tbl.model[:n] == k))
+            self.model_list[int(k)].advance(tbl, rows, t0, t1)
+        oom = running & (tbl.mem[:n] >= tbl.mem_limit[:n]) & (tbl.mem_limit[:n] > 0) & np.isnan(tbl.exit_at[:n])
+        if oom.any():
+            tbl.exit_at[:n][oom] = t1
+            tbl.exit_code[:n][oom] = 137
+        self._probe(t1)
+        self._process_exits(t1)
+        self._settle_readiness(t1)
+        self._count_traffic(t0, t1)
+        if self._changed:
+            changed = np.unique(np.concatenate(self._changed))
+            self._dirty.update(int(d) for d in np.unique(tbl.dep[changed]))
+        for d in sorted(self._dirty):
+            self.reconcile(self.deployments[d])
+        self._dirty.clear()
+        self._flush_notifications()
+
+    def _schedule(self, t1: float) -> None:
+        tbl = self.table
+        delay = self.scenario.cluster.scheduling_delay
+        still: list[int] = []
+        failed: list[int] = []
+        for row in self._pending:
+            if not tbl.alive[row] or not np.isnan(tbl.deleting[row]):
+                continue
+            at = max(tbl.created[row] + delay, 0.0)
+            if at > t1:
+                still.append(row)
+                continue
+            need = np.array([tbl.cpu_req[row], tbl.mem_req[row], 1.0])
+            fits = np.all(self._node_free >= need - 1e-9, axis=1)
+            if not fits.any():
+                still.append(row)
+                failed.append(row)
+                continue
+            total = np.array([[n.cpu, n.memory, n.pods] for n in self.nodes])
+            score = np.where(fits, (self._node_free[:, 0] / total[:, 0]) + (self._node_free[:, 1] / total[:, 1]), -1)
+            node = int(np.argmax(score))
+            self._node_free[node] -= need
+            dep = self.deployments[tbl.dep[row]]
+            ident = self.pods[int(tbl.serial[row])]
+            ident.node = self.nodes[node].name
+            tbl.node[row] = node
+            tbl.scheduled[row] = at
+            image = self.replicasets[tbl.rs[row]].template["spec"]["containers"][0].get("image", "")
+            pull = dep.spec.image_pull if dep.spec.image_pull is not None else self.scenario.cluster.image_pull
+            cached = image in self.nodes[node].images
+            self.nodes[node].images.add(image)
+            tbl.pulled[row] = not cached
+            tbl.cstate[row] = CREATING
+            tbl.due[row] = at + (0.0 if cached else pull) + self.scenario.cluster.container_start
+            tbl.rv[row] = self._next_rv()
+            self._changed.append(np.array([row]))
+            self._event("Scheduled", "Normal", "default-scheduler", tbl.serial[row], at,
+                        "Successfully assigned {namespace}/{name} to {host}")
+            if cached:
+                self._event("Pulled", "Normal", "kubelet", tbl.serial[row], at,
+                            f'Container image "{image}" already present on machine')
+            else:
+                self._event("Pulling", "Normal", "kubelet", tbl.serial[row], at, f'Pulling image "{image}"')
+                self._event("Pulled", "Normal", "kubelet", tbl.serial[row], at + pull,
+                            f'Successfully pulled image "{image}" in {pull:g}s')
+        if failed:
+            ids = np.array([tbl.serial[r] for r in failed if tbl.created[r] + delay > t1 - self.scenario.resolution])
+            if len(ids):
+                self._event("FailedScheduling", "Warning", "default-scheduler", ids, t1,
+                            f"0/{len(self.nodes)} nodes are available: {len(self.nodes)} Insufficient resources.")
+        self._pending = still
+
+    def _start_due(self, t1: float) -> None:
+        tbl = self.table
+        n = tbl.size
+        cs = tbl.cstate[:n]
+        waiting = (cs == CREATING) | (cs == BACKOFF) | (cs == TERMINATED)
+        rows = np.flatnonzero(tbl.alive[:n] & waiting & (tbl.due[:n] <= t1) & np.isnan(tbl.deleting[:n]))
+        if not len(rows):
+            return
+        at = tbl.due[rows]
+        restart = tbl.cstate[rows] != CREATING
+        with np.errstate(over="ignore"):
+            tbl.rkey[rows] = mix64(tbl.pkey[rows] ^ (tbl.restarts[rows].astype(np.uint64) * _GOLDEN))
+        tbl.cstate[rows] = RUNNING
+        tbl.started[rows] = at
+        tbl.exit_at[rows] = np.nan
+        tbl.ready[rows] = False
+        tbl.rp_fail[rows] = 0
+        tbl.lp_fail[rows] = 0
+        tbl.rp_next[rows] = 0
+        tbl.lp_next[rows] = 0
+        tbl.err[rows] = 0.0
+        tbl.lat[rows] = 0.0
+        tbl.backoff_update[rows[restart]] = at[restart]
+        probes = self._probe_rs[tbl.rs[rows]]
+        delay = np.array([self.deployments[d].spec.readiness_delay for d in tbl.dep[rows]])
+        tbl.ready_at[rows] = np.where(np.isfinite(probes[:, 1]), np.inf, at + delay)
+        for k in np.unique(tbl.model[rows]):
+            sel = tbl.model[rows] == k
+            self.model_list[int(k)].on_start(tbl, rows[sel], at[sel])
+        tbl.rv[rows] = self._next_rv()
+        self._changed.append(rows)
+        names = [self.pods[int(s)].container for s in tbl.serial[rows]]
+        self._event("Created", "Normal", "kubelet", tbl.serial[rows], at, [f"Created container {c}" for c in names])
+        self._event("Started", "Normal", "kubelet", tbl.serial[rows], at, [f"Started container {c}" for c in names])
+
+    def _probe(self, t1: float) -> None:
+        tbl = self.table
+        n = tbl.size
+        running = np.flatnonzero(tbl.alive[:n] & (tbl.cstate[:n] == RUNNING) & np.isnan(tbl.exit_at[:n]))
+        if not len(running):
+            return
+        settings = self._probe_rs[tbl.rs[running]]
+        for which in (0, 1):
+            delay, period, threshold = settings[:, 3 * which], settings[:, 3 * which + 1], settings[:, 3 * which + 2]
+            has = np.isfinite(period)
+            if not has.any():
+                continue
+            rows, d, p, thr = running[has], delay[has], period[has], threshold[has]
+            nxt_col = tbl.rp_next if which == 0 else tbl.lp_next
+            fail_col = tbl.rp_fail if which == 0 else tbl.lp_fail
+            purpose = _PROBE_READY if which == 0 else _PROBE_LIVE
+            while True:
+                when = tbl.started[rows] + d + nxt_col[rows] * p
+                due = (when <= t1) & np.isnan(tbl.exit_at[rows])
+                if not due.any():
+                    break
+                r, at = rows[due], when[due]
+                failed = self._probe_fails(r, purpose)
+                fail_col[r] = np.where(failed, fail_col[r] + 1, 0)
+                nxt_col[r] += 1
+                if failed.any():
+                    kind = "Readiness" if which == 0 else "Liveness"
+                    self._event("Unhealthy", "Warning", "kubelet", tbl.serial[r[failed]], at[failed],
+                                f"{kind} probe failed: HTTP probe failed with statuscode: 500")
+                if which == 0:
+                    before = tbl.ready[r].copy()
+                    tbl.ready[r] = np.where(failed, tbl.ready[r] & (fail_col[r] < thr[due]), True)
+                    flipped = r[before != tbl.ready[r]]
+                    if len(flipped):
+                        tbl.rv[flipped] = self._next_rv()
+                        self._changed.append(flipped)
+                else:
+                    kill = failed & (fail_col[r] >= thr[due])
+                    if kill.any():
+                        dead = r[kill]
+                        for row, when_killed in zip(dead, at[kill]):
+                            dep = self.deployments[tbl.dep[row]]
+                            grace = dep.spec.termination_grace
+                            stop = grace if dep.spec.sigterm_exits_after is None else min(grace, dep.spec.sigterm_exits_after)
+                            tbl.exit_at[row] = when_killed + stop
+                            tbl.exit_code[row] = 137
+                            self.stats.liveness_kills[dep.index] += 1
+                        self._event("Killing", "Normal", "kubelet", tbl.serial[dead], at[kill],
+                                    [f"Container {self.pods[int(s)].container} failed liveness probe, will be restarted"
+                                     for s in tbl.serial[dead]])
+
+    def _probe_fails(self, rows: np.ndarray, purpose: int) -> np.ndarray:
+        from ..randomness import uniform
+
+        counter = self.table.rp_next[rows] if purpose == _PROBE_READY else self.table.lp_next[rows]
+        return uniform(self.table.rkey[rows], purpose, counter) < self.table.err[rows]
+
+    def _process_exits(self, t1: float) -> None:
+        tbl = self.table
+        n = tbl.size
+        rows = np.flatnonzero(tbl.alive[:n] & (tbl.cstate[:n] == RUNNING) & (tbl.exit_at[:n] <= t1))
+        if not len(rows):
+            return
+        fin = tbl.exit_at[rows]
+        code = tbl.exit_code[rows]
+        oom = (code == 137) & (tbl.mem[rows] >= tbl.mem_limit[rows]) & (tbl.mem_limit[rows] > 0)
+        tbl.lt_reason[rows] = np.where(oom, REASON_OOM, np.where(code == 0, REASON_COMPLETED, REASON_ERROR))
+        tbl.lt_code[rows] = code
+        tbl.lt_started[rows] = tbl.started[rows]
+        tbl.lt_finished[rows] = fin
+        tbl.restarts[rows] += 1
+        expired = np.isnan(tbl.backoff_update[rows]) | (fin - tbl.backoff_update[rows] > BACKOFF_RESET)
+        tbl.fails[rows] = np.where(expired, 1, tbl.fails[rows] + 1)
+        exponent = np.maximum(tbl.fails[rows] - 2, 0)
+        delay = np.where(tbl.fails[rows] <= 1, 0.0, np.minimum(BACKOFF_INITIAL * 2.0 ** exponent, BACKOFF_MAX))
+        deleting = ~np.isnan(tbl.deleting[rows])
+        tbl.cstate[rows] = np.where(delay > 0, BACKOFF, TERMINATED)
+        tbl.due[rows] = np.where(deleting, np.inf, fin + delay + self.scenario.cluster.container_start)
+        tbl.backoff[rows] = delay
+        tbl.ready[rows] = False
+        tbl.ready_at[rows] = np.nan
+        tbl.exit_at[rows] = np.nan
+        tbl.mem[rows] = 0.0
+        tbl.cpu[rows] = 0.0
+        tbl.err[rows] = 0.0
+        tbl.rv[rows] = self._next_rv()
+        deps = tbl.dep[rows]
+        np.add.at(self.stats.exits, deps, 1)
+        if oom.any():
+            np.add.at(self.stats.oom_kills, deps[oom], 1)
+            self.stats.oom_times.extend(zip(deps[oom].tolist(), fin[oom].tolist()))
+            nodes = tbl.node[rows[oom]]
+            self.recorder.record("OOMKilling", "Warning", "kernel-monitor", nodes, fin[oom],
+                                 [f"Memory cgroup out of memory: Killed process (pod {self.pods[int(s)].name}, "
+                                  f"container {self.pods[int(s)].container})" for s in tbl.serial[rows[oom]]],
+                                 kind="Node")
+        backing = (delay > 0) & ~deleting
+        if backing.any():
+            r = rows[backing]
+            self._event("BackOff", "Warning", "kubelet", tbl.serial[r], fin[backing],
+                        [f"Back-off restarting failed container {self.pods[int(s)].container} in pod "
+                         f"{self.pods[int(s)].name}_{self.pods[int(s)].namespace}" for s in tbl.serial[r]])
+        self._changed.append(rows)
+
+    def _settle_readiness(self, t1: float) -> None:
+        tbl = self.table
+        n = tbl.size
+        rows = np.flatnonzero(tbl.alive[:n] & (tbl.cstate[:n] == RUNNING) & ~tbl.ready[:n] & (tbl.ready_at[:n] <= t1))
+        if len(rows):
+            tbl.ready[rows] = True
+            tbl.rv[rows] = self._next_rv()
+            self._changed.append(rows)
+
+    def _count_traffic(self, t0: float, t1: float) -> None:
+        tbl = self.table
+        n = tbl.size
+        serving = tbl.alive[:n] & tbl.ready[:n] & np.isnan(tbl.deleting[:n])
+        rps = self.scenario.signals.requests_per_second
+        if rps <= 0 or not serving.any():
+            return
+        rows = np.flatnonzero(serving)
+        span = t1 - np.maximum(t0, tbl.started[rows])
+        requests = rps * np.maximum(span, 0.0)
+        tbl.req_total[rows] += requests
+        tbl.err_total[rows] += requests * tbl.err[rows]
+
+    def _flush_notifications(self) -> None:
+        tbl = self.table
+        changed = np.unique(np.concatenate(self._changed)) if self._changed else np.zeros(0, dtype=np.int64)
+        added = set(self._added)
+        self._changed.clear()
+        self._added.clear()
+        if not self.listeners:
+            return
+        from .objects import pod_object
+
+        rows = sorted(set(int(r) for r in changed if tbl.alive[r] and tbl.watched[r]) |
+                      {r for r in added if tbl.alive[r] and tbl.watched[r]})
+        for row in rows:
+            obj = pod_object(self, row)
+            verb = "add" if row in added else "update"
+            self._emit(ResourceEvent(verb, obj, stable_id(obj["metadata"]["uid"], obj["metadata"]["resourceVersion"]),
+                                     self.wall(self.now())))
+        for dep in self.deployments:
+            if dep.watched and not dep.deleted:
+                status = self._status_key(dep)
+                if status != dep.last_status:
+                    dep.last_status = status
+                    dep.resource_version = self._next_rv()
+                    self._notify("update", dep)
+
+    # ------------------------------------------------------------------ controllers
+
+    def rows_of(self, dep: DeploymentState) -> list[int]:
+        return [r for i in dep.replicasets for r in self.replicasets[i].rows]
+
+    def _available(self, rows) -> int:
+        tbl = self.table
+        return sum(1 for r in rows if tbl.ready[r] and np.isnan(tbl.deleting[r]))
+
+    def _status_key(self, dep: DeploymentState) -> tuple:
+        rows = self.rows_of(dep)
+        new = self.current_rs(dep)
+        return (len(rows), self._available(rows), len(new.rows) if new else 0, dep.generation, dep.replicas)
+
+    def current_rs(self, dep: DeploymentState) -> ReplicaSetState | None:
+        h = template_hash(dep.obj["spec"]["template"])
+        for i in dep.replicasets:
+            if self.replicasets[i].hash == h:
+                return self.replicasets[i]
+        return None
+
+    def _new_rs(self, dep: DeploymentState, template: dict, h: str) -> ReplicaSetState:
+        t = self.now()
+        index = len(self.replicasets)
+        revision = max((self.replicasets[i].revision for i in dep.replicasets), default=0) + 1
+        tpl = copy.deepcopy(template)
+        tpl.setdefault("metadata", {}).setdefault("labels", {})["pod-template-hash"] = h
+        rs = ReplicaSetState(index, dep.index, f"{dep.name}-{h}", uid_for(self.seed, "rs", dep.namespace, dep.name, h),
+                             h, tpl, revision, t)
+        container = tpl["spec"]["containers"][0]
+        res = container.get("resources") or {}
+        rs.mem_limit = parse_quantity((res.get("limits") or {}).get("memory")) or 0.0
+        rs.cpu_limit = parse_quantity((res.get("limits") or {}).get("cpu")) or 0.0
+        rs.mem_req = parse_quantity((res.get("requests") or {}).get("memory")) or rs.mem_limit
+        rs.cpu_req = parse_quantity((res.get("requests") or {}).get("cpu")) or rs.cpu_limit
+        probes = [math.inf] * 6
+        for k, key in enumerate(("readinessProbe", "livenessProbe")):
+            pr = container.get(key)
+            if pr:
+                probes[3 * k: 3 * k + 3] = [float(pr.get("initialDelaySeconds", 0)), float(pr.get("periodSeconds", 10)),
+                                            float(pr.get("failureThreshold", 3))]
+        if index >= len(self._probe_rs):
+            grown = np.full((max(16, 2 * len(self._probe_rs)), 6), math.inf)
+            grown[: len(self._probe_rs)] = self._probe_rs
+            self._probe_rs = grown
+        self._probe_rs[index] = probes
+        rs.resource_version = self._next_rv()
+        self.replicasets.append(rs)
+        dep.replicasets.append(index)
+        self._notify("add", rs)
+        return rs
+
+    def reconcile(self, dep: DeploymentState) -> None:
+        """Deployment controller (RollingUpdate) then ReplicaSet controller for one Deployment."""
+        if dep.deleted:
+            for i in dep.replicasets:
+                self.replicasets[i].replicas = 0
+        else:
+            template = dep.obj["spec"]["template"]
+            h = template_hash(template)
+            new = self.current_rs(dep) or self._new_rs(dep, template, h)
+            olds = [self.replicasets[i] for i in dep.replicasets if i != new.index]
+            desired = dep.replicas
+            old_live = [rs for rs in olds if rs.replicas > 0 or rs.rows]
+            if not old_live:
+                self._scale_rs(dep, new, desired)
+            else:
+                strategy = (dep.obj["spec"].get("strategy") or {}).get("rollingUpdate") or {}
+                surge = scaled_value(strategy.get("maxSurge", "25%"), desired, round_up=True)
+                unavailable = scaled_value(strategy.get("maxUnavailable", "25%"), desired, round_up=False)
+                if surge == 0 and unavailable == 0:
+                    unavailable = 1
+                total = new.replicas + sum(rs.replicas for rs in olds)
+                if new.replicas < desired and total < desired + surge:
+                    self._scale_rs(dep, new, min(desired, new.replicas + desired + surge - total))
+                self._scale_down_old(dep, new, olds, desired - unavailable)
+                if new.replicas > desired:
+                    self._scale_rs(dep, new, desired)
+        for i in dep.replicasets:
+            self._sync_rs(self.replicasets[i])
+
+    def _scale_down_old(self, dep: DeploymentState, new: ReplicaSetState, olds: list[ReplicaSetState],
+                        min_available: int) -> None:
+        """The rolling update's scale-down half, as the Deployment controller does it: first old
+        pods that are not available (they serve nothing), then healthy ones down to minAvailable."""
+        olds = sorted(olds, key=lambda r: r.revision)
+        total = new.replicas + sum(rs.replicas for rs in olds)
+        max_down = total - min_available - (new.replicas - self._available(new.rows))
+        if max_down <= 0:
+            return
+        cleaned = 0
+        for rs in olds:
+            unhealthy = rs.replicas - self._available(rs.rows)
+            if cleaned >= max_down or rs.replicas == 0 or unhealthy <= 0:
+                continue
+            cut = min(max_down - cleaned, unhealthy)
+            self._scale_rs(dep, rs, rs.replicas - cut)
+            cleaned += cut
+        available = self._available(new.rows) + sum(self._available(rs.rows) for rs in olds)
+        budget = available - min_available
+        for rs in olds:
+            if budget <= 0:
+                break
+            cut = min(rs.replicas, budget)
+            if cut > 0:
+                self._scale_rs(dep, rs, rs.replicas - cut)
+                budget -= cut
+
+    def _scale_rs(self, dep: DeploymentState, rs: ReplicaSetState, replicas: int) -> None:
+        if replicas == rs.replicas:
+            return
+        direction = "up" if replicas > rs.replicas else "down"
+        old = rs.replicas
+        rs.replicas = replicas
+        rs.resource_version = self._next_rv()
+        self._event("ScalingReplicaSet", "Normal", "deployment-controller", dep.index, self.now(),
+                    f"Scaled {direction} replica set {rs.name} from {old} to {replicas}", kind="Deployment")
+        self._notify("update", rs)
+
+    def _sync_rs(self, rs: ReplicaSetState) -> None:
+        tbl = self.table
+        active = [r for r in rs.rows if np.isnan(tbl.deleting[r])]
+        t = self.now()
+        if len(active) < rs.replicas:
+            for _ in range(rs.replicas - len(active)):
+                self._create_pod(rs, t)
+        elif len(active) > rs.replicas:
+            # Prefer unscheduled, then not ready, then the youngest (the ReplicaSet controller's ranking).
+            ranked = sorted(active, key=lambda r: (tbl.node[r] >= 0, tbl.ready[r], -tbl.created[r], -r))
+            for row in ranked[: len(active) - rs.replicas]:
+                self._event("SuccessfulDelete", "Normal", "replicaset-controller", rs.index, t,
+                            f"Deleted pod: {self.pods[int(tbl.serial[row])].name}", kind="ReplicaSet")
+                self.delete_pod(row)
+
+    # ------------------------------------------------------------------ queries for the report
+
+    def ready_by_deployment(self) -> tuple[np.ndarray, np.ndarray]:
+        """(available pods, existing pods) per Deployment index."""
+        tbl = self.table
+        n = tbl.size
+        alive = tbl.alive[:n]
+        deps = tbl.dep[:n]
+        k = len(self.deployments)
+        avail = np.bincount(deps[alive & tbl.ready[:n] & np.isnan(tbl.deleting[:n])], minlength=k)
+        existing = np.bincount(deps[alive], minlength=k)
+        return avail, existing
+
+
+def _int_or_str(value: str) -> int | str:
+    return value if value.endswith("%") else int(value)
