@@ -38,10 +38,10 @@ class OllamaChat:
                    max_tokens=settings.max_tokens, headers=headers)
 
     def complete(self, messages: list[dict[str, str]], schema: dict, *, timeout: float) -> str:
-        client = ollama.Client(host=self.host, timeout=timeout, headers=self.headers)
         try:
-            response = client.chat(model=self.model, messages=messages, format=schema, stream=False,
-                                   options={"temperature": self.temperature, "num_predict": self.max_tokens})
+            with ollama.Client(host=self.host, timeout=timeout, headers=self.headers) as client:
+                response = client.chat(model=self.model, messages=messages, format=schema, stream=False,
+                                       options={"temperature": self.temperature, "num_predict": self.max_tokens})
         except ollama.ResponseError as e:
             raise api_error_for_status(e.status_code, f"ollama at {self.host}: {e.error}") from e
         except httpx.TimeoutException as e:
@@ -50,6 +50,4 @@ class OllamaChat:
             raise TemporaryError(f"ollama at {self.host} is unreachable: {e}") from e
         except (ValueError, TypeError, KeyError) as e:  # a body that is not an Ollama chat response
             raise TemporaryError(f"ollama at {self.host} sent an unreadable response: {e}") from e
-        finally:
-            client._client.close()
         return (response.message.content or "") if response.message else ""

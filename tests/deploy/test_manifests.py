@@ -35,7 +35,8 @@ OWN_KINDS = {("kubeskippy.io/v1alpha1", "HealingPolicy"), ("kubeskippy.io/v1alph
 
 
 def manifest_files() -> list[Path]:
-    files = sorted(DEPLOY.glob("*.yaml")) + sorted((ROOT / "demo" / "manifests").glob("*.yaml"))
+    files = (sorted(DEPLOY.glob("*.yaml")) + sorted((DEPLOY / "monitoring").glob("*.yaml"))
+             + sorted((ROOT / "demo" / "manifests").glob("*.yaml")))
     return [f for f in files if f.name != "kustomization.yaml"]
 
 
@@ -68,15 +69,54 @@ def test_manifest_validates_against_its_schema(where, doc):
         kept = model.model_dump(by_alias=True, exclude_unset=True, mode="json")
         assert unknown_keys(doc, kept) == [], f"{where}: fields unknown to {key[1]}"
     elif key in OWN_KINDS:
-        pytest.skip(f"{key[1]} is validated by its own schema tests (tests/deploy/test_crds.py)")
+        pytest.skip(f"{key[1]}: our CRD kinds are checked in test_crds.py, PrometheusRule by promtool")
     else:
         kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
 
 
-def test_kustomization_lists_files_that_exist():
-    kustomization = yaml.safe_load((DEPLOY / "kustomization.yaml").read_text())
+@pytest.mark.parametrize("folder", [DEPLOY, DEPLOY / "monitoring"], ids=["knative", "monitoring"])
+def test_kustomization_lists_files_that_exist(folder):
+    kustomization = yaml.safe_load((folder / "kustomization.yaml").read_text())
     for resource in kustomization["resources"]:
-        assert (DEPLOY / resource).is_file(), f"kustomization names missing {resource}"
+        assert (folder / resource).is_file(), f"kustomization names missing {resource}"
+
+
+def test_prometheus_rules_are_rendered_from_the_demo_policies():
+    from typer.testing import CliRunner
+
+    from kubeskippy.cli.main import app
+
+    result = CliRunner().invoke(app, ["rules", str(ROOT / "demo" / "policies"), "--format", "prometheusrule"])
+    assert result.exit_code == 0, result.output
+    committed = (DEPLOY / "monitoring" / "prometheus-rules.yaml").read_text()
+    assert yaml.safe_load(committed) == yaml.safe_load(result.stdout), (
+        "regenerate: kubeskippy rules demo/policies --format prometheusrule "
+        "-o deploy/knative/monitoring/prometheus-rules.yaml")
+
+
+@pytest.mark.skipif(not shutil.which("promtool"), reason="promtool comes with Debian's prometheus (installed by .ci/run)")
+def test_prometheus_rules_pass_promtool(tmp_path):
+    rule = yaml.safe_load((DEPLOY / "monitoring" / "prometheus-rules.yaml").read_text())
+    plain = tmp_path / "rules.yml"
+    plain.write_text(yaml.safe_dump({"groups": rule["spec"]["groups"]}))
+    result = subprocess.run(["promtool", "check", "rules", str(plain)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_dashboard_queries_only_metrics_the_functions_export():
+    import json
+    import re
+
+    from kubeskippy.serving.metrics import FunctionMetrics
+
+    exported = set()
+    for family in FunctionMetrics("x").registry.collect():
+        exported.update({family.name, family.name + "_total", family.name + "_bucket"})
+    dashboard = json.loads((DEPLOY / "monitoring" / "kubeskippy-dashboard.json").read_text())
+    for panel in dashboard["panels"]:
+        for target in panel["targets"]:
+            for name in re.findall(r"kubeskippy_[a-z_]+", target["expr"]):
+                assert name in exported, f"{panel['title']}: {name} is not exported"
 
 
 def test_the_local_mesh_routes_like_the_triggers():
