@@ -4,13 +4,15 @@ KubeSkippy's schema has five action types (restart, scale, patch, delete, custom
 finer distinctions: a ``patch`` that edits resource limits raises a limit, a ``custom`` action
 may be a rollback or a notification. The kind of each action is resolved, in this order:
 
-1. an explicit policy annotation ``kubeskippy.io/action-kind.<action name>: <kind>``;
-2. for ``patch``: ``raise-limit`` when the patch touches ``limits``, else ``patch``;
-3. for ``custom``: keywords in the action's name and description (first match wins, see
-   ``CUSTOM_KEYWORDS``), else ``custom``;
+1. for ``custom``: the ``custom`` entry of the action in the policy annotation
+   ``kubeskippy.io/custom-actions`` (YAML/JSON: action name → params, the same annotation the
+   remediation executor reads), e.g. ``{rollback-web: {custom: rollback}}``;
+2. for ``custom`` without it: keywords in the action's name and description (first match wins,
+   see ``CUSTOM_KEYWORDS``), else ``custom``;
+3. for ``patch``: ``raise_limit`` when the patch touches ``limits``, else ``patch``;
 4. otherwise the schema type itself.
 
-Kinds use the same names as the remediation executor's extended actions.
+Kinds use the remediation executor's names for its extended actions (remediate/params.py).
 """
 
 from __future__ import annotations
@@ -18,27 +20,33 @@ from __future__ import annotations
 import json
 import re
 
+import yaml
+
 from ..policy.model import HealingActionTemplate, HealingPolicy
 
 __all__ = [
     "KINDS",
     "NON_MUTATING_KINDS",
-    "KIND_ANNOTATION_PREFIX",
+    "CUSTOM_ACTIONS_ANNOTATION",
+    "custom_kinds_of",
     "CUSTOM_KEYWORDS",
     "action_kind",
     "action_params",
     "is_mutating",
 ]
 
-KINDS = ("restart", "scale", "patch", "delete", "rollback", "raise-limit", "cordon-drain", "quarantine",
+KINDS = ("restart", "scale", "patch", "delete", "rollback", "raise_limit", "cordon", "cordon_drain", "quarantine",
          "diagnostics", "notify", "custom")
 NON_MUTATING_KINDS = frozenset({"notify", "diagnostics"})
-KIND_ANNOTATION_PREFIX = "kubeskippy.io/action-kind."
+CUSTOM_ACTIONS_ANNOTATION = "kubeskippy.io/custom-actions"  # the same key as remediate.naming.ANN_CUSTOM_ACTIONS
+_ALIASES = {"drain": "cordon_drain", "raise_limits": "raise_limit", "capture_diagnostics": "diagnostics",
+            "notify_only": "notify", "rollout_undo": "rollback"}
 
 CUSTOM_KEYWORDS: tuple[tuple[str, str], ...] = (
     (r"roll-?back|undo|revert|previous-revision", "rollback"),
-    (r"limit|resources|memory-bump|raise-mem|increase-mem", "raise-limit"),
-    (r"cordon|drain", "cordon-drain"),
+    (r"limit|resources|memory-bump|raise-mem|increase-mem", "raise_limit"),
+    (r"drain", "cordon_drain"),
+    (r"cordon", "cordon"),
     (r"quarantin|isolat", "quarantine"),
     (r"diagnos|capture|debug|snapshot|collect", "diagnostics"),
     (r"notif|alert|page|slack|email|escalat", "notify"),
@@ -55,15 +63,41 @@ def _patch_touches_limits(template: HealingActionTemplate) -> bool:
     return any("limits" in part for op in pa.patches for part in op.path)
 
 
+def _normalise(name: str) -> str:
+    value = name.strip().replace("-", "_")
+    value = "".join("_" + c.lower() if c.isupper() else c for c in value).lstrip("_")
+    return _ALIASES.get(value, value)
+
+
+def custom_kinds_of(policy: HealingPolicy) -> dict[str, str]:
+    """Action name → kind declared in the ``kubeskippy.io/custom-actions`` annotation. A malformed
+    annotation declares nothing here; the executor reports it with its field path."""
+    text = policy.metadata.annotations.get(CUSTOM_ACTIONS_ANNOTATION)
+    if not text:
+        return {}
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    out = {}
+    for name, params in data.items():
+        if isinstance(params, dict) and isinstance(params.get("custom"), str):
+            kind = _normalise(params["custom"])
+            if kind in KINDS:
+                out[str(name)] = kind
+    return out
+
+
 def action_kind(template: HealingActionTemplate, policy: HealingPolicy | None = None) -> str:
     """The analyzer's kind for one policy action (see the module docstring for the rules)."""
-    if policy is not None:
-        explicit = policy.metadata.annotations.get(KIND_ANNOTATION_PREFIX + template.name, "").strip()
-        if explicit in KINDS:
-            return explicit
     if template.type == "patch":
-        return "raise-limit" if _patch_touches_limits(template) else "patch"
+        return "raise_limit" if _patch_touches_limits(template) else "patch"
     if template.type == "custom":
+        declared = custom_kinds_of(policy).get(template.name) if policy is not None else None
+        if declared:
+            return declared
         text = f"{template.name} {template.description}"
         for pattern, kind in _COMPILED:
             if pattern.search(text):

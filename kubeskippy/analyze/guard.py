@@ -8,7 +8,7 @@ finding. Each refusal is kept as a :class:`RejectedSuggestion` with a reason cod
 1. the action must be one of the policy's actions, by exact name (``not_in_policy``);
 2. a stated type must agree with the policy action (``type_mismatch``);
 3. the action kind must not be forbidden for the root cause (``forbidden_for_cause``);
-4. the target must be the finding's target or one of its owners; only a cordon/drain may aim at
+4. the target must be the finding's target or one of its owners; only a cordon (and drain) may aim at
    the node the pod runs on (``target_out_of_scope``), and the kind must suit the action
    (``target_kind_unsuitable``);
 5. nothing in a protected namespace or carrying ``kubeskippy.io/protected=true`` on the target or
@@ -39,7 +39,7 @@ from ..policy.model import HealingActionTemplate, HealingPolicy
 from .action_kinds import action_kind, action_params, is_mutating
 from .context import AnalysisContext
 from .diagnosis import Diagnosis, Suggestion
-from .preferences import FORBIDDEN, target_level
+from .preferences import FORBIDDEN, NODE_KINDS, target_level
 from .quantities import parse_quantity
 from .suggest import DEFAULT_LIMIT_INCREASE_PERCENT, target_for
 
@@ -144,7 +144,7 @@ def _resolve_target(s: Suggestion, kind: str, ctx: AnalysisContext) -> ObjectRef
         if target is None:
             raise _Reject("target_out_of_scope", f"no {target_level(kind)} to aim a {kind} at")
         return target
-    if kind == "cordon-drain":
+    if kind in NODE_KINDS:
         node = ctx.node_ref()
         if node is not None and s.target.kind == "Node" and s.target.name == node.name:
             return node
@@ -158,7 +158,8 @@ def _check_target_kind(kind: str, target: ObjectRef) -> None:
     ok = {
         "rollback": target.kind == "Deployment",
         "scale": target.kind in SCALABLE_KINDS,
-        "cordon-drain": target.kind == "Node",
+        "cordon_drain": target.kind == "Node",
+        "cordon": target.kind == "Node",
     }.get(kind, target.kind != "Node")
     if not ok:
         raise _Reject("target_kind_unsuitable", f"a {kind} cannot act on a {target.kind}")
@@ -259,7 +260,7 @@ def _patch_limits(text: str) -> list[tuple[str, float]]:
 
 def _check_limit_increase(template: HealingActionTemplate, kind: str, overrides: Mapping[str, Any],
                           ctx: AnalysisContext, cap: float, cap_error: str | None) -> None:
-    if kind != "raise-limit":
+    if kind != "raise_limit":
         return
     if cap_error:
         raise _Reject("limit_increase_over_cap", cap_error)

@@ -16,20 +16,22 @@ from dataclasses import dataclass
 from ..policy.model import HealingActionTemplate, HealingPolicy
 from .action_kinds import action_kind
 
-__all__ = ["PREFERENCES", "FORBIDDEN", "RankedAction", "rank_actions", "target_level"]
+__all__ = ["PREFERENCES", "FORBIDDEN", "NODE_KINDS", "RankedAction", "rank_actions", "target_level"]
+
+NODE_KINDS = frozenset({"cordon", "cordon_drain"})
 
 PREFERENCES: dict[str, tuple[str, ...]] = {
     # restart before the OOM kill; a bigger limit only buys time, so it comes second
-    "memory_leak": ("restart", "delete", "raise-limit", "diagnostics", "notify"),
+    "memory_leak": ("restart", "delete", "raise_limit", "diagnostics", "notify"),
     # restarting changes nothing when the limit is simply too small
-    "memory_limit_too_low": ("raise-limit", "diagnostics", "notify"),
+    "memory_limit_too_low": ("raise_limit", "diagnostics", "notify"),
     "crash_loop_after_rollout": ("rollback", "diagnostics", "notify"),
     # a bad ConfigMap/Secret/env needs a person; collect evidence and tell them
     "crash_loop_config": ("diagnostics", "notify"),
-    "cpu_saturation": ("scale", "raise-limit", "restart", "notify"),
+    "cpu_saturation": ("scale", "raise_limit", "restart", "notify"),
     "failing_probes": ("restart", "quarantine", "delete", "diagnostics", "notify"),
     "image_pull_failure": ("notify", "diagnostics"),
-    "node_pressure": ("cordon-drain", "delete", "notify"),
+    "node_pressure": ("cordon_drain", "cordon", "delete", "notify"),
     "error_rate_spike": ("restart", "scale", "quarantine", "diagnostics", "notify"),
     "unknown": (),
 }
@@ -38,12 +40,12 @@ FORBIDDEN: dict[str, frozenset[str]] = {
     "memory_leak": frozenset(),
     "memory_limit_too_low": frozenset({"scale"}),
     "crash_loop_after_rollout": frozenset({"scale"}),
-    "crash_loop_config": frozenset({"scale", "raise-limit"}),
+    "crash_loop_config": frozenset({"scale", "raise_limit"}),
     "cpu_saturation": frozenset(),
     "failing_probes": frozenset(),
     # a pod that cannot pull its image will not pull it after a restart either
-    "image_pull_failure": frozenset({"restart", "delete", "scale", "raise-limit", "quarantine", "rollback"}),
-    "node_pressure": frozenset({"raise-limit", "scale"}),
+    "image_pull_failure": frozenset({"restart", "delete", "scale", "raise_limit", "quarantine", "rollback"}),
+    "node_pressure": frozenset({"raise_limit", "scale"}),
     "error_rate_spike": frozenset(),
     "unknown": frozenset(),
 }
@@ -71,8 +73,8 @@ def rank_actions(policy: HealingPolicy, cause: str) -> list[RankedAction]:
 def target_level(kind: str) -> str:
     """Which object an action of this kind is aimed at: the ``pod`` (the finding's target), the
     ``workload`` (top of the owner chain), or the ``node`` the pod runs on."""
-    if kind in ("scale", "rollback", "raise-limit", "patch"):
+    if kind in ("scale", "rollback", "raise_limit", "patch"):
         return "workload"
-    if kind == "cordon-drain":
+    if kind in NODE_KINDS:
         return "node"
     return "pod"

@@ -15,11 +15,11 @@ from .preferences import rank_actions, target_level
 __all__ = ["suggest_policy_actions", "target_for", "DEFAULT_LIMIT_INCREASE_PERCENT", "cause_resource"]
 
 DEFAULT_LIMIT_INCREASE_PERCENT = 25
-"""A custom raise-limit action with no percentage of its own raises by this much."""
+"""A custom raise_limit action with no percentage of its own raises by this much."""
 
 
 def cause_resource(cause: str) -> str:
-    """Which resource a raise-limit addresses for this cause."""
+    """Which resource a raise_limit addresses for this cause."""
     return "cpu" if cause == "cpu_saturation" else "memory"
 
 
@@ -44,7 +44,7 @@ def suggest_policy_actions(context: AnalysisContext, policy: HealingPolicy, caus
         if ranked.kind == "rollback" and target.kind != "Deployment":
             continue  # only Deployments keep revisions to roll back to
         params: dict = {}
-        if ranked.kind == "raise-limit" and ranked.template.type == "custom":
+        if ranked.kind == "raise_limit" and ranked.template.type == "custom":
             params = {"resource": cause_resource(cause), "percent": DEFAULT_LIMIT_INCREASE_PERCENT}
         out.append(Suggestion(action=ranked.template.name, target=target, params=params,
                               reason=why or f"{ranked.kind} fits {cause}", type=ranked.template.type))

@@ -8,6 +8,7 @@ stored form is the spec's structured JSON, with binary data as ``data_base64``.
 from __future__ import annotations
 
 import base64
+import json
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
@@ -58,11 +59,32 @@ def structured_event(event: Any) -> dict[str, Any]:
         if not isinstance(data, str):
             raise InvalidInput([FieldError("data_base64", "must be a base64 string")], source="event")
         out["data_base64"] = data
+    elif isinstance(data, (bytes, bytearray, memoryview, str)) and _is_json(out.get("datacontenttype")):
+        out.update(_json_data(data))
     elif isinstance(data, (bytes, bytearray, memoryview)):
         out["data_base64"] = base64.b64encode(bytes(data)).decode("ascii")
     elif data is not None:
         out["data"] = data
     return out
+
+
+def _is_json(content_type: Any) -> bool:
+    if not isinstance(content_type, str):
+        return False
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media in ("application/json", "text/json") or media.endswith("+json")
+
+
+def _json_data(data: bytes | bytearray | memoryview | str) -> dict[str, Any]:
+    """JSON text as the JSON value it encodes (the structured format's rule for JSON content
+    types), so a binary-mode delivery records the same as a structured one; bytes that are not
+    JSON are kept verbatim as data_base64 rather than refused."""
+    try:
+        return {"data": json.loads(bytes(data).decode("utf-8") if not isinstance(data, str) else data)}
+    except (UnicodeDecodeError, ValueError):
+        if isinstance(data, str):
+            return {"data": data}
+        return {"data_base64": base64.b64encode(bytes(data)).decode("ascii")}
 
 
 def event_time(structured: Mapping[str, Any]) -> float | None:

@@ -41,6 +41,8 @@ def default_triggers(urls: Mapping[str, str]) -> list[Trigger]:
         Trigger("detect-alerts", urls["detect"], prefix={"type": "io.kubeskippy.alert."}),
         Trigger("detect-sweep", urls["detect"], attributes={"type": "dev.knative.sources.ping"}),
         Trigger("analyze-findings", urls["analyze"], attributes={"type": "io.kubeskippy.finding"}),
+        Trigger("analyze-learn-outcomes", urls["analyze"], attributes={"type": "io.kubeskippy.outcome"}),
+        Trigger("analyze-learn-verifications", urls["analyze"], attributes={"type": "io.kubeskippy.verification"}),
         Trigger("remediate-plans", urls["remediate"], attributes={"type": "io.kubeskippy.plan"}),
         Trigger("remediate-approvals", urls["remediate"],
                 attributes={"type": "dev.knative.apiserver.resource.update", "kind": "HealingAction"}),

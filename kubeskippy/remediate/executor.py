@@ -304,7 +304,8 @@ class Remediator:
                     return self._finish(step, ha, "Cancelled", "blocked", "protected", why)
             workload_obj = self._workload_object(ha, resolved)
             strategy = getattr(step.params, "strategy", None)
-            why = self._guard.blast_radius(step.action_type, resolved, workload_obj, strategy)
+            why = self._guard.blast_radius(step.action_type, resolved, workload_obj, strategy,
+                                           step.action.disrupted(self._cluster, resolved, step.params))
             if why and not approved:
                 return self._finish(step, ha, "Cancelled", "blocked", "blast_radius", why)
             if why:

@@ -29,8 +29,10 @@ class TargetGuard(Protocol):
         """Why ``obj`` (read live) must not be touched, or None."""
         ...
 
-    def blast_radius(self, action_type: str, target: dict, workload: dict, strategy: str | None) -> str | None:
-        """Why acting now would disrupt too much of ``workload``, or None."""
+    def blast_radius(self, action_type: str, target: dict, workload: dict, strategy: str | None,
+                     disrupted: list[str] | None = None) -> str | None:
+        """Why acting now would disrupt too much of ``workload``, or None. ``disrupted`` names the
+        pods the action will take down when the action knows exactly (else the rule's count)."""
         ...
 
 
@@ -45,10 +47,12 @@ class SafetyGuard:
         filters = policy.spec.safety_rules.protected_resources if policy is not None else ()
         return protection_reason_of(self._cluster, obj, protected_resources=filters, config=self._config)
 
-    def blast_radius(self, action_type: str, target: dict, workload: dict, strategy: str | None) -> str | None:
+    def blast_radius(self, action_type: str, target: dict, workload: dict, strategy: str | None,
+                     disrupted: list[str] | None = None) -> str | None:
         counted = BLAST_RADIUS_TYPES.get(action_type)
         if counted is None or workload.get("kind") not in _AVAILABILITY_KINDS:
             return None
         availability = workload_availability(self._cluster, ObjectRef.of(workload))
-        hit = disrupted_pods(counted, ObjectRef.of(target), availability, restart_strategy=strategy or "rolling")
+        hit = disrupted if disrupted is not None else disrupted_pods(
+            counted, ObjectRef.of(target), availability, restart_strategy=strategy or "rolling")
         return blast_radius_reason(availability, hit, self._config.max_unavailable_fraction)

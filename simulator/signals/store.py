@@ -72,7 +72,7 @@ def _families() -> dict[str, Family]:
         Family("kube_pod_status_ready", "Pod Ready condition (kube-state-metrics).", "gauge",
                (Variant({"condition": "true"}, lambda c: c["ready"].astype(float)),
                 Variant({"condition": "false"}, lambda c: 1.0 - c["ready"].astype(float)),
-                Variant({"condition": "unknown"}, lambda c: np.zeros(len(c["ready"])))), per_container=False),
+                Variant({"condition": "unknown"}, lambda c: np.zeros_like(c["ready"], dtype=float))), per_container=False),
         Family("kube_pod_container_status_last_terminated_reason", "Last terminated reason (kube-state-metrics).",
                "gauge", tuple(Variant({"reason": name}, (lambda code: lambda c: _flag(c["lt_reason"] == code))(code))
                               for code, name in TERM_REASONS.items())),

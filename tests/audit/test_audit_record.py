@@ -140,3 +140,20 @@ def test_an_unknown_event_type_is_recorded_without_correlation():
     record = build_record({"specversion": "1.0", "id": "u", "source": "/s", "type": "com.example.other",
                            "data": {"policy": 7}}, received_at=T0, function="audit")
     assert set(record.metadata) == {"sha256", "kind", "event-type", "event-id", "time", "function"}
+
+
+def test_json_data_delivered_as_text_or_bytes_records_like_parsed_json():
+    base = {"specversion": "1.0", "id": "j", "source": "/s", "type": t.OUTCOME, "datacontenttype": "application/json",
+            "time": "2026-11-21T19:00:00.000Z"}
+    parsed = build_record({**base, "data": {"status": "executed"}}, received_at=T0, function="audit")
+    as_bytes = build_record({**base, "data": b'{"status": "executed"}'}, received_at=T0, function="audit")
+    as_text = build_record(V1Event(base, '{"status":"executed"}'), received_at=T0, function="audit")
+    assert parsed.body == as_bytes.body == as_text.body
+    assert as_bytes.metadata["status"] == "executed"
+
+
+def test_bytes_that_claim_json_but_are_not_are_kept_verbatim():
+    event = {"specversion": "1.0", "id": "j", "source": "/s", "type": "x", "datacontenttype": "application/json",
+             "data": b"\xff not json"}
+    body = decode_body(build_record(event, received_at=T0, function="audit").body)
+    assert base64.b64decode(body["event"]["data_base64"]) == b"\xff not json"

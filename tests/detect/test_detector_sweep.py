@@ -104,9 +104,9 @@ def test_deployment_label_series_map_to_the_deployment():
 def test_sweep_finding_ids_are_stable_within_a_bucket_and_change_across_buckets():
     clock = ManualClock(T0)
     det, _, metrics = setup([make_policy(triggers=[metric_trigger(duration="0s")])], [pod("a")], clock)
-    metrics.add_series(MEM_ALL, {"namespace": "default", "pod": "a"}, [(T0 - 1000, 99.0)])
+    metrics.add_series(MEM_ALL, {"namespace": "default", "pod": "a"}, [(T0 - 1, 99.0)])
     first = det.sweep()[0]
-    clock.advance(19)  # T0 is 20 s into its minute
+    clock.advance(39)  # T0 is 20 s into its minute: the bucket ends at T0 + 40
     assert det.sweep()[0].id == first.id
     clock.advance(1)
     later = det.sweep()[0]

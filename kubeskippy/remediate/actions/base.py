@@ -34,6 +34,11 @@ class Action:
             return live
         raise unsupported(self.type_name, live, self.kinds)
 
+    def disrupted(self, cluster: Cluster, target: dict, params: Any) -> list[str] | None:
+        """Names of the pods this action would take out of service, when it knows them exactly
+        (for the blast-radius check); None lets the safety rule count by action type."""
+        return None
+
     def prepare(self, ctx: ActionContext, target: dict, params: Any) -> Intent:  # pragma: no cover
         raise NotImplementedError
 

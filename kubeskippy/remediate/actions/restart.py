@@ -64,6 +64,15 @@ class RestartAction(Action):
                 return owner
         return super().resolve_target(cluster, live)
 
+    def disrupted(self, cluster: Cluster, target: dict, params: RestartParams) -> list[str] | None:
+        if target.get("kind") == "Pod" or params.strategy == "rolling":
+            return None  # one pod (counted by the rule) / the controller's own rollout
+        return [meta(p).get("name", "") for p in self._victims(cluster, target, params)]
+
+    @staticmethod
+    def _victims(cluster: Cluster, target: dict, params: RestartParams) -> list[dict]:
+        return sorted(pods_of(cluster, target), key=_restart_order)[: params.max_concurrent]
+
     def prepare(self, ctx: ActionContext, target: dict, params: RestartParams) -> Intent:
         if target.get("kind") not in self.kinds:
             raise unsupported(self.type_name, target, self.kinds)
@@ -75,7 +84,7 @@ class RestartAction(Action):
         if params.strategy == "rolling":
             return {"mode": "annotate", "target": ref_dict(target), "value": to_rfc3339(ctx.stamp),
                     "strategy": params.strategy}
-        pods = sorted(pods_of(ctx.cluster, target), key=_restart_order)[: params.max_concurrent]
+        pods = self._victims(ctx.cluster, target, params)
         return {"mode": "delete" if params.strategy == "recreate" else "evict", "target": ref_dict(target),
                 "pods": [ref_dict(p) for p in pods], "grace": params.grace_period_seconds,
                 "strategy": params.strategy}
