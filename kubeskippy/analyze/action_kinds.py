@@ -29,6 +29,7 @@ __all__ = [
     "NON_MUTATING_KINDS",
     "CUSTOM_ACTIONS_ANNOTATION",
     "custom_kinds_of",
+    "custom_params_of",
     "CUSTOM_KEYWORDS",
     "action_kind",
     "action_params",
@@ -69,8 +70,8 @@ def _normalise(name: str) -> str:
     return _ALIASES.get(value, value)
 
 
-def custom_kinds_of(policy: HealingPolicy) -> dict[str, str]:
-    """Action name → kind declared in the ``kubeskippy.io/custom-actions`` annotation. A malformed
+def custom_params_of(policy: HealingPolicy) -> dict[str, dict]:
+    """Action name → params from the ``kubeskippy.io/custom-actions`` annotation. A malformed
     annotation declares nothing here; the executor reports it with its field path."""
     text = policy.metadata.annotations.get(CUSTOM_ACTIONS_ANNOTATION)
     if not text:
@@ -81,9 +82,14 @@ def custom_kinds_of(policy: HealingPolicy) -> dict[str, str]:
         return {}
     if not isinstance(data, dict):
         return {}
+    return {str(k): v for k, v in data.items() if isinstance(v, dict)}
+
+
+def custom_kinds_of(policy: HealingPolicy) -> dict[str, str]:
+    """Action name → kind declared in the ``kubeskippy.io/custom-actions`` annotation."""
     out = {}
-    for name, params in data.items():
-        if isinstance(params, dict) and isinstance(params.get("custom"), str):
+    for name, params in custom_params_of(policy).items():
+        if isinstance(params.get("custom"), str):
             kind = _normalise(params["custom"])
             if kind in KINDS:
                 out[str(name)] = kind

@@ -36,12 +36,12 @@ import yaml
 
 from ..events.model import ObjectRef, PlannedAction, RejectedSuggestion
 from ..policy.model import HealingActionTemplate, HealingPolicy
-from .action_kinds import action_kind, action_params, is_mutating
+from .action_kinds import action_kind, action_params, custom_params_of, is_mutating
 from .context import AnalysisContext
 from .diagnosis import Diagnosis, Suggestion
 from .preferences import FORBIDDEN, NODE_KINDS, target_level
 from .quantities import parse_quantity
-from .suggest import DEFAULT_LIMIT_INCREASE_PERCENT, target_for
+from .suggest import target_for
 
 __all__ = [
     "GuardConfig",
@@ -259,13 +259,15 @@ def _patch_limits(text: str) -> list[tuple[str, float]]:
 
 
 def _check_limit_increase(template: HealingActionTemplate, kind: str, overrides: Mapping[str, Any],
-                          ctx: AnalysisContext, cap: float, cap_error: str | None) -> None:
+                          ctx: AnalysisContext, policy: HealingPolicy, cap: float, cap_error: str | None) -> None:
     if kind != "raise_limit":
         return
     if cap_error:
         raise _Reject("limit_increase_over_cap", cap_error)
     if template.type == "custom":
-        percent = overrides.get("percent", DEFAULT_LIMIT_INCREASE_PERCENT)
+        percent = overrides.get("percent", custom_params_of(policy).get(template.name, {}).get("percent"))
+        if not isinstance(percent, (int, float)) or isinstance(percent, bool):
+            return  # the policy's own percent is checked by the executor; nothing proposed here
         if percent > cap:
             raise _Reject("limit_increase_over_cap", f"+{percent:g}% exceeds the cap of +{cap:g}%")
         return
@@ -313,7 +315,7 @@ def guard(diagnosis: Diagnosis, context: AnalysisContext, policy: HealingPolicy,
                 raise _Reject("forbidden_delete", f"{target.kind} objects are never deleted")
             overrides = _check_overrides(s.params)
             _check_scale(template, overrides, target, context)
-            _check_limit_increase(template, kind, overrides, context, cap, cap_error)
+            _check_limit_increase(template, kind, overrides, context, policy, cap, cap_error)
             if is_mutating(kind) and diagnosis.root_cause.confidence < threshold:
                 detail = threshold_error or (f"confidence {diagnosis.root_cause.confidence:.2f} is below the "
                                              f"policy's threshold {threshold:.2f}")

@@ -2,6 +2,12 @@
 
 gather context → analyzer (the rules when it fails) → guard → learning order → Plan.
 
+The remediation executor runs every step of a plan, so a plan holds at most ``max_changes``
+mutating actions (default 1: one change at a time, verified before the next) plus the
+non-mutating ones (diagnostics, notify). The alternatives held back are named in ``Plan.notes``;
+if the change does not heal, the next finding gets the next plan, and learning demotes what
+failed.
+
 The plan id is derived from the finding id, so a redelivered finding produces the same plan id
 and remediation recognises the repeat. Transient faults reading the cluster propagate as
 :class:`TemporaryError` (the function answers 5xx, the Broker retries); an unknown policy is
@@ -20,6 +26,7 @@ from ..events.model import ROOT_CAUSES, Finding, Plan, RootCause, stable_id
 from ..policy.model import HealingPolicy
 from ..ports import Cluster, Metrics
 from .context import ContextConfig, ContextGatherer
+from .action_kinds import is_mutating
 from .diagnosis import Analyzer, Diagnosis
 from .guard import GuardConfig, guard
 from .learning import EffectivenessStore
@@ -42,7 +49,11 @@ class Planner:
 
     def __init__(self, *, policies: PolicyLookup, cluster: Cluster, metrics: Metrics | None, clock: Clock,
                  analyzer: Analyzer | None = None, learning: EffectivenessStore | None = None,
-                 guard_config: GuardConfig | None = None, context_config: ContextConfig | None = None) -> None:
+                 guard_config: GuardConfig | None = None, context_config: ContextConfig | None = None,
+                 max_changes: int = 1) -> None:
+        if max_changes < 0:
+            raise ValueError("max_changes must not be negative")
+        self.max_changes = max_changes
         self._policies = policies
         self.clock = clock
         self.rules = RulesAnalyzer()
@@ -99,11 +110,18 @@ class Planner:
                 notes.extend(ordering.notes)
             except KubeSkippyError as e:
                 notes.append(f"learning unavailable: {e}")
+        kind_of = {a.action: k for a, k in zip(result.accepted, result.accepted_kinds)}
+        kept, held = [], []
+        for a in actions:
+            changes = sum(1 for k in kept if is_mutating(kind_of[k.action]))
+            (held if is_mutating(kind_of[a.action]) and changes >= self.max_changes else kept).append(a)
+        if held:
+            notes.append("held back (one change at a time): " + ", ".join(f"{a.action} on {a.target}" for a in held))
+        actions = kept
         plan = Plan(id=plan_id_for(finding), finding=finding, root_cause=diagnosis.root_cause,
                     analyzer=diagnosis.analyzer, actions=actions, rejected=result.rejected,
                     created_at=self.clock.now(), notes=notes)
         if self.learning is not None and actions:
-            kind_of = {a.action: k for a, k in zip(result.accepted, result.accepted_kinds)}
             try:
                 self.learning.note_plan(plan, [kind_of[a.action] for a in plan.actions])
             except KubeSkippyError as e:

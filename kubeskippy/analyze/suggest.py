@@ -10,12 +10,10 @@ from ..events.model import ObjectRef
 from ..policy.model import HealingPolicy
 from .context import AnalysisContext
 from .diagnosis import Suggestion
+from .action_kinds import custom_params_of
 from .preferences import rank_actions, target_level
 
-__all__ = ["suggest_policy_actions", "target_for", "DEFAULT_LIMIT_INCREASE_PERCENT", "cause_resource"]
-
-DEFAULT_LIMIT_INCREASE_PERCENT = 25
-"""A custom raise_limit action with no percentage of its own raises by this much."""
+__all__ = ["suggest_policy_actions", "target_for", "cause_resource"]
 
 
 def cause_resource(cause: str) -> str:
@@ -44,8 +42,9 @@ def suggest_policy_actions(context: AnalysisContext, policy: HealingPolicy, caus
         if ranked.kind == "rollback" and target.kind != "Deployment":
             continue  # only Deployments keep revisions to roll back to
         params: dict = {}
-        if ranked.kind == "raise_limit" and ranked.template.type == "custom":
-            params = {"resource": cause_resource(cause), "percent": DEFAULT_LIMIT_INCREASE_PERCENT}
+        if ranked.kind == "raise_limit" and ranked.template.type == "custom" \
+                and "resource" not in custom_params_of(policy).get(ranked.template.name, {}):
+            params = {"resource": cause_resource(cause)}  # percent and cap stay the policy's
         out.append(Suggestion(action=ranked.template.name, target=target, params=params,
                               reason=why or f"{ranked.kind} fits {cause}", type=ranked.template.type))
     return out

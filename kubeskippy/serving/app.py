@@ -17,6 +17,7 @@ from typing import Any, Awaitable, Callable, Mapping, Protocol, Sequence
 
 from ..errors import KubeSkippyError, PayloadTooLarge, PermanentError, TemporaryError
 from ..events.cloudevents import encode, parse_http
+from ..events.types import OUTCOME, PLAN
 from .asgi import Receive, Send, header_map, read_body, respond, respond_json
 from .emit import Emitter
 from .logs import configure_json_logging, correlation
@@ -140,8 +141,7 @@ class FunctionApp:
                 started = time.perf_counter()
                 produced = list(await asyncio.to_thread(self._state.service.handle, event))
                 self.metrics.decision_seconds.labels(self.name).observe(time.perf_counter() - started)
-                for out in produced:
-                    self.metrics.emitted.labels(self.name, out["type"]).inc()
+                self._count(produced)
                 if len(produced) == 1:
                     headers, out_body = encode(produced[0], mode=self.reply_mode)
                     status = 200
@@ -164,8 +164,7 @@ class FunctionApp:
             with correlation(function=self.name, ce_type=route.path):
                 produced = list(await asyncio.to_thread(route.handler, header_map(scope), body))
                 await self.emitter.publish(produced)
-            for out in produced:
-                self.metrics.emitted.labels(self.name, out["type"]).inc()
+            self._count(produced)
             status = route.ok_status
             await respond_json(send, status, {"published": len(produced)})
         except KubeSkippyError as e:
@@ -174,6 +173,24 @@ class FunctionApp:
             status = await self._respond_unexpected(send)
         finally:
             self.metrics.events.labels(self.name, route.path, str(status)).inc()
+
+    def _count(self, produced: Sequence[Any]) -> None:
+        """Domain metrics read off what the core decided: actions by type and result, safety
+        blocks by reason, analyses by analyzer (and fallbacks to the rules)."""
+        for out in produced:
+            event_type = out["type"]
+            self.metrics.emitted.labels(self.name, event_type).inc()
+            data = out.get_data()
+            if not isinstance(data, dict):
+                continue
+            if event_type == OUTCOME:
+                self.metrics.actions.labels(self.name, data.get("action_type", ""), data.get("status", "")).inc()
+                if data.get("status") == "blocked":
+                    self.metrics.safety_blocks.labels(self.name, data.get("reason", "")).inc()
+            elif event_type == PLAN:
+                fell_back = any(str(n).startswith("fallback") for n in data.get("notes") or ())
+                self.metrics.llm_calls.labels(self.name, data.get("analyzer", ""),
+                                              "fallback" if fell_back else "ok").inc()
 
     async def _respond_error(self, send: Send, error: KubeSkippyError) -> int:
         if isinstance(error, PayloadTooLarge):
