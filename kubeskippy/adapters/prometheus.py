@@ -90,10 +90,10 @@ class PrometheusMetrics:
             return fn(*args, **kwargs)
         except PrometheusApiClientException as e:
             raise _prometheus_error(e, promql) from e
+        except (KeyError, TypeError, ValueError) as e:  # a 200 without the documented shape (JSON errors too)
+            raise TemporaryError(f"Prometheus at {self.url} answered an unexpected body: {e}") from e
         except requests.exceptions.RequestException as e:
             raise TemporaryError(f"Prometheus at {self.url} is unreachable: {type(e).__name__}") from e
-        except (KeyError, ValueError) as e:  # a 200 without the documented shape
-            raise TemporaryError(f"Prometheus at {self.url} answered an unexpected body: {e}") from e
 
     def query(self, promql: str, at: float | None = None) -> list[Sample]:
         params = {"time": repr(float(at))} if at is not None else {}

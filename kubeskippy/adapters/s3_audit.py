@@ -24,12 +24,14 @@ import urllib3
 from minio import Minio
 from minio.commonconfig import COMPLIANCE, GOVERNANCE
 from minio.error import InvalidResponseError, MinioException, S3Error, ServerError
+from minio.helpers import check_bucket_name
 from minio.retention import Retention
 
 from ..audit.config import AuditSinkConfig, LocalSinkConfig, ObjectLock, parse_object_lock, parse_sink_config
 from ..audit.local_sink import LocalDirectorySink
 from ..clock import Clock, WallClock
-from ..errors import APIError, APINotFound, KubeSkippyError, PermanentError, TemporaryError
+from ..errors import (APIError, APINotFound, FieldError, InvalidInput, KubeSkippyError, PermanentError,
+                      TemporaryError)
 from ..ports import AuditObject, AuditSink
 
 __all__ = ["S3AuditSink", "S3AuditRefused", "sink_from_config", "sink_for"]
@@ -75,6 +77,11 @@ class S3AuditSink:
         if isinstance(object_lock, Mapping):
             object_lock = parse_object_lock(object_lock.get("mode"), object_lock.get("days"),  # type: ignore[arg-type]
                                             mode_field="object_lock.mode", days_field="object_lock.days")
+        try:
+            check_bucket_name(bucket, strict=True)
+        except ValueError as e:
+            raise InvalidInput([FieldError("bucket", f"{e}: 3-63 lowercase letters, digits, dots or hyphens")],
+                               source="s3 audit sink") from None
         self.endpoint, self.bucket, self.object_lock = endpoint, bucket, object_lock
         self.auto_create = auto_create
         self._clock = clock or WallClock()
@@ -82,10 +89,14 @@ class S3AuditSink:
         http = urllib3.PoolManager(
             timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
             maxsize=max(10, self._list_workers),
-            retries=urllib3.Retry(total=retries, backoff_factor=0.1, status_forcelist=[500, 502, 503, 504]),
+            retries=urllib3.Retry(total=retries, backoff_factor=0.1, status_forcelist=[500, 502, 503, 504],
+                                  raise_on_status=False),  # the last answer reaches minio, status and all
         )
-        self._client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure,
-                             region=region, http_client=http)
+        try:
+            self._client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure,
+                                 region=region, http_client=http)
+        except ValueError as e:
+            raise InvalidInput([FieldError("endpoint", f"{e} (expected host:port)")], source="s3 audit sink") from None
         self._bucket_ready = False
 
     def __repr__(self) -> str:
@@ -134,7 +145,7 @@ class S3AuditSink:
         return self._head(key) is not None
 
     def versions(self, key: str) -> list[str]:
-        """Version ids stored under ``key`` (newest first); one means no redelivery rewrote it."""
+        """Version ids stored under ``key``; exactly one means nothing rewrote it."""
         return self._call(lambda: [o.version_id or "null" for o in self._client.list_objects(
             self.bucket, prefix=key, recursive=True, include_version=True) if o.object_name == key],
             f"listing versions of {key}")
@@ -198,6 +209,8 @@ class S3AuditSink:
             return operation()
         except (MinioException, urllib3.exceptions.HTTPError, OSError) as e:
             raise self._translate(e, action) from e
+        except ValueError as e:  # the client refused an argument before sending anything
+            raise S3AuditRefused("InvalidArgument", f"{action} in s3://{self.bucket}: {e}") from e
 
     def _translate(self, error: Exception, action: str) -> KubeSkippyError:
         where = f"{action} in s3://{self.bucket} at {self.endpoint}"

@@ -25,6 +25,7 @@ COMMAND_MODULES: list[str] = [
     "audit",
     "rules",
     "deploy",
+    "actions",
 ]
 
 

@@ -95,8 +95,8 @@ class CompiledPolicy:
         return None
 
 
-def _compile_trigger(trigger: HealingTrigger, path: str, namespaces: Sequence[str],
-                     errors: list[FieldError]) -> CompiledTrigger | None:
+def _compile_trigger(trigger: HealingTrigger, path: str, namespaces: Sequence[str], errors: list[FieldError],
+                     interned: dict | None = None) -> CompiledTrigger | None:
     if trigger.type == "metric" and trigger.metric_trigger is not None:
         m = trigger.metric_trigger
         query = m.query.strip()
@@ -115,12 +115,17 @@ def _compile_trigger(trigger: HealingTrigger, path: str, namespaces: Sequence[st
     if trigger.type == "condition" and trigger.condition_trigger is not None:
         c = trigger.condition_trigger
         check = ConditionCheck(c.type, c.status, float(c.duration))
+        if interned is not None:  # equal checks of different policies become one object: evaluated once
+            check = interned.setdefault(check, check)
         return CompiledTrigger(trigger.name, "condition", trigger, condition=check)
     return None
 
 
-def compile_policy(policy: HealingPolicy) -> CompiledPolicy:
-    """Prepare one policy; raises :class:`InvalidInput` naming every field that cannot work."""
+def compile_policy(policy: HealingPolicy, *, interned: dict | None = None) -> CompiledPolicy:
+    """Prepare one policy; raises :class:`InvalidInput` naming every field that cannot work.
+
+    ``interned`` (shared by :func:`compile_policies`) makes equal condition checks one object.
+    """
     errors: list[FieldError] = []
     namespaces = list(policy.spec.selector.namespaces)
     for i, ns in enumerate(namespaces):
@@ -131,7 +136,7 @@ def compile_policy(policy: HealingPolicy) -> CompiledPolicy:
     triggers: list[CompiledTrigger] = []
     if not errors:
         for i, trigger in enumerate(policy.spec.triggers):
-            compiled = _compile_trigger(trigger, f"spec.triggers[{i}]", namespaces, errors)
+            compiled = _compile_trigger(trigger, f"spec.triggers[{i}]", namespaces, errors, interned)
             if compiled is not None:
                 triggers.append(compiled)
     if errors:
@@ -155,6 +160,7 @@ def compile_policies(policies: Sequence[HealingPolicy]) -> tuple[CompiledPolicy,
     compiled: list[CompiledPolicy] = []
     errors: list[FieldError] = []
     seen: set[str] = set()
+    interned: dict = {}
     for index, policy in enumerate(policies):
         key = policy_key(policy)
         if key in seen:
@@ -162,7 +168,7 @@ def compile_policies(policies: Sequence[HealingPolicy]) -> tuple[CompiledPolicy,
             continue
         seen.add(key)
         try:
-            compiled.append(compile_policy(policy))
+            compiled.append(compile_policy(policy, interned=interned))
         except InvalidInput as err:
             errors.extend(FieldError(f"{key}: {e.path}" if e.path else key, e.message) for e in err.errors)
     if errors:

@@ -31,14 +31,14 @@ from ..policy.model import HealingPolicy
 from ..ingest.model import ResourceEvent
 from ..ports import Cluster, Metrics
 from .compiled import CompiledPolicy, CompiledTrigger, compile_policies
-from .conditions import condition_hits
+from .conditions import ConditionHit, condition_hits
 from .event_counting import EventRecord, count_in_window, read_event
 from .evidence import alert_evidence, condition_evidence, event_evidence, metric_evidence
 from .findings import Breach, assemble_findings
 from .metric_eval import MetricBreach, RangeSettings, evaluate_metric
-from .objects import api_group, is_being_deleted, key_of, meta_of
+from .objects import api_group, is_being_deleted, key_of, labels_of, meta_of
 from .reading import ObjectReader
-from .selection import OWNED_KINDS
+from .selection import OWNED_KINDS, SelectionPlan
 from .targets import target_of
 
 __all__ = ["Detector", "DetectorSettings"]
@@ -80,25 +80,29 @@ class Detector:
         compiled = compile_policies(policies)
         self._policies: tuple[CompiledPolicy, ...] = compiled
         self._by_key = {p.key: p for p in compiled}
-        self._condition_candidates: dict[tuple[str, str], tuple[CompiledPolicy, ...]] = {}
+        self._condition_candidates: dict[tuple[str, str, str], tuple[tuple[CompiledPolicy, SelectionPlan], ...]] = {}
         self._event_candidates: dict[tuple[str, str], tuple[tuple[CompiledPolicy, CompiledTrigger], ...]] = {}
 
     @property
     def policies(self) -> tuple[HealingPolicy, ...]:
         return tuple(p.policy for p in self._policies)
 
-    def _conditions_for(self, kind: str, namespace: str) -> tuple[CompiledPolicy, ...]:
-        key = (kind, namespace)
+    def _conditions_for(self, kind: str, group: str, namespace: str
+                        ) -> tuple[tuple[CompiledPolicy, SelectionPlan], ...]:
+        """Policies with condition triggers that can select objects of this kind in this namespace."""
+        key = (kind, group, namespace)
         found = self._condition_candidates.get(key)
         if found is None:
-            found = tuple(p for p in self._policies if p.condition_triggers
-                          and kind in p.selector.observable_kinds and p.selector.in_scope(namespace))
+            found = tuple((p, p.selector.plan(kind, group)) for p in self._policies
+                          if p.condition_triggers and p.selector.in_scope(namespace)
+                          and p.selector.plan(kind, group).possible)
             if len(self._condition_candidates) >= _CACHE_LIMIT:
                 self._condition_candidates.clear()
             self._condition_candidates[key] = found
         return found
 
     def _events_for(self, reason: str, type_: str) -> tuple[tuple[CompiledPolicy, CompiledTrigger], ...]:
+        """Event triggers (of any policy) whose reason and type match."""
         key = (reason, type_)
         found = self._event_candidates.get(key)
         if found is None:
@@ -117,14 +121,21 @@ class Detector:
         if event.verb == "delete" or not isinstance(obj, dict) or is_being_deleted(obj):
             return []
         kind = obj.get("kind", "")
-        now = self._clock.now()
-        reader = ObjectReader(self._cluster)
-        if kind == "Event" and api_group(obj.get("apiVersion")) in _EVENT_GROUPS:
+        group = api_group(obj.get("apiVersion"))
+        if kind == "Event" and group in _EVENT_GROUPS:
+            if not self._events_for(obj.get("reason") or "", obj.get("type") or ""):
+                return []  # the common case: a Normal event nobody asked about
             record = read_event(obj)
             if record is None:
                 return []
+            now = self._clock.now()
+            reader = ObjectReader(self._cluster)
             breaches = self._event_record_breaches(record, reader, now)
         else:
+            if not self._conditions_for(kind, group, meta_of(obj).get("namespace") or ""):
+                return []
+            now = self._clock.now()
+            reader = ObjectReader(self._cluster)
             reader.remember(obj)
             breaches = self._condition_breaches(obj, reader, now)
         if not breaches:
@@ -185,20 +196,32 @@ class Detector:
     # -- condition triggers -----------------------------------------------------------------
 
     def _condition_breaches(self, obj: dict, reader: ObjectReader, now: float) -> list[Breach]:
+        """Condition triggers first (cheap, on the object itself; shared checks evaluated once),
+        selection after — so a healthy Pod never costs an owner-chain read."""
         meta = meta_of(obj)
-        candidates = self._conditions_for(obj.get("kind", ""), meta.get("namespace") or "")
+        candidates = self._conditions_for(obj.get("kind", ""), api_group(obj.get("apiVersion")),
+                                          meta.get("namespace") or "")
         if not candidates or is_being_deleted(obj):
             return []
+        name, labels = meta.get("name", ""), labels_of(obj)
+        results: dict[int, list[ConditionHit]] = {}  # by id: equal checks are one object (compiled.py)
         out: list[Breach] = []
-        for policy in candidates:
-            if not policy.selector.selects(obj, lambda: reader.owner_chain(obj)):
-                continue
+        for policy, plan in candidates:
+            fired: list[tuple[CompiledTrigger, list[ConditionHit]]] = []
             for trigger in policy.condition_triggers:
                 check = trigger.condition
                 assert check is not None
-                hits = condition_hits(obj, check.type, check.status, check.duration, now)
+                hits = results.get(id(check))
+                if hits is None:
+                    hits = results[id(check)] = condition_hits(obj, check.type, check.status, check.duration, now)
                 if hits:
-                    out.append(Breach(policy, trigger, obj, [condition_evidence(obj, check, h, now) for h in hits]))
+                    fired.append((trigger, hits))
+            if not fired or not plan.selects(name, labels, lambda: reader.owner_chain(obj)):
+                continue
+            for trigger, hits in fired:
+                check = trigger.condition
+                assert check is not None
+                out.append(Breach(policy, trigger, obj, [condition_evidence(obj, check, h, now) for h in hits]))
         return out
 
     # -- event triggers ---------------------------------------------------------------------
@@ -217,23 +240,33 @@ class Detector:
             return None
         return obj
 
-    def _event_pairs(self, records: Iterable[EventRecord], kind: str, namespace: str | None
-                     ) -> list[tuple[CompiledPolicy, CompiledTrigger]]:
-        pairs: dict[tuple[str, str], tuple[CompiledPolicy, CompiledTrigger]] = {}
+    def _event_pairs(self, records: Iterable[EventRecord], kind: str, group: str, namespace: str | None
+                     ) -> list[tuple[CompiledPolicy, CompiledTrigger, SelectionPlan]]:
+        """(policy, trigger, plan) of the event triggers matching some record that can select the
+        involved object's kind in its namespace, in policy-name then trigger-name order."""
+        pairs: dict[tuple[str, str], tuple[CompiledPolicy, CompiledTrigger, SelectionPlan]] = {}
         for record in records:
             for policy, trigger in self._events_for(record.reason, record.type):
-                if kind in policy.selector.observable_kinds and policy.selector.in_scope(namespace):
-                    pairs.setdefault((policy.key, trigger.name), (policy, trigger))
+                if (policy.key, trigger.name) in pairs or not policy.selector.in_scope(namespace):
+                    continue
+                plan = policy.selector.plan(kind, group)
+                if plan.possible:
+                    pairs[(policy.key, trigger.name)] = (policy, trigger, plan)
         return [pairs[k] for k in sorted(pairs)]
 
+    def _selects_involved(self, plan: SelectionPlan, involved: dict, reader: ObjectReader) -> bool:
+        meta = meta_of(involved)
+        return plan.selects(meta.get("name", ""), labels_of(involved), lambda: reader.owner_chain(involved))
+
     def _event_record_breaches(self, record: EventRecord, reader: ObjectReader, now: float) -> list[Breach]:
-        pairs = self._event_pairs((record,), record.involved_kind, record.involved_namespace)
+        pairs = self._event_pairs((record,), record.involved_kind, api_group(record.involved_api_version),
+                                  record.involved_namespace)
         if not pairs:
             return []
         involved: dict | None = None
         related: list[EventRecord] | None = None
         out: list[Breach] = []
-        for policy, trigger in pairs:
+        for policy, trigger, plan in pairs:
             check = trigger.event
             assert check is not None
             start = now - check.window
@@ -251,7 +284,7 @@ class Detector:
                 involved = self._involved(record, reader)
                 if involved is None:
                     return []
-            if policy.selector.selects(involved, lambda: reader.owner_chain(involved)):
+            if self._selects_involved(plan, involved, reader):
                 out.append(Breach(policy, trigger, involved, [event_evidence(involved, check, count, since, used)]))
         return out
 
@@ -272,15 +305,15 @@ class Detector:
             record = read_event(obj)
             if record is None or (wanted is not None and record.namespace not in wanted):
                 continue
-            subject = (record.involved_kind, record.involved_namespace or "", record.involved_name,
-                       record.involved_uid or "")
+            subject = (record.involved_kind, api_group(record.involved_api_version), record.involved_namespace or "",
+                       record.involved_name, record.involved_uid or "")
             groups.setdefault(subject, []).append(record)
         out: list[Breach] = []
         for subject in sorted(groups):
             records = groups[subject]
-            pairs = self._event_pairs(records, subject[0], subject[1] or None)
+            pairs = self._event_pairs(records, subject[0], subject[1], subject[2] or None)
             involved: dict | None = None
-            for policy, trigger in pairs:
+            for policy, trigger, plan in pairs:
                 check = trigger.event
                 assert check is not None
                 matching = [r for r in records if check.matches(r.reason, r.type)]
@@ -291,7 +324,7 @@ class Detector:
                     involved = self._involved(records[0], reader)
                     if involved is None:
                         break
-                if policy.selector.selects(involved, lambda: reader.owner_chain(involved)):
+                if self._selects_involved(plan, involved, reader):
                     out.append(Breach(policy, trigger, involved,
                                       [event_evidence(involved, check, count, since, used)]))
         return out

@@ -7,6 +7,7 @@ missing label map is empty, so detection can skip what it cannot read instead of
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from ..clock import from_rfc3339
@@ -73,7 +74,14 @@ def parse_time(value: Any) -> float | None:
         return float(value)
     if isinstance(value, str):
         try:
-            return from_rfc3339(value)
+            # Fast path: Python 3.11 reads "…Z" and up to 6 fraction digits itself.
+            parsed = datetime.fromisoformat(value)
+            if parsed.tzinfo is not None:
+                return parsed.timestamp()
+        except ValueError:
+            pass
+        try:
+            return from_rfc3339(value)  # nanoseconds, or no offset (taken as UTC)
         except ValueError:
             return None
     return None

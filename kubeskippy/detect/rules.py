@@ -87,11 +87,12 @@ def rule_for(policy: CompiledPolicy, trigger: CompiledTrigger, *, severity: str 
         rule["for"] = prometheus_duration(check.duration)
     held = f" for {prometheus_duration(check.duration)}" if check.duration > 0 else ""
     shown = check.query if check.builtin else "its PromQL"
+    where = " on pod {{ $labels.namespace }}/{{ $labels.pod }}" if check.builtin else ""
     rule["labels"] = {POLICY_LABEL: policy.key, TRIGGER_LABEL: trigger.name, "severity": severity}
     rule["annotations"] = {
         "summary": f"{policy.key}: trigger {trigger.name} ({shown} {check.operator} {threshold}{held})",
         "description": (f"HealingPolicy {policy.key}, trigger {trigger.name}: {check.query} "
-                        f"{check.operator} {threshold}{held}. Value {{{{ $value }}}} for {{{{ $labels }}}}."),
+                        f"{check.operator} {threshold}{held}. Value {{{{ $value }}}}{where}."),
         VALUE_ANNOTATION: "{{ $value }}",
         "kubeskippy_query": check.query,
     }

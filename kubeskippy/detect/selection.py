@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from ..policy.model import ResourceSelector
 from .labels import CompiledLabelSelector, compile_label_selector
 from .objects import api_group, labels_of, meta_of
 
-__all__ = ["CompiledFilter", "CompiledSelector", "compile_selector", "OWNED_KINDS"]
+__all__ = ["CompiledFilter", "CompiledSelector", "SelectionPlan", "compile_selector", "OWNED_KINDS"]
 
 OWNED_KINDS: dict[str, frozenset[str]] = {
     "Deployment": frozenset({"ReplicaSet", "Pod"}),
@@ -62,10 +62,42 @@ def _compile_globs(globs: Sequence[str]) -> re.Pattern[str] | None:
 
 
 @dataclass(frozen=True)
+class SelectionPlan:
+    """How one policy selects objects of one kind: the filters that match that kind directly and
+    those that can match one of its owners. Built once per (policy, kind) and reused."""
+
+    labels: CompiledLabelSelector
+    direct: tuple[CompiledFilter, ...]
+    via_owner: tuple[CompiledFilter, ...]
+
+    @property
+    def possible(self) -> bool:
+        return bool(self.direct or self.via_owner)
+
+    def selects(self, name: str, labels: dict, owners: Callable[[], Sequence[dict]]) -> bool:
+        """The object (its name and labels given) or one of its owners is selected.
+
+        ``owners`` is called only when no filter matches the object itself, so the API reads
+        behind an owner chain happen only when they can matter.
+        """
+        if self.direct and self.labels.matches(labels):
+            for f in self.direct:
+                if f.excluded is None or not f.excluded.match(name):
+                    return True
+        if self.via_owner:
+            for owner in owners():
+                for f in self.via_owner:
+                    if f.matches(owner, self.labels):
+                        return True
+        return False
+
+
+@dataclass(frozen=True)
 class CompiledSelector:
     namespaces: frozenset[str] | None
     labels: CompiledLabelSelector
     filters: tuple[CompiledFilter, ...]
+    _plans: dict[tuple[str, str], SelectionPlan] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def observable_kinds(self) -> frozenset[str]:
@@ -82,28 +114,26 @@ class CompiledSelector:
             return True
         return bool(namespace) and namespace in self.namespaces
 
-    def selects(self, obj: dict, owners: Callable[[], Sequence[dict]]) -> bool:
-        """True when some filter selects ``obj`` itself or one of its owners.
+    def plan(self, kind: str, group: str) -> SelectionPlan:
+        """The (cached) :class:`SelectionPlan` for objects of this API group and kind."""
+        plan = self._plans.get((kind, group))
+        if plan is None:
+            direct = tuple(f for f in self.filters if f.kind == kind and f.group == group)
+            # Owners are always workloads of the core/apps/batch groups; owned kinds are Pods
+            # (core) and ReplicaSets (apps).
+            owned = group == ("" if kind == "Pod" else "apps")
+            via_owner = tuple(f for f in self.filters if owned and kind in OWNED_KINDS.get(f.kind, ()))
+            plan = SelectionPlan(self.labels, direct, via_owner)
+            self._plans[(kind, group)] = plan
+        return plan
 
-        ``owners`` is called only when no filter matches the object directly and some filter's kind
-        can own it, so the API reads behind the owner chain happen only when they can matter.
-        """
-        if not self.in_scope(meta_of(obj).get("namespace")):
+    def selects(self, obj: dict, owners: Callable[[], Sequence[dict]]) -> bool:
+        """True when the namespace is in scope and some filter selects ``obj`` or one of its owners."""
+        meta = meta_of(obj)
+        if not self.in_scope(meta.get("namespace")):
             return False
-        kind = obj.get("kind", "")
-        needs_owners = False
-        for f in self.filters:
-            if f.kind == kind and f.matches(obj, self.labels):
-                return True
-            if kind in OWNED_KINDS.get(f.kind, ()):
-                needs_owners = True
-        if not needs_owners:
-            return False
-        for owner in owners():
-            for f in self.filters:
-                if f.matches(owner, self.labels):
-                    return True
-        return False
+        plan = self.plan(obj.get("kind", ""), api_group(obj.get("apiVersion")))
+        return plan.possible and plan.selects(meta.get("name", ""), labels_of(obj), owners)
 
 
 def compile_selector(selector: ResourceSelector) -> CompiledSelector:

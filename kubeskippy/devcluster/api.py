@@ -217,6 +217,7 @@ class DevClusterAPI:
     def _non_resource(self, method: str, path: str) -> Response:
         if method != "GET":
             raise st.method_not_allowed("the server does not allow this method on the requested resource")
+        path = path.rstrip("/") or "/"
         if path == "/version":
             return _json(200, SERVER_VERSION)
         if path in ("/healthz", "/readyz", "/livez"):

@@ -71,7 +71,10 @@ class MemoryCluster:
         return self.store.list(api_version, kind, namespace, label_selector, field_selector)
 
     def create(self, obj: dict, *, dry_run: bool = False) -> dict:
+        """POST. Like the production adapter, a namespaced object must name its namespace."""
         meta = obj.get("metadata") or {}
+        if self.store.kind(obj.get("apiVersion"), obj.get("kind")).namespaced and not meta.get("namespace"):
+            raise InvalidInput([FieldError("metadata.namespace", f"required for the namespaced kind {obj.get('kind')}")])
         self._inject("create", self._path(obj.get("apiVersion", ""), obj.get("kind", ""), meta.get("namespace")))
         return self.store.create(obj, dry_run=dry_run)
 

@@ -69,18 +69,17 @@ def check_extension_name(name: str) -> None:
 def correlation_extensions(payload: EventModel) -> dict[str, str]:
     """Ids that let a Trigger filter, or a person grep, everything about one problem."""
     out: dict[str, str] = {}
-    fingerprint = getattr(payload, "finding_fingerprint", None) or getattr(payload, "fingerprint", None)
-    if not isinstance(payload, Alert):  # an Alertmanager fingerprint is not a finding fingerprint
-        finding = getattr(payload, "finding", None)
-        fingerprint = fingerprint or (finding.fingerprint if finding is not None else None)
-        if fingerprint:
-            out[EXT_FINGERPRINT] = fingerprint
-    plan_id = getattr(payload, "plan_id", None)
-    if plan_id is None and isinstance(payload, Plan):
-        plan_id = payload.id
+    if isinstance(payload, Alert):  # an Alertmanager fingerprint is not a finding fingerprint
+        return out
+    finding = getattr(payload, "finding", None)
+    fingerprint = (getattr(payload, "finding_fingerprint", None) or getattr(payload, "fingerprint", None)
+                   or getattr(finding, "fingerprint", None))
+    if fingerprint:
+        out[EXT_FINGERPRINT] = fingerprint
+    plan_id = payload.id if isinstance(payload, Plan) else getattr(payload, "plan_id", None)
     if plan_id:
         out[EXT_PLAN_ID] = plan_id
-    policy = getattr(payload, "policy", None) or getattr(getattr(payload, "finding", None), "policy", None)
+    policy = getattr(payload, "policy", None) or getattr(finding, "policy", None)
     if isinstance(policy, str) and policy:
         out[EXT_POLICY] = policy
     return out

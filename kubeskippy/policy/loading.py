@@ -189,7 +189,7 @@ def _check_object(doc: Any, *, prefix: str, compat: bool, list_kind: str | None 
     kind = doc.get("kind")
     api_version = doc.get("apiVersion")
     if list_kind in ("HealingPolicyList", "HealingActionList"):
-        # Items of a typed list may leave out apiVersion and kind, as `kubectl get -o yaml` does not.
+        # Items of a typed list may leave out apiVersion and kind: the list already names them.
         kind = kind or list_kind[: -len("List")]
         api_version = api_version or API_VERSION
         doc = {**doc, "kind": kind, "apiVersion": api_version}

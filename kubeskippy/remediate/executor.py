@@ -147,11 +147,14 @@ class Remediator:
         return verifications
 
     def recover_stalled(self) -> RemediationResult:
-        """Re-drive steps whose driver died: InProgress past its lease, Approved but never
-        started. The periodic sweep calls this; a redelivered plan or update does the same."""
+        """Re-drive steps whose driver died: InProgress past its lease; Approved, or created for
+        automatic execution, longer than a lease ago and never started. The periodic sweep calls
+        this; a redelivered plan does the same at once."""
         result = RemediationResult()
         for obj in self._list_managed():
-            if phase_of(obj) in ("Approved", "InProgress"):
+            stalled = phase_of(obj) in ("Approved", "InProgress") or (
+                phase_of(obj) == "Pending" and approval_decision(obj) == "not_required")
+            if stalled:
                 result.merge(self._advance(obj, sweep=True))
         return result
 
@@ -199,7 +202,7 @@ class Remediator:
             return self._advance(ha, sweep=False, step=step, from_plan=True)
         if needs_approval:
             return self._request_approval(step, ha)
-        return self._drive(step, ha, resolved=resolved)
+        return self._drive(step, ha, resolved=resolved, fresh=True)
 
     def _advance(self, ha: dict, *, sweep: bool, step: Step | None = None, from_plan: bool = False) -> RemediationResult:
         """Move an existing HealingAction on from whatever phase it is in."""
@@ -216,6 +219,11 @@ class Remediator:
         if phase == "Pending":
             decision = approval_decision(ha)
             if decision == "not_required":
+                expiry = self._driver_expiry(ha)
+                if expiry is not None and now < expiry:
+                    # The replica that created it may be driving it right now. Its own update echo
+                    # is ignored; a redelivered plan comes back later.
+                    return self._busy(step, ha, expiry - now, from_plan)
                 return self._drive(step, ha)
             if decision == "rejected":
                 approval = status_of(ha).get("approval") or {}
@@ -234,19 +242,29 @@ class Remediator:
             if not won:
                 return RemediationResult()  # someone else moved it on; their write drives it
             return self._drive(step, ha, approved=True)
-        if phase == "Approved":
-            since = self._condition_time(ha, "Approved")
-            if not from_plan and since is not None and now < since + self._lease:
-                return RemediationResult()  # freshly approved: its driver is at work (this is its own echo)
-            return self._drive(step, ha, approved=True)
-        # InProgress
-        expires = parse_ts(metrics_of(ha).get(M_LEASE_EXPIRES))
-        if expires is not None and now < expires:
-            if from_plan:
-                raise TemporaryError(f"step {step.step_id} is being carried out by "
-                                     f"{metrics_of(ha).get(M_HOLDER)}; retry later", delay=expires - now)
-            return RemediationResult()
+        expiry = self._driver_expiry(ha)  # Approved: its approver drives it; InProgress: its claimer
+        if expiry is not None and now < expiry:
+            return self._busy(step, ha, expiry - now, from_plan)
         return self._drive(step, ha, approved=approval_decision(ha) == "approved")
+
+    def _driver_expiry(self, ha: dict) -> float | None:
+        """Until when someone may be driving this step: the lease recorded by the last claim (or
+        released after a fault), else a lease from the approval or the creation."""
+        recorded = parse_ts(metrics_of(ha).get(M_LEASE_EXPIRES))
+        if recorded is not None:
+            return recorded
+        since = (self._condition_time(ha, "Approved") if phase_of(ha) == "Approved"
+                 else parse_ts(meta(ha).get("creationTimestamp")))
+        return since + self._lease if since is not None else None
+
+    @staticmethod
+    def _busy(step: Step, ha: dict, remaining: float, from_plan: bool) -> RemediationResult:
+        """Someone may be driving this step now: a redelivered plan is told to come back (5xx),
+        an update event or the sweep leaves it alone."""
+        if from_plan:
+            holder = metrics_of(ha).get(M_HOLDER) or "the replica that created it"
+            raise _StepBusy(f"step {step.step_id} is being carried out by {holder}; retry later", delay=remaining)
+        return RemediationResult()
 
     def _request_approval(self, step: Step, ha: dict) -> RemediationResult:
         now = self._clock.now()
@@ -280,7 +298,23 @@ class Remediator:
 
     # -- driving one step ---------------------------------------------------------------------
 
-    def _drive(self, step: Step, ha: dict, *, resolved: dict | None = None, approved: bool = False) -> RemediationResult:
+    def _drive(self, step: Step, ha: dict, *, resolved: dict | None = None, approved: bool = False,
+               fresh: bool = False) -> RemediationResult:
+        """Carry a step from its checks to its end. ``fresh``: this call created the HealingAction,
+        so a ``leased`` refusal means another step holds the workload (blocked); otherwise it may be
+        this step's own earlier attempt, and the caller retries after the lease. A transient fault
+        releases what this attempt held before it propagates."""
+        try:
+            return self._drive_unguarded(step, ha, resolved=resolved, approved=approved, fresh=fresh)
+        except _StepBusy:
+            raise
+        except TemporaryError as e:
+            if not getattr(e, "released", False):
+                self._release_after_fault(ha, None)
+            raise
+
+    def _drive_unguarded(self, step: Step, ha: dict, *, resolved: dict | None, approved: bool,
+                         fresh: bool) -> RemediationResult:
         now = self._clock.now()
         metrics = metrics_of(ha)
         applied = metrics.get(M_APPLIED) == "true"
@@ -313,7 +347,10 @@ class Remediator:
 
         if dry_run:
             return self._dry_run(step, ha, resolved)
+        return self._reserve_and_act(step, ha, resolved, intent, applied, fresh)
 
+    def _reserve_and_act(self, step: Step, ha: dict, resolved: dict | None, intent: dict | None, applied: bool,
+                         fresh: bool) -> RemediationResult:
         request = ActionRequest(
             step_id=step.step_id, policy=step.policy_key, trigger=step.trigger,
             target=ObjectRef.of(resolved) if resolved is not None else step.target, workload=workload_of(ha),
@@ -327,14 +364,15 @@ class Remediator:
                                     (status_of(ha).get("result") or {}).get("message")
                                     or "already executed (recorded in the safety ledger)",
                                     changes_from_status(ha) or None)
-            if e.reason == "leased" and (phase_of(ha) in ("InProgress", "Approved") or applied):
-                raise TemporaryError(f"step {step.step_id}: {e}; retry after the lease expires", delay=5.0) from e
+            if e.reason == "leased" and (not fresh or applied or intent is not None):
+                raise _StepBusy(f"step {step.step_id}: {e}; retry after the lease expires", delay=5.0) from e
             return self._finish(step, ha, "Cancelled", "blocked", e.reason, str(e))
 
         try:
             return self._act(step, ha, reservation, resolved, intent, applied)
-        except TemporaryError:
+        except TemporaryError as e:
             self._release_after_fault(ha, reservation)
+            e.released = True  # type: ignore[attr-defined]
             raise
 
     def _act(self, step: Step, ha: dict, reservation: Reservation, resolved: dict | None, intent: dict | None,
@@ -362,7 +400,7 @@ class Remediator:
             if phase_of(ha) in TERMINAL_PHASES:
                 self._ledger.abort(reservation)
                 return self._only(outcome_from_record(ha))
-            raise TemporaryError(f"step {step.step_id} was claimed by {metrics_of(ha).get(M_HOLDER)}", delay=5.0)
+            raise _StepBusy(f"step {step.step_id} was claimed by {metrics_of(ha).get(M_HOLDER)}", delay=5.0)
         intent = intent_of(ha)
         stamp = parse_ts(status_of(ha).get("startTime")) or now
 
@@ -475,23 +513,25 @@ class Remediator:
         status["result"] = result
         return status
 
-    def _release_after_fault(self, ha: dict, reservation: Reservation) -> None:
+    def _release_after_fault(self, ha: dict, reservation: Reservation | None) -> None:
         """Best effort after a transient fault: give the ledger slot and lease back and expire
         our HealingAction lease, so the redelivery can re-drive at once instead of waiting."""
-        try:
-            self._ledger.abort(reservation)
-        except KubeSkippyError as e:
-            log.warning("could not release the reservation of %s (it expires by itself): %s",
-                        reservation.request.step_id, e)
+        if reservation is not None:
+            try:
+                self._ledger.abort(reservation)
+            except KubeSkippyError as e:
+                log.warning("could not release the reservation of %s (it expires by itself): %s",
+                            reservation.request.step_id, e)
         try:
             current = get_healing_action(self._cluster, meta(ha)["namespace"], meta(ha)["name"])
-            if current is not None and phase_of(current) == "InProgress" and \
-                    metrics_of(current).get(M_HOLDER) == self._holder:
+            if current is not None and phase_of(current) not in TERMINAL_PHASES and \
+                    metrics_of(current).get(M_HOLDER, self._holder) == self._holder:
                 def expire(cur: dict) -> dict | None:
-                    if phase_of(cur) != "InProgress":
+                    if phase_of(cur) in TERMINAL_PHASES:
                         return None
                     status = dict(status_of(cur))
                     result = dict(status.get("result") or {})
+                    result.setdefault("success", False)
                     result["metrics"] = {**(result.get("metrics") or {}), M_LEASE_EXPIRES: ts(self._clock.now())}
                     status["result"] = result
                     return status
@@ -680,6 +720,10 @@ class Remediator:
     @staticmethod
     def _only(outcome: Outcome) -> RemediationResult:
         return RemediationResult(outcomes=[outcome])
+
+
+class _StepBusy(TemporaryError):
+    """Another attempt may be driving this step: retry later, and release nothing of theirs."""
 
 
 def _camel(code: str) -> str:

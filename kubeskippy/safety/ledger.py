@@ -31,7 +31,7 @@ from .config import SafetyConfig
 from .contract import ActionRequest, Reservation
 from .records import (entries, global_record, namespace_records, policy_record, workload_key,
                       workload_record)
-from .windows import SLOT, count_slots, give_back_slot, take_slot
+from .windows import count_slots, give_back_slot, take_slot
 from .workload_state import (LEASE, LeaseClaim, finish_action, grant_lease, record_health,
                              release_lease)
 
@@ -176,7 +176,7 @@ class Ledger:
         current = self._store.read(name)
         if current is None:
             return 0
-        return count_slots(dict(current.data), self._clock.now(), self._config.rate_window)
+        return count_slots(dict(current.data), self._clock.now())
 
     # -- internals ------------------------------------------------------------------------------
 
@@ -192,7 +192,7 @@ class Ledger:
     def _give_back(self, name: str, reservation: Reservation) -> None:
         self._update(name, lambda data: give_back_slot(
             data, step_id=reservation.request.step_id, holder=reservation.holder,
-            reserved_at=reservation.reserved_at, now=self._clock.now(), window=self._config.rate_window))
+            reserved_at=reservation.reserved_at, now=self._clock.now()))
 
     def _undo(self, reservation: Reservation, claim: LeaseClaim, taken: list[str]) -> None:
         """Best effort: whatever cannot be undone now expires by itself (see the module doc)."""

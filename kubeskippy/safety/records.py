@@ -10,8 +10,10 @@ and change in one compare-and-swap:
 * ``<prefix>-global``: the cluster-wide window of reserved action slots.
 
 Data keys are ``<kind>.<hash>`` because ConfigMap keys allow only ``[-._a-zA-Z0-9]`` while step
-ids and workload names carry ``/`` and ``:``; every value is JSON that repeats the readable
-identity, so ``kubectl get cm -o yaml`` still tells a human what is held.
+ids and workload names carry ``/`` and ``:``. Every value is ``"<expires> <json>"``: the epoch
+second at which the entry stops mattering (so pruning on every write reads one number per entry,
+not the JSON), then JSON that repeats the readable identity, so ``kubectl get cm -o yaml`` still
+tells a human what is held.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ __all__ = [
     "entries",
     "put_entry",
     "load_entry",
+    "expiries",
+    "drop_expired",
     "ABOUT_KEY",
     "CLUSTER_SCOPE",
 ]
@@ -86,17 +90,29 @@ def entry_key(kind: str, *identity: object) -> str:
     return f"{kind}.{digest(*identity)}"
 
 
-def put_entry(data: dict[str, str], key: str, value: dict[str, Any]) -> None:
-    data[key] = json.dumps(value, separators=(",", ":"), sort_keys=True)
+def put_entry(data: dict[str, str], key: str, value: dict[str, Any], expires: float) -> None:
+    """Store ``value`` as ``"<expires> <json>"``: pruning reads only the leading number."""
+    data[key] = f"{expires!r} " + json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+def _split(key: str, raw: str) -> tuple[float, str] | None:
+    head, _, body = raw.partition(" ")
+    try:
+        return float(head), body
+    except ValueError:
+        log.warning("dropping unreadable safety entry %s (edited by hand?)", key)
+        return None
 
 
 def _decode(key: str, raw: str) -> dict[str, Any] | None:
+    split = _split(key, raw)
     try:
-        value = json.loads(raw)
+        value = json.loads(split[1]) if split else None
     except ValueError:
         value = None
     if not isinstance(value, dict):
-        log.warning("dropping unreadable safety entry %s (edited by hand?)", key)
+        if split:
+            log.warning("dropping unreadable safety entry %s (edited by hand?)", key)
         return None
     return value
 
@@ -125,3 +141,24 @@ def entries(data: dict[str, str], kind: str) -> Iterator[tuple[str, dict[str, An
                 del data[key]
             else:
                 yield key, value
+
+
+def expiries(data: dict[str, str], kind: str) -> Iterator[tuple[str, float]]:
+    """(key, expiry) of every entry of one kind, without decoding the JSON: cheap enough to run on
+    every write. Unreadable entries are removed from ``data``."""
+    prefix = kind + "."
+    for key, raw in list(data.items()):
+        if key.startswith(prefix):
+            split = _split(key, raw)
+            if split is None:
+                del data[key]
+            else:
+                yield key, split[0]
+
+
+def drop_expired(data: dict[str, str], kind: str, now: float) -> list[str]:
+    """Remove entries of ``kind`` whose expiry is at or before ``now``; returns their keys."""
+    dead = [key for key, expires in expiries(data, kind) if now >= expires]
+    for key in dead:
+        del data[key]
+    return dead

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from ..errors import Refused
 from .cas import Change
 from .config import SafetyConfig
-from .records import ABOUT_KEY, entries, entry_key, load_entry, put_entry
+from .records import ABOUT_KEY, drop_expired, entry_key, expiries, load_entry, put_entry
 
 __all__ = [
     "LEASE",
@@ -75,29 +75,26 @@ def chain_key(workload: str) -> str:
     return entry_key(CHAIN, workload)
 
 
+def _put_chain(data: dict[str, str], key: str, chain: dict, config: SafetyConfig) -> None:
+    """A chain expires (needs a look) when its oldest action leaves the window."""
+    if chain["actions"]:
+        oldest = min(float(a["at"]) for a in chain["actions"])
+        put_entry(data, key, chain, expires=oldest + config.chain_window)
+    else:
+        data.pop(key, None)
+
+
 def prune_workload_record(data: dict[str, str], now: float, config: SafetyConfig) -> int:
     """Drop every entry that no longer affects a decision; returns how many changed."""
-    changed = 0
-    for key, e in entries(data, LEASE):
-        if now >= float(e["expires"]):
-            del data[key]
-            changed += 1
-    for key, e in entries(data, DONE):
-        if now >= float(e["at"]) + config.idempotency_ttl:
-            del data[key]
-            changed += 1
-    for key, e in entries(data, COOLDOWN):
-        if now >= float(e["until"]):
-            del data[key]
-            changed += 1
-    for key, e in entries(data, CHAIN):
-        kept = [a for a in e["actions"] if now < float(a["at"]) + config.chain_window]
-        if len(kept) != len(e["actions"]):
-            changed += 1
-            if kept:
-                put_entry(data, key, {**e, "actions": kept})
-            else:
-                del data[key]
+    changed = sum(len(drop_expired(data, kind, now)) for kind in (LEASE, DONE, COOLDOWN))
+    for key, expires in list(expiries(data, CHAIN)):
+        if now < expires:
+            continue
+        chain = load_entry(data, key)
+        if chain is not None:
+            chain["actions"] = [a for a in chain["actions"] if now < float(a["at"]) + config.chain_window]
+            _put_chain(data, key, chain, config)
+        changed += 1
     return changed
 
 
@@ -143,11 +140,11 @@ def grant_lease(data: dict[str, str], claim: LeaseClaim, now: float, config: Saf
     prune_workload_record(data, now, config)
     if unhealed:
         # Being asked to act again is evidence that the earlier actions did not heal.
-        _mark_unhealed(data, claim.workload, evidence="refinding")
+        _mark_unhealed(data, claim.workload, config, evidence="refinding")
     put_entry(data, lease_key(claim.workload), {
         "workload": claim.workload, "holder": claim.holder, "step": claim.step_id,
         "acquired": now, "expires": now + claim.lease_duration,
-    })
+    }, expires=now + claim.lease_duration)
     data[ABOUT_KEY] = about
     return Change(now)
 
@@ -178,16 +175,16 @@ def finish_action(data: dict[str, str], claim: LeaseClaim, acquired: float, now:
         return Change(owned, write=owned)
     prune_workload_record(data, now, config)
     put_entry(data, done_key(claim.step_id), {"step": claim.step_id, "holder": claim.holder, "at": now,
-                                              "workload": claim.workload})
+                                              "workload": claim.workload}, expires=now + config.idempotency_ttl)
     if claim.cooldown > 0:
         ckey = cooldown_key(claim.policy, claim.trigger, claim.workload)
         previous = load_entry(data, ckey)
         until = max(now + claim.cooldown, float(previous["until"]) if previous else 0.0)
         put_entry(data, ckey, {"policy": claim.policy, "trigger": claim.trigger, "workload": claim.workload,
-                               "until": until})
+                               "until": until}, expires=until)
     chain = load_entry(data, chain_key(claim.workload)) or {"workload": claim.workload, "actions": []}
     chain["actions"].append({"at": now, "step": claim.step_id, "policy": claim.policy, "evidence": None})
-    put_entry(data, chain_key(claim.workload), chain)
+    _put_chain(data, chain_key(claim.workload), chain, config)
     return Change(owned)
 
 
@@ -207,7 +204,8 @@ def release_lease(data: dict[str, str], claim: LeaseClaim, acquired: float, now:
     return Change(executed, write=owned or pruned > 0)
 
 
-def _mark_unhealed(data: dict[str, str], workload: str, *, evidence: str, latest_only: bool = False) -> bool:
+def _mark_unhealed(data: dict[str, str], workload: str, config: SafetyConfig, *, evidence: str,
+                   latest_only: bool = False) -> bool:
     key = chain_key(workload)
     chain = load_entry(data, key)
     if not chain:
@@ -216,7 +214,7 @@ def _mark_unhealed(data: dict[str, str], workload: str, *, evidence: str, latest
     for action in pending[-1:] if latest_only else pending:
         action["evidence"] = evidence
     if pending:
-        put_entry(data, key, chain)
+        _put_chain(data, key, chain, config)
     return bool(pending)
 
 
@@ -228,5 +226,5 @@ def record_health(data: dict[str, str], workload: str, healthy: bool, now: float
     if healthy:
         changed = data.pop(chain_key(workload), None) is not None
     else:
-        changed = _mark_unhealed(data, workload, evidence="verification", latest_only=True)
+        changed = _mark_unhealed(data, workload, config, evidence="verification", latest_only=True)
     return Change(None, write=changed or pruned > 0)

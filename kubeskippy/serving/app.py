@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Mapping, Protocol, Sequence
 
 from ..errors import KubeSkippyError, PayloadTooLarge, PermanentError, TemporaryError
-from ..events.cloudevents import encode, parse_http
+from ..events.cloudevents import EXT_FINGERPRINT, EXT_PLAN_ID, encode, parse_http
 from ..events.types import OUTCOME, PLAN
 from .asgi import Receive, Send, header_map, read_body, respond, respond_json
 from .emit import Emitter
@@ -137,7 +137,7 @@ class FunctionApp:
             event = parse_http(header_map(scope), body)
             event_type = event["type"]
             with correlation(function=self.name, ce_id=event["id"], ce_type=event_type,
-                             fingerprint=_ext(event, "kubeskippyfingerprint"), plan_id=_ext(event, "kubeskippyplanid")):
+                             fingerprint=_ext(event, EXT_FINGERPRINT), plan_id=_ext(event, EXT_PLAN_ID)):
                 started = time.perf_counter()
                 produced = list(await asyncio.to_thread(self._state.service.handle, event))
                 self.metrics.decision_seconds.labels(self.name).observe(time.perf_counter() - started)

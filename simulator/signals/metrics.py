@@ -29,13 +29,31 @@ class SimulatedMetrics:
         self.lookback = lookback
         self.evaluator = Evaluator(self._select, self._select_range, epoch=epoch)
         self.queries = 0
+        self._cache: dict[tuple[str, float], object] = {}
+        self._series_cache: dict[tuple, tuple | None] = {}
+        self.cache_hits = 0
+
+    def _evaluate(self, promql: str, t: float):
+        """Evaluate at simulated ``t``, memoised once every scrape up to ``t`` is in: results for
+        such a time can no longer change (sweeps and trend look-backs re-ask the same times)."""
+        final = self.store.count > 0 and t <= self.store.last_time
+        key = (promql, round(t, 6))
+        if final and key in self._cache:
+            self.cache_hits += 1
+            return self._cache[key]
+        result = self.evaluator.evaluate(parse(promql), t)
+        if final:
+            if len(self._cache) > 100_000:
+                self._cache.clear()
+            self._cache[key] = result
+        return result
 
     # -- the port
 
     def query(self, promql: str, at: float | None = None) -> list[Sample]:
         self.queries += 1
         t = self._now() if at is None else at - self.epoch
-        result = self.evaluator.evaluate(parse(promql), t)
+        result = self._evaluate(promql, t)
         if isinstance(result, float):
             return [Sample({}, result)]
         return [Sample(dict(labels), value) for labels, value in result]
@@ -44,11 +62,11 @@ class SimulatedMetrics:
         self.queries += 1
         if step <= 0:
             raise PromQLError("step must be positive")
-        node = parse(promql)
+        parse(promql)  # syntax errors surface before any step is evaluated
         points: dict[Labels, list[tuple[float, float]]] = {}
         t = start
         while t <= end + 1e-9:
-            result = self.evaluator.evaluate(node, t - self.epoch)
+            result = self._evaluate(promql, t - self.epoch)
             if isinstance(result, float):
                 result = [((), result)]
             for labels, value in result:
@@ -72,22 +90,22 @@ class SimulatedMetrics:
             return None, ()
         return family, family.variants
 
-    def _labels_for(self, family, variant, serial: int) -> dict[str, str]:
-        base = dict(self.store.labels(serial))
+    def _series(self, selector: Selector, family, index: int, variant, serial: int) -> tuple | None:
+        """The label tuple of one series if ``selector`` matches it (memoised: series repeat)."""
+        key = (selector.matchers, family.name, index, serial)
+        found = self._series_cache.get(key, False)
+        if found is not False:
+            return found
+        labels = dict(self.store.labels(serial))
         if not family.per_container:
-            base.pop("container", None)
-        base.update(variant.labels)
-        base["__name__"] = family.name
-        return base
-
-    def _candidate_rows(self, selector: Selector, serials: np.ndarray) -> np.ndarray:
-        """Rows with a serial whose base labels pass the namespace/pod matchers (cheap pre-filter)."""
-        rows = np.flatnonzero(serials > 0)
-        quick = [m for m in selector.matchers if m.name in ("namespace", "pod", "container", "node")]
-        if not quick:
-            return rows
-        keep = [r for r in rows if all(m.matches(self.store.labels(int(serials[r])).get(m.name, "")) for m in quick)]
-        return np.array(keep, dtype=np.int64)
+            labels.pop("container", None)
+        labels.update(variant.labels)
+        labels["__name__"] = family.name
+        found = tuple(sorted(labels.items())) if self._match(selector, labels) else None
+        if len(self._series_cache) > 200_000:
+            self._series_cache.clear()
+        self._series_cache[key] = found
+        return found
 
     def _select(self, selector: Selector, t: float) -> InstantVector:
         family, variants = self._variants(selector)
@@ -96,17 +114,13 @@ class SimulatedMetrics:
             return []
         cols = self.store.columns_at(slot)
         serials = self.store.serial[slot]
-        rows = self._candidate_rows(selector, serials)
         out: InstantVector = []
-        for variant in variants:
+        for index, variant in enumerate(variants):
             values = variant.value(cols)
-            for r in rows:
-                v = values[r]
-                if np.isnan(v):
-                    continue
-                labels = self._labels_for(family, variant, int(serials[r]))
-                if self._match(selector, labels):
-                    out.append((tuple(sorted(labels.items())), float(v)))
+            for r in np.flatnonzero(~np.isnan(values) & (serials > 0)):
+                labels = self._series(selector, family, index, variant, int(serials[r]))
+                if labels is not None:
+                    out.append((labels, float(values[r])))
         return out
 
     def _select_range(self, selector: Selector, t: float) -> RangeVector:
@@ -120,18 +134,18 @@ class SimulatedMetrics:
         times = self.store.times[slots]  # simulated seconds, like the evaluator's t
         serial_m = self.store.serial[slots]  # (S, width)
         cols = {name: col[slots] for name, col in self.store.cols.items()}
-        rows = np.flatnonzero((serial_m > 0).any(axis=0))
         out: RangeVector = []
-        for variant in variants:
+        for index, variant in enumerate(variants):
             values_m = variant.value(cols)
-            for r in rows:
-                col_serials = serial_m[:, r]
-                for serial in np.unique(col_serials[col_serials > 0]):
-                    mask = (col_serials == serial) & ~np.isnan(values_m[:, r])
-                    if not mask.any():
-                        continue
-                    labels = self._labels_for(family, variant, int(serial))
-                    if not self._match(selector, labels):
-                        continue
-                    out.append((tuple(sorted(labels.items())), times[mask], values_m[:, r][mask].astype(float)))
+            present = ~np.isnan(values_m) & (serial_m > 0)
+            for r in np.flatnonzero(present.any(axis=0)):
+                mask = present[:, r]
+                col = serial_m[:, r]
+                ser = col[mask]
+                groups = [(int(ser[0]), mask)] if (ser == ser[0]).all() else \
+                    [(int(x), mask & (col == x)) for x in np.unique(ser)]
+                for serial, m in groups:
+                    labels = self._series(selector, family, index, variant, serial)
+                    if labels is not None:
+                        out.append((labels, times[m], values_m[m, r].astype(float)))
         return out

@@ -103,6 +103,9 @@ class SeriesStore:
         self.interval = interval
         self.times = np.full(self.slots, np.nan)
         self.count = 0
+        self.last_time = float("-inf")
+        self._order: np.ndarray | None = None
+        self._sorted_times = np.zeros(0)
         self.width = 0
         self.serial = np.zeros((self.slots, 0), dtype=np.int64)
         self.cols: dict[str, np.ndarray] = {c: np.zeros((self.slots, 0), dtype=np.float32) for c in STORED_COLUMNS}
@@ -129,6 +132,8 @@ class SeriesStore:
         self._ensure(n)
         slot = self.count % self.slots
         self.times[slot] = t
+        self.last_time = t
+        self._order = None
         alive = tbl.alive[:n]
         serial = np.where(alive, tbl.serial[:n], 0)
         self.serial[slot, :n] = serial
@@ -155,9 +160,13 @@ class SeriesStore:
 
     def slots_between(self, start: float, end: float) -> np.ndarray:
         """Slot indices with start < time ≤ end, oldest first."""
-        valid = ~np.isnan(self.times) & (self.times > start) & (self.times <= end + 1e-9)
-        idx = np.flatnonzero(valid)
-        return idx[np.argsort(self.times[idx])]
+        if self._order is None:
+            idx = np.flatnonzero(~np.isnan(self.times))
+            self._order = idx[np.argsort(self.times[idx])]
+            self._sorted_times = self.times[self._order]
+        lo = np.searchsorted(self._sorted_times, start, side="right")
+        hi = np.searchsorted(self._sorted_times, end + 1e-9, side="right")
+        return self._order[lo:hi]
 
     def latest_slot(self, at: float, lookback: float) -> int | None:
         idx = self.slots_between(at - lookback, at)

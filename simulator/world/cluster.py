@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from kubeskippy.clock import Clock
+from kubeskippy.clock import Clock, to_rfc3339
 from kubeskippy.devcluster import status as st
 from kubeskippy.devcluster.disruption import budget_status, pdb_matches_pod
 from kubeskippy.devcluster.patches import apply_json_patch, apply_merge_patch, apply_strategic_merge_patch
@@ -63,6 +63,7 @@ class SimulatedCluster:
         self.clock = clock
         self.store = ObjectStore(clock, seed=world.seed)
         self.mutations: list[Mutation] = []
+        self.posted_events: list[dict] = []  # Events written by KubeSkippy itself (e.g. KubeSkippyRestart)
         self.calls: dict[str, int] = {}
 
     # ------------------------------------------------------------------ helpers
@@ -151,7 +152,11 @@ class SimulatedCluster:
         elif key == ("v1", "Node"):
             out = [node_object(world, n.index) for n in world.nodes]
         elif key == ("v1", "Event"):
-            out = world.recorder.objects(world.now(), namespace)
+            shared = world.recorder.objects(world.now(), namespace) + [
+                e for e in self.posted_events if namespace in (None, e["metadata"]["namespace"])]
+            # Built Events are cached and shared: copy only what the selectors let through.
+            return [copy.deepcopy(o) for o in shared if fields_match(fields, o) and
+                    labels_match(labels, o["metadata"].get("labels"))]
         else:
             out = [copy.deepcopy(p) for p in self._pdbs(namespace)
                    if labels_match(labels, p["metadata"].get("labels"))]
@@ -180,6 +185,16 @@ class SimulatedCluster:
             stored = copy.deepcopy(obj)
             stored.setdefault("metadata", {}).setdefault("namespace", "default")
             self.world.pdbs.append(stored)
+            return copy.deepcopy(stored)
+        if key == ("v1", "Event"):
+            stored = copy.deepcopy(obj)
+            meta = stored.setdefault("metadata", {})
+            meta.setdefault("namespace", "default")
+            if not meta.get("name"):
+                meta["name"] = f"{meta.get('generateName', 'event.')}{len(self.posted_events):x}"
+            meta.setdefault("creationTimestamp", to_rfc3339(self.clock.now()))
+            if not dry_run:
+                self.posted_events.append(stored)
             return copy.deepcopy(stored)
         if key in SIMULATED_KINDS:
             raise st.status_error(405, f"the simulator does not create {obj.get('kind')} objects through the API; "

@@ -62,6 +62,9 @@ class EventRecorder:
         self._epoch = epoch
         self._ttl = ttl
         self._batches: list[EventBatch] = []
+        self._folded = 0
+        self._aggs: dict[tuple, _Aggregate] = {}
+        self._objects: dict[tuple, dict] = {}  # built Event dicts, read-only, rebuilt when counts change
         self.total = 0
         self.by_reason: dict[str, int] = {}
 
@@ -76,33 +79,52 @@ class EventRecorder:
         self.by_reason[reason] = self.by_reason.get(reason, 0) + len(subjects)
 
     def prune(self, now: float) -> None:
-        """Drop batches older than the API server's --event-ttl."""
+        """Drop what is older than the API server's --event-ttl."""
         cutoff = now - self._ttl
-        self._batches = [b for b in self._batches if b.times.max() >= cutoff]
+        self._fold()
+        self._batches = []
+        self._folded = 0
+        for key in [k for k, a in self._aggs.items() if a.last < cutoff]:
+            del self._aggs[key]
+            self._objects.pop(key, None)
 
-    def aggregates(self, now: float, namespace: str | None = None) -> list[_Aggregate]:
-        cutoff = now - self._ttl
-        found: dict[tuple, _Aggregate] = {}
-        for b in self._batches:
-            for i in np.flatnonzero((b.times >= cutoff) & (b.times <= now)):
+    def _fold(self) -> None:
+        """Aggregate batches recorded since the last read (incremental: reads stay cheap)."""
+        for b in self._batches[self._folded:]:
+            for i in range(len(b.subjects)):
                 subject, host = self._resolve(b.kind, int(b.subjects[i]))
-                if namespace is not None and subject.namespace != namespace:
-                    continue
                 message = b.messages if isinstance(b.messages, str) else b.messages[i]
                 message = message.format(name=subject.name, namespace=subject.namespace, host=host)
                 key = (subject.uid, b.reason, message)
                 t = float(b.times[i])
-                agg = found.get(key)
+                agg = self._aggs.get(key)
                 if agg is None:
-                    found[key] = _Aggregate(subject, b.reason, b.type, b.component, message, 1, t, t, host)
+                    self._aggs[key] = _Aggregate(subject, b.reason, b.type, b.component, message, 1, t, t, host)
                 else:
                     agg.count += 1
                     agg.first = min(agg.first, t)
                     agg.last = max(agg.last, t)
-        return sorted(found.values(), key=lambda a: (a.last, a.subject.name, a.reason))
+                    self._objects.pop(key, None)
+        self._folded = len(self._batches)
+
+    def aggregates(self, now: float, namespace: str | None = None) -> list[_Aggregate]:
+        """Aggregated Events as of ``now`` (an Event whose first occurrence is after ``now`` is not
+        there yet; one whose last occurrence is older than the TTL is gone)."""
+        self._fold()
+        cutoff = now - self._ttl
+        found = [a for a in self._aggs.values() if a.last >= cutoff and a.first <= now
+                 and (namespace is None or a.subject.namespace == namespace)]
+        return sorted(found, key=lambda a: (a.last, a.subject.name, a.reason))
 
     def objects(self, now: float, namespace: str | None = None) -> list[dict]:
-        return [self.to_object(a) for a in self.aggregates(now, namespace)]
+        out = []
+        for a in self.aggregates(now, namespace):
+            key = (a.subject.uid, a.reason, a.message)
+            obj = self._objects.get(key)
+            if obj is None:
+                obj = self._objects[key] = self.to_object(a)
+            out.append(obj)
+        return out
 
     def to_object(self, a: _Aggregate) -> dict:
         from .naming import uid_for

@@ -60,8 +60,20 @@ def test_sink_from_config_builds_the_named_sink(tmp_path):
 
 
 def test_the_s3_sink_accepts_object_lock_as_a_dict_and_checks_it():
-    sink = S3AuditSink("127.0.0.1:1", "a", "s", "b", False, None, {"mode": "governance", "days": 3})
+    sink = S3AuditSink("127.0.0.1:1", "a", "s", "bkt", False, None, {"mode": "governance", "days": 3})
     assert sink.object_lock == ObjectLock("GOVERNANCE", 3)
     with pytest.raises(InvalidInput) as caught:
-        S3AuditSink("127.0.0.1:1", "a", "s", "b", False, None, {"mode": "GOVERNANCE", "days": 0})
+        S3AuditSink("127.0.0.1:1", "a", "s", "bkt", False, None, {"mode": "GOVERNANCE", "days": 0})
     assert [e.path for e in caught.value.errors] == ["object_lock.days"]
+
+
+def test_an_invalid_bucket_name_is_invalid_input_naming_the_bucket():
+    with pytest.raises(InvalidInput) as caught:
+        S3AuditSink("127.0.0.1:1", "a", "s", "Audit_Trail", False)
+    assert [e.path for e in caught.value.errors] == ["bucket"]
+
+
+def test_an_endpoint_the_client_cannot_use_is_invalid_input_naming_the_endpoint():
+    with pytest.raises(InvalidInput) as caught:
+        S3AuditSink("127.0.0.1:9000/extra", "a", "s", "bkt", False)
+    assert [e.path for e in caught.value.errors] == ["endpoint"]

@@ -144,15 +144,15 @@ def test_restarts_oom_and_availability(tmp_path):
             series("kube_pod_container_status_last_terminated_reason", c("crashy", "a", reason="OOMKilled"), "1x20"),
             series("kube_pod_container_status_last_terminated_reason", c("crashy", "b", reason="Error"), "1x20"),
             series("kube_pod_status_ready", {"namespace": "default", "pod": "crashy", "condition": "true"},
-                   "1 1 1 1 1 1 1 1 1 1 0 0 0 0 0 0 0 0 0 0 0"),
+                   " ".join(["1"] * 8 + ["0"] * 13)),
             series("kube_pod_status_ready", {"namespace": "default", "pod": "crashy", "condition": "false"},
-                   "0 0 0 0 0 0 0 0 0 0 1 1 1 1 1 1 1 1 1 1 1"),
+                   " ".join(["0"] * 8 + ["1"] * 13)),
         ],
         "promql_expr_test": [
             expr_test("restart_count", [(pod("crashy"), 22)], eval_time="20m"),
             expr_test("recent_restarts", [(pod("crashy"), 15)], eval_time="20m"),
             expr_test("oom_killed", [(pod("crashy"), 1)], eval_time="20m"),
-            # ready for the samples at 5m..9m, not at 10m: 5 of 6 samples in [5m, 10m]
-            expr_test("availability_percent", [(pod("crashy"), 100 * 5 / 6)], eval_time="10m"),
+            # ready at 5m, 6m, 7m, not at 8m, 9m, 10m: 3 of the 6 samples in [5m, 10m]
+            expr_test("availability_percent", [(pod("crashy"), 50)], eval_time="10m"),
         ],
     }])

@@ -204,3 +204,35 @@ def test_a_scale_up_re_driven_after_a_crash_is_not_applied_twice(world, monkeypa
     world.clock.advance(301)
     assert world.remediator("replica-2").execute(plan).outcomes[0].status == "executed"
     assert world.get("apps/v1", "Deployment", "web")["spec"]["replicas"] == 4  # 2 + 2, not 2 + 2 + 2
+
+
+def test_the_echo_of_a_freshly_created_healing_action_does_not_start_a_second_driver(world, monkeypatch):
+    _, _, plan = _setup(world)
+    rem = world.remediator()
+    seen = []
+    original_create = world.cluster.create
+
+    def create_and_echo(obj, **kw):
+        created = original_create(obj, **kw)
+        if obj["kind"] == "HealingAction":  # ApiServerSource delivers the add event at once
+            seen.append(world.remediator("replica-2").on_healing_action_update(created))
+        return created
+
+    monkeypatch.setattr(world.cluster, "create", create_and_echo)
+    assert [o.status for o in rem.execute(plan).outcomes] == ["executed"]
+    assert [r.empty for r in seen] == [True]
+
+
+def test_a_step_whose_driver_died_before_claiming_it_is_recovered_by_the_sweep(world, monkeypatch):
+    _, _, plan = _setup(world)
+    rem = world.remediator()
+    monkeypatch.setattr(rem, "_drive", lambda *a, **k: (_ for _ in ()).throw(_Crash()))
+    with pytest.raises(_Crash):
+        rem.execute(plan)
+    (ha,) = world.healing_actions()
+    assert ha["status"].get("phase") is None
+    sweeper = world.remediator("replica-2")
+    assert sweeper.recover_stalled().empty  # younger than a lease: maybe still being driven
+    world.clock.advance(300)
+    assert [o.status for o in sweeper.recover_stalled().outcomes] == ["executed"]
+    assert _restarts(world) == 1

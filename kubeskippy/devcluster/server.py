@@ -1,0 +1,204 @@
+"""The development cluster as a real HTTP server on 127.0.0.1, for the real ``kubernetes`` client.
+
+A development and test tool, never for production. One thread per connection (``http.server``'s
+ThreadingHTTPServer, HTTP/1.1 keep-alive), watches streamed with chunked encoding, and the
+protocol itself in :class:`~kubeskippy.devcluster.api.DevClusterAPI`::
+
+    with DevClusterServer() as server:
+        api = kubernetes.client.CoreV1Api(server.api_client())
+        api.list_namespaced_pod("default")
+        server.faults.inject(status=500, count=3, verbs=["patch"])   # make the next 3 patches fail
+        server.authorize({"alice": [{"verbs": ["get"], "apiGroups": [""], "resources": ["pods"]}]})
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Iterable, Mapping
+
+from .api import DevClusterAPI, RequestRecord
+from .authz import Authorizer
+from .faults import Faults
+from .store import ObjectStore
+
+__all__ = ["DevClusterServer"]
+
+log = logging.getLogger(__name__)
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], api: DevClusterAPI) -> None:
+        self.api = api
+        super().__init__(address, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client vanishing mid-request is routine (timeouts, stopped watches); log, don't print."""
+        log.debug("devcluster connection from %s ended abruptly", client_address, exc_info=True)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are separate writes: avoid the 40 ms delayed-ACK stall
+    server: _HTTPServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's name
+        log.debug("devcluster %s - %s", self.address_string(), format % args)
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _handle(self) -> None:
+        body = self._read_body()
+        response = self.server.api.handle(self.command, self.path, self.headers, body)
+        if response.drop:
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Cache-Control", "no-cache, private")
+        for key, value in response.headers.items():
+            self.send_header(key, value)
+        if response.stream is None:
+            self.send_header("Content-Length", str(len(response.body)))
+            self.end_headers()
+            try:
+                self.wfile.write(response.body)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the client gave up (e.g. timed out) before we answered
+            return
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        try:
+            for chunk in response.stream:
+                self.wfile.write(b"%X\r\n%s\r\n" % (len(chunk), chunk))
+                self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the watcher went away
+        finally:
+            close = getattr(response.stream, "close", None)
+            if close:
+                close()
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
+
+
+class DevClusterServer:
+    """Serve an :class:`ObjectStore` over HTTP on ``host:port`` (port 0: a free one).
+
+    :param store: the engine; share it with a :class:`Controller` or :class:`MemoryCluster`.
+    :param max_watch_seconds: upper bound of a watch's lifetime (and its default).
+    """
+
+    def __init__(self, store: ObjectStore | None = None, *, host: str = "127.0.0.1", port: int = 0,
+                 max_watch_seconds: float = 1800.0) -> None:
+        self.store = store or ObjectStore()
+        self.faults = Faults()
+        self.api = DevClusterAPI(self.store, self.faults, max_watch_seconds=max_watch_seconds)
+        self._address = (host, port)
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> "DevClusterServer":
+        if self._httpd is not None:
+            return self
+        self.api.stopping.clear()
+        self._httpd = _HTTPServer(self._address, self.api)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name=f"devcluster-{self.port}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop accepting, end open watches (within half a second) and close the socket."""
+        if self._httpd is None:
+            return
+        self.api.stopping.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._httpd = None
+        self._thread = None
+
+    def __enter__(self) -> "DevClusterServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def host(self) -> str:
+        return self._httpd.server_address[0] if self._httpd else self._address[0]  # type: ignore[return-value]
+
+    @property
+    def port(self) -> int:
+        if self._httpd is None:
+            raise RuntimeError("the devcluster server is not started")
+        return int(self._httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    # --- test controls -------------------------------------------------------------------
+
+    def authorize(self, rules_by_user: Mapping[str, Any] | None, *, tokens: Mapping[str, str] | None = None) -> None:
+        """Enforce RBAC: every request needs ``Authorization: Bearer <token>`` (401 otherwise) and
+        a rule allowing it (403 Forbidden otherwise). ``None`` switches authorization off.
+        See :class:`~kubeskippy.devcluster.authz.Authorizer` for the shape of ``rules_by_user``."""
+        self.api.authorizer = Authorizer(rules_by_user, tokens) if rules_by_user is not None else None
+
+    def authorize_manifests(self, documents: Iterable[Mapping[str, Any]], *,
+                            tokens: Mapping[str, str] | None = None) -> None:
+        """Enforce the RBAC that these Role/ClusterRole/(Cluster)RoleBinding documents grant."""
+        self.api.authorizer = Authorizer.from_manifests(documents, tokens)
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """Requests handled so far (method, path, verb, user, status)."""
+        return self.api.requests
+
+    # --- clients -------------------------------------------------------------------------
+
+    def configuration(self, token: str | None = None) -> Any:
+        """A ``kubernetes.client.Configuration`` pointing at this server."""
+        from kubernetes import client  # the devcluster itself does not need the client
+
+        config = client.Configuration()
+        config.host = self.url
+        config.verify_ssl = False
+        if token is not None:
+            config.api_key = {"BearerToken": token}
+            config.api_key_prefix = {"BearerToken": "Bearer"}
+        return config
+
+    def api_client(self, token: str | None = None) -> Any:
+        """A ``kubernetes.client.ApiClient`` for this server (close it when done)."""
+        from kubernetes import client
+
+        return client.ApiClient(self.configuration(token))

@@ -1,0 +1,141 @@
+"""Runs: one (scenario, arm, seed) at a time, and the what-if grid over them.
+
+An *arm* is a policy set (or none: the "no healing" baseline). Common random numbers: the seed
+fixes every workload's behaviour through counter-based streams keyed by pod ordinal and
+container incarnation, so arms differ only by what healing did.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import simpy
+
+from kubeskippy.errors import InvalidInput
+from kubeskippy.policy.model import HealingPolicy
+
+from .clock import SimClock
+from .observe import Observer, RunRecord
+from .scenario import AlertRule, Scenario
+from .signals.alerting import Alertmanager, RuleEvaluator, rules_from_rule_file
+from .signals.metrics import SimulatedMetrics
+from .signals.store import SeriesStore
+from .world import SimulatedCluster, World
+
+__all__ = ["Arm", "Run", "run_once", "run_grid", "NO_HEALING"]
+
+NO_HEALING = "no-healing"
+
+
+@dataclass(frozen=True)
+class Arm:
+    name: str
+    policies: tuple[HealingPolicy, ...] = ()
+
+    @property
+    def heals(self) -> bool:
+        return bool(self.policies)
+
+
+class Run:
+    """One simulated run, assembled and ready; ``execute()`` runs it to the end."""
+
+    def __init__(self, scenario: Scenario, arm: Arm, seed: int, *, duration: float | None = None,
+                 extra_rules: Sequence[AlertRule] = ()) -> None:
+        self.scenario = scenario
+        self.arm = arm
+        self.seed = seed
+        self.duration = float(duration if duration is not None else scenario.duration)
+        self.env = simpy.Environment()
+        self.clock = SimClock(self.env, scenario.epoch_seconds)
+        self.world = World(scenario, seed, now=lambda: float(self.env.now))
+        self.cluster = SimulatedCluster(self.world, self.clock)
+        signals = scenario.signals
+        self.store = SeriesStore(signals.retention, signals.scrape_interval,
+                                 capacity=2 * sum(w.replicas * w.count for w in scenario.workloads) + 16)
+        self.metrics = SimulatedMetrics(self.store, epoch=scenario.epoch_seconds, now=lambda: float(self.env.now),
+                                        lookback=signals.lookback_delta)
+        self.observer = Observer(self.world, scenario)
+        self.healing = None
+        if arm.heals:
+            from .healing import HealingLoop  # imports the decision code only when it is used
+
+            self.healing = HealingLoop(self.env, clock=self.clock, cluster=self.cluster, metrics=self.metrics,
+                                       policies=arm.policies, knative=scenario.knative, observer=self.observer,
+                                       seed=seed)
+            self.world.watch = self.healing.watches
+            self.healing.start()
+        rules = list(scenario.alerting.rules) + list(extra_rules)
+        if arm.heals and scenario.alerting.policy_rules:
+            from kubeskippy.detect import compile_rules
+
+            rules += rules_from_rule_file(compile_rules(list(arm.policies)))
+        self.rules = RuleEvaluator(rules, self.metrics) if rules else None
+        deliver = self.healing.on_alerts if self.healing else (lambda alerts: None)
+        self.alertmanager = Alertmanager(self.env, scenario.alerting, epoch=scenario.epoch_seconds, deliver=deliver)
+        self.world.add_workloads()
+        self.wall_seconds = 0.0
+
+    def _ticker(self, progress: Callable[[float], None] | None):
+        sc = self.scenario
+        step = sc.resolution
+        scrape_every = int(round(sc.signals.scrape_interval / step))
+        eval_every = int(round(sc.signals.evaluation_interval / step))
+        k = 0
+        prune_every = max(1, int(600 / step))
+        while True:
+            yield self.env.timeout(step)
+            k += 1
+            t = k * step
+            self.world.step(t)
+            if k % scrape_every == 0:
+                self.store.scrape(self.world, t)
+            if self.rules is not None and k % eval_every == 0:
+                self.alertmanager.receive(self.rules.evaluate(t))
+            self.observer.tick(t)
+            if k % prune_every == 0:
+                self.world.recorder.prune(t)
+                if progress:
+                    progress(t)
+
+    def execute(self, progress: Callable[[float], None] | None = None) -> RunRecord:
+        started = time.perf_counter()
+        self.env.process(self._ticker(progress))
+        self.env.run(until=self.duration + 1e-6)
+        self.wall_seconds = time.perf_counter() - started
+        extra = {"wall_seconds": round(self.wall_seconds, 3),
+                 "events_recorded": self.world.recorder.total,
+                 "alert_notifications": self.alertmanager.notifications,
+                 "alerts_fired": len(self.rules.firing_times()) if self.rules else 0,
+                 "cluster_mutations": len(self.cluster.mutations)}
+        if self.healing is not None:
+            extra["healing"] = self.healing.summary()
+        return self.observer.record(self.scenario.name, self.arm.name, self.seed, self.duration, extra)
+
+
+def run_once(scenario: Scenario, arm: Arm, seed: int, *, duration: float | None = None,
+             progress: Callable[[float], None] | None = None) -> RunRecord:
+    return Run(scenario, arm, seed, duration=duration).execute(progress)
+
+
+def run_grid(scenarios: Sequence[Scenario], arms: Sequence[Arm], seeds: Sequence[int], *,
+             duration: float | None = None,
+             on_run: Callable[[RunRecord], None] | None = None,
+             progress: Callable[[str, float, float], None] | None = None) -> list[RunRecord]:
+    """Every scenario × arm × seed. Seeds are offsets of each scenario's own ``seed``."""
+    if not arms:
+        raise InvalidInput("at least one arm is needed")
+    records = []
+    for scenario in scenarios:
+        for seed in seeds:
+            for arm in arms:
+                label = f"{scenario.name} · {arm.name} · seed {scenario.seed + seed}"
+                total = duration or scenario.duration
+                cb = (lambda t, label=label, total=total: progress(label, t, total)) if progress else None
+                record = run_once(scenario, arm, scenario.seed + seed, duration=duration, progress=cb)
+                records.append(record)
+                if on_run:
+                    on_run(record)
+    return records
