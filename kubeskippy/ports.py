@@ -14,7 +14,7 @@ so the production adapter, the API test double and the simulated cluster are int
 | VersionedStore| adapters.configmap_store       | safety.memory_store                  |
 | Metrics       | adapters.prometheus            | simulator series, fixed samples      |
 | Analyzer      | rules / Ollama / OpenAI        | rules, scripted LLM server           |
-| AuditSink     | audit.s3 (minio)               | audit.local (directory), in-memory   |
+| AuditSink     | adapters.s3_audit (minio)      | audit.local_sink, audit.memory_sink  |
 """
 
 from __future__ import annotations
@@ -158,7 +158,8 @@ class AuditObject:
 
 @runtime_checkable
 class AuditSink(Protocol):
-    """Write-once-per-key object storage for the audit trail (a redelivery overwrites the same key)."""
+    """Object storage for the audit trail, one object per key. Keys are derived from the event,
+    so a redelivery maps to the same key; the recorder writes a key only once (first write wins)."""
 
     def put(self, key: str, body: bytes, metadata: Mapping[str, str]) -> None: ...
 

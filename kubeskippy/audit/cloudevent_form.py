@@ -59,7 +59,11 @@ def structured_event(event: Any) -> dict[str, Any]:
         if not isinstance(data, str):
             raise InvalidInput([FieldError("data_base64", "must be a base64 string")], source="event")
         out["data_base64"] = data
-    elif isinstance(data, (bytes, bytearray, memoryview, str)) and _is_json(out.get("datacontenttype")):
+    elif _is_json(out.get("datacontenttype")) and (
+            isinstance(data, (bytes, bytearray, memoryview))
+            or (isinstance(data, str) and not isinstance(event, Mapping))):
+        # Bytes, or the text an SDK kept from a binary-mode body. A str in a structured dict is
+        # already a JSON value (the string itself) and stays as it is.
         out.update(_json_data(data))
     elif isinstance(data, (bytes, bytearray, memoryview)):
         out["data_base64"] = base64.b64encode(bytes(data)).decode("ascii")

@@ -20,6 +20,7 @@ app = typer.Typer(
 
 # One line per area; each module defines register(app).
 COMMAND_MODULES: list[str] = [
+    "simulate",
     "policy",
     "send",
     "audit",

@@ -13,8 +13,9 @@ Three ways in, one way out:
 
 All three are synchronous and read the world only through the Cluster and Metrics ports. The
 hot path (a Pod or Event update, tens of thousands a second) is kept cheap by indexes built once
-per policy set: candidate policies per (kind, namespace) and matching event triggers per
-(reason, type), so most observations are dismissed after two dictionary lookups.
+per policy set: candidate policies per (kind, API group, namespace) and matching event triggers
+per (reason, type), so most observations are dismissed after two dictionary lookups; condition
+checks run before selection, so a healthy Pod never costs an owner-chain read.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 from ..clock import Clock
+from ..errors import TemporaryError
 from ..events.model import Alert, Finding
 from ..kinds import KINDS, kind_info
 from ..policy.model import HealingPolicy
@@ -348,8 +350,15 @@ class Detector:
                 assert check is not None
                 key = (check.promql, check.operator, check.threshold, check.duration)
                 if key not in results:
-                    results[key] = evaluate_metric(self._metrics, check.promql, check.operator, check.threshold,
-                                                   check.duration, now, self._settings.range)
+                    try:
+                        results[key] = evaluate_metric(self._metrics, check.promql, check.operator,
+                                                       check.threshold, check.duration, now, self._settings.range)
+                    except TemporaryError as e:
+                        # One unreachable or failing query must not hide the condition and event
+                        # findings of this sweep; the next sweep (or the compiled rule) checks it again.
+                        log.warning("metric trigger %s of %s not evaluated this sweep: %s", trigger.name,
+                                    policy.key, e)
+                        results[key] = []
                 for breach in results[key]:
                     ref = target_of(breach.labels)
                     if ref is None or (wanted is not None and ref.namespace not in wanted):

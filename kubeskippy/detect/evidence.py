@@ -49,13 +49,13 @@ def event_evidence(obj: dict, check: EventCheck, occurrences: int, since: float 
 
 
 def condition_evidence(obj: dict, check: ConditionCheck, hit: ConditionHit, now: float) -> Evidence:
-    held = now - hit.since if hit.since is not None else None
+    held = max(now - hit.since, 0.0) if hit.since is not None else None  # a clock ahead of ours: 0
     if hit.state == "condition":
         description = f"condition {check.type}={check.status}"
     else:
         description = f"{hit.where} {hit.state} {check.type}"
     if held is not None:
-        description += f" for {format_duration(max(held, 0.0))}"
+        description += f" for {format_duration(held)}"
     return Evidence(
         kind="condition" if hit.state == "condition" else "state",
         description=description,

@@ -2,7 +2,7 @@
 
 Three Pods of one Deployment over their memory limit are one problem, so breaches are grouped by
 the top of each target's owner chain. The finding keeps the evidence of every breaching Pod and
-names one of them as its target: the first by namespace/name, so a redelivery or a second
+names one of them as its target: the first by namespace/name (then kind), so a redelivery or a second
 replica of the detect function picks the same one.
 
 Ids are content-derived (:func:`~kubeskippy.events.model.stable_id`):
@@ -58,7 +58,7 @@ def assemble_findings(breaches: Iterable[Breach], reader: ObjectReader, *, sourc
         groups.setdefault((breach.policy.key, breach.trigger.name, top), []).append(breach)
     findings: list[Finding] = []
     for (policy, trigger, _top), members in sorted(groups.items(), key=lambda item: item[0]):
-        members.sort(key=lambda b: (key_of(b.target).namespace, key_of(b.target).name))
+        members.sort(key=lambda b: (key_of(b.target).namespace, key_of(b.target).name, key_of(b.target).kind))
         representative = members[0]
         chain = [_ref(owner) for owner in reader.owner_chain(representative.target)]
         target = _ref(representative.target)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from .controller import Controller
 from .faults import Fault, Faults
 from .memory_cluster import MemoryCluster
+from .server import DevClusterServer
 from .store import ListResult, ObjectStore, WatchEvent, WatchFilter
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "ListResult",
     "Controller",
     "MemoryCluster",
+    "DevClusterServer",
     "Faults",
     "Fault",
 ]

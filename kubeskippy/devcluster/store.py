@@ -22,7 +22,7 @@ Differences from a real API server are listed in docs/devcluster.md.
 
 from __future__ import annotations
 
-import copy
+import json
 import random
 import threading
 import time
@@ -98,6 +98,15 @@ class WatchFilter:
 class ListResult:
     items: list[dict[str, Any]]
     resource_version: str
+
+
+def _clone(obj: Any) -> Any:
+    """A deep copy of a JSON document (several times faster than copy.deepcopy for JSON).
+    Anything that is not JSON (a datetime from a YAML fixture, say) is a bad request."""
+    try:
+        return json.loads(json.dumps(obj))
+    except (TypeError, ValueError) as err:
+        raise st.bad_request(f"the object is not a JSON document: {err}") from None
 
 
 def _meta(obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -197,7 +206,7 @@ class ObjectStore:
                 self._require_scalable(info)
                 return scale_of(obj)
             self._check_subresource(info, subresource, allowed=("status",))
-            return copy.deepcopy(obj)
+            return _clone(obj)
 
     def compile_filter(self, api_version: str, kind: str, namespace: str | None = None,
                        label_selector: str | None = None, field_selector: str | None = None) -> WatchFilter:
@@ -213,7 +222,7 @@ class ObjectStore:
         flt = self.compile_filter(api_version, kind, namespace, label_selector, field_selector)
         with self._lock:
             bucket = self._bucket(flt.info)
-            items = [copy.deepcopy(bucket[key]) for key in sorted(bucket) if flt.selects(bucket[key])]
+            items = [_clone(bucket[key]) for key in sorted(bucket) if flt.selects(bucket[key])]
             return ListResult(items, str(self._revision))
 
     def list(self, api_version: str, kind: str, namespace: str | None = None,
@@ -225,7 +234,7 @@ class ObjectStore:
     def _commit(self, event_type: str, new: dict[str, Any] | None, old: dict[str, Any] | None) -> dict[str, Any]:
         """Store (or remove) an object under a fresh resourceVersion and log the change."""
         self._revision += 1
-        target = new if new is not None else copy.deepcopy(old)
+        target = new if new is not None else _clone(old)
         assert target is not None
         _meta(target)["resourceVersion"] = str(self._revision)
         info = self.kind(target["apiVersion"], target["kind"])
@@ -239,10 +248,10 @@ class ObjectStore:
             self._bucket(info)[key] = target
         if len(self._history) == self._history.maxlen:
             self._forgotten_upto = self._history[0].resource_version
-        self._history.append(WatchEvent(event_type, self._revision, copy.deepcopy(target),
-                                        copy.deepcopy(old) if old is not None else None))
+        self._history.append(WatchEvent(event_type, self._revision, _clone(target),
+                                        _clone(old) if old is not None else None))
         self._changed.notify_all()
-        return copy.deepcopy(target)
+        return _clone(target)
 
     def _generate_name(self, info: KindInfo, namespace: str, prefix: str) -> str:
         bucket = self._bucket(info)
@@ -284,7 +293,7 @@ class ObjectStore:
         if not isinstance(obj, Mapping):
             raise st.bad_request("the request body must be a JSON object")
         info = self.kind(obj.get("apiVersion"), obj.get("kind"))
-        new = copy.deepcopy(dict(obj))
+        new = _clone(dict(obj))
         meta = new.get("metadata")
         if not isinstance(meta, dict):
             raise st.invalid(info, None, [st.cause("metadata.name", "Required value: name or generateName is required",
@@ -334,7 +343,7 @@ class ObjectStore:
                 ns = (meta.get("namespace") or "default") if info.namespaced else ""
                 if self._bucket(info).get((ns, meta.get("name", ""))) is not None:
                     raise st.already_exists(info, meta.get("name", ""))
-                new = copy.deepcopy(dict(obj))
+                new = _clone(dict(obj))
                 new_meta = new.setdefault("metadata", {})
                 if info.namespaced:
                     new_meta["namespace"] = ns
@@ -363,8 +372,8 @@ class ObjectStore:
             raise st.bad_request(f"the API version or kind in the body does not match the URL "
                                  f"({new.get('apiVersion')}/{new.get('kind')} vs {old['apiVersion']}/{old['kind']})")
         if subresource == "status":
-            merged = copy.deepcopy(old)
-            merged["status"] = copy.deepcopy(new.get("status", {}))
+            merged = _clone(old)
+            merged["status"] = _clone(new.get("status", {}))
             new = merged
         else:
             for key in ("uid", "creationTimestamp", "generation", "deletionTimestamp",
@@ -378,7 +387,7 @@ class ObjectStore:
                     new_meta[key] = old_meta[key]
             if info.kind in STATUS_SUBRESOURCE_KINDS:
                 if "status" in old:
-                    new["status"] = copy.deepcopy(old["status"])
+                    new["status"] = _clone(old["status"])
                 else:
                     new.pop("status", None)
         new["metadata"]["resourceVersion"] = old_meta["resourceVersion"]
@@ -386,7 +395,7 @@ class ObjectStore:
         if causes:
             raise st.invalid(info, name, causes)
         if new == old:
-            return copy.deepcopy(old)  # a no-op write is not a write
+            return _clone(old)  # a no-op write is not a write
         if subresource is None and _without(new, "metadata", "status") != _without(old, "metadata", "status"):
             new["metadata"]["generation"] = old_meta.get("generation", 1) + 1
         if dry_run:
@@ -424,7 +433,7 @@ class ObjectStore:
             if version is None and self.is_custom(info):
                 raise st.invalid(info, url_name, [st.cause("metadata.resourceVersion",
                                                            "Invalid value: 0x0: must be specified for an update")])
-            return self._finish_update(info, old, copy.deepcopy(dict(obj)), subresource=subresource,
+            return self._finish_update(info, old, _clone(dict(obj)), subresource=subresource,
                                        dry_run=dry_run, expected_version=version)
 
     def _write_scale(self, info: KindInfo, old: dict[str, Any], scale: Mapping[str, Any], version: str | None,
@@ -432,7 +441,7 @@ class ObjectStore:
         causes = scale_replicas_causes(scale)
         if causes:
             raise st.invalid(_SCALE_INFO, old["metadata"]["name"], causes)
-        new = copy.deepcopy(old)
+        new = _clone(old)
         new.setdefault("spec", {})["replicas"] = scale["spec"]["replicas"]
         result = self._finish_update(info, old, new, subresource=None, dry_run=dry_run, expected_version=version)
         return scale_of(result)
@@ -452,7 +461,7 @@ class ObjectStore:
                     "the body of the request was in an unknown format - accepted media types include: "
                     "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml")
             old = self._stored(info, name, namespace)
-            current = scale_of(old) if subresource == "scale" else copy.deepcopy(old)
+            current = scale_of(old) if subresource == "scale" else _clone(old)
             if patch_type == "merge":
                 if not isinstance(patch, dict):
                     raise st.bad_request("a merge patch must be a JSON object")
@@ -496,7 +505,7 @@ class ObjectStore:
                 for (ns, _), obj in sorted(bucket.items()) if ns == namespace]
 
     def _remove_owner_ref(self, dependent: dict[str, Any], owner_uid: str) -> None:
-        new = copy.deepcopy(dependent)
+        new = _clone(dependent)
         refs = [r for r in new["metadata"].get("ownerReferences") or [] if r.get("uid") != owner_uid]
         if refs:
             new["metadata"]["ownerReferences"] = refs
@@ -546,7 +555,7 @@ class ObjectStore:
                 self._remove_owner_ref(dependent, current["metadata"]["uid"])
             return self._commit("DELETED", None, current)
         if policy == "Foreground":
-            marked = copy.deepcopy(current)
+            marked = _clone(current)
             marked["metadata"]["deletionTimestamp"] = to_rfc3339(self.clock.now())
             marked["metadata"]["deletionGracePeriodSeconds"] = 0
             marked["metadata"]["finalizers"] = list(marked["metadata"].get("finalizers") or []) + ["foregroundDeletion"]
@@ -581,17 +590,17 @@ class ObjectStore:
             if info.kind == "Pod" and self._should_terminate_gracefully(obj, grace_period_seconds):
                 grace = self._grace_of(obj, grace_period_seconds)
                 deadline = self.clock.now() + grace
-                marked = copy.deepcopy(obj)
+                marked = _clone(obj)
                 current_deadline = meta.get("deletionTimestamp")
                 if current_deadline and current_deadline <= to_rfc3339(deadline):
-                    return copy.deepcopy(obj), False  # already terminating at least this soon
+                    return _clone(obj), False  # already terminating at least this soon
                 marked["metadata"]["deletionTimestamp"] = to_rfc3339(deadline)
                 marked["metadata"]["deletionGracePeriodSeconds"] = grace
                 if dry_run:
                     return marked, False
                 return self._commit("MODIFIED", marked, obj), False
             if dry_run:
-                return copy.deepcopy(obj), True
+                return _clone(obj), True
             return self._delete_now(obj, policy), True
 
     @staticmethod
@@ -628,7 +637,7 @@ class ObjectStore:
             pod = self._stored(info, name, namespace)
             if pod["spec"].get("nodeName"):
                 raise st.conflict(info, name, f"pod {name} is already assigned to node \"{pod['spec']['nodeName']}\"")
-            bound = copy.deepcopy(pod)
+            bound = _clone(pod)
             bound["spec"]["nodeName"] = node_name
             status = bound.setdefault("status", {})
             status["conditions"] = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"] + [
@@ -689,7 +698,7 @@ class ObjectStore:
                          "message": f"The disruption budget {pdb_name} needs {status['desiredHealthy']} healthy "
                                     f"pods and has {status['currentHealthy']} currently"}])
         if not dry_run:
-            updated = copy.deepcopy(pdb)
+            updated = _clone(pdb)
             status["disruptionsAllowed"] -= 1
             status["disruptedPods"] = {pod["metadata"]["name"]: to_rfc3339(self.clock.now())}
             updated["status"] = status
@@ -781,7 +790,7 @@ class ObjectStore:
             if after is not None:
                 return self.events_after(flt, after)
             bucket = self._bucket(flt.info)
-            initial = [WatchEvent("ADDED", int(obj["metadata"]["resourceVersion"]), copy.deepcopy(obj))
+            initial = [WatchEvent("ADDED", int(obj["metadata"]["resourceVersion"]), _clone(obj))
                        for key, obj in sorted(bucket.items()) if flt.selects(obj)]
             return initial, self._revision
 
@@ -820,7 +829,7 @@ class ObjectStore:
     def all_objects(self) -> list[dict[str, Any]]:
         """Every stored object (copies), in a stable order."""
         with self._lock:
-            return [copy.deepcopy(obj) for _, bucket in sorted(self._objects.items())
+            return [_clone(obj) for _, bucket in sorted(self._objects.items())
                     for _, obj in sorted(bucket.items())]
 
     def find(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
@@ -828,4 +837,4 @@ class ObjectStore:
         with self._lock:
             info = self.kind(api_version, kind)
             obj = self._bucket(info).get((self._namespace_of(info, namespace), name))
-            return copy.deepcopy(obj) if obj is not None else None
+            return _clone(obj) if obj is not None else None

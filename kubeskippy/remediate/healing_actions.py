@@ -37,7 +37,7 @@ __all__ = [
     "phase_of", "status_of", "metrics_of", "annotation", "planned_action_of", "workload_of", "target_of",
     "set_condition", "ts", "parse_ts",
     "get_healing_action", "create_or_get", "cas_status",
-    "outcome_from_record", "changes_to_status", "changes_from_status",
+    "outcome_from_record", "changes_to_status", "changes_from_status", "intent_of",
 ]
 
 KIND = "HealingAction"
@@ -238,6 +238,3 @@ def outcome_from_record(obj: dict, *, status: str | None = None, reason: str | N
 def intent_of(obj: dict) -> dict | None:
     text = metrics_of(obj).get(M_INTENT)
     return json.loads(text) if text else None
-
-
-__all__.append("intent_of")

@@ -156,9 +156,21 @@ def expiries(data: dict[str, str], kind: str) -> Iterator[tuple[str, float]]:
                 yield key, split[0]
 
 
-def drop_expired(data: dict[str, str], kind: str, now: float) -> list[str]:
-    """Remove entries of ``kind`` whose expiry is at or before ``now``; returns their keys."""
-    dead = [key for key, expires in expiries(data, kind) if now >= expires]
+def drop_expired(data: dict[str, str], kinds: tuple[str, ...], now: float) -> list[str]:
+    """Remove entries of these kinds whose expiry is at or before ``now`` (one pass over the
+    record); returns their keys. Unreadable entries go too."""
+    prefixes = tuple(kind + "." for kind in kinds)
+    dead = []
+    for key, raw in data.items():
+        if key.startswith(prefixes):
+            head = raw.partition(" ")[0]
+            try:
+                expired = now >= float(head)
+            except ValueError:
+                log.warning("dropping unreadable safety entry %s (edited by hand?)", key)
+                expired = True
+            if expired:
+                dead.append(key)
     for key in dead:
         del data[key]
     return dead

@@ -38,7 +38,7 @@ def take_slot(data: dict[str, str], *, step_id: str, holder: str, reserved_at: f
     key = slot_key(step_id, holder, reserved_at)
     if key in data:
         return Change(True, write=False)
-    drop_expired(data, SLOT, now)
+    drop_expired(data, (SLOT,), now)
     live = [expires for _, expires in expiries(data, SLOT)]
     if len(live) >= limit:
         frees_in = min(live, default=now) - now
@@ -53,5 +53,5 @@ def give_back_slot(data: dict[str, str], *, step_id: str, holder: str, reserved_
                    now: float) -> Change[bool]:
     """Remove this reservation's slot (the action did not happen). True when one was removed."""
     removed = data.pop(slot_key(step_id, holder, reserved_at), None) is not None
-    pruned = drop_expired(data, SLOT, now)
+    pruned = drop_expired(data, (SLOT,), now)
     return Change(removed, write=removed or bool(pruned))

@@ -86,7 +86,7 @@ def _put_chain(data: dict[str, str], key: str, chain: dict, config: SafetyConfig
 
 def prune_workload_record(data: dict[str, str], now: float, config: SafetyConfig) -> int:
     """Drop every entry that no longer affects a decision; returns how many changed."""
-    changed = sum(len(drop_expired(data, kind, now)) for kind in (LEASE, DONE, COOLDOWN))
+    changed = len(drop_expired(data, (LEASE, DONE, COOLDOWN), now))
     for key, expires in list(expiries(data, CHAIN)):
         if now < expires:
             continue

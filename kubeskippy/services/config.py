@@ -70,7 +70,11 @@ def cluster_from_config(cfg: Mapping[str, str]) -> Lazy[Cluster]:
         from ..adapters.kubernetes import KubernetesCluster
 
         if url:
-            return KubernetesCluster.for_url(url)
+            from kubernetes import client as k8s_client
+
+            configuration = k8s_client.Configuration()
+            configuration.host = url.rstrip("/")
+            return KubernetesCluster(k8s_client.ApiClient(configuration))
         return KubernetesCluster.from_environment()
 
     return Lazy(build)

@@ -157,3 +157,9 @@ def test_bytes_that_claim_json_but_are_not_are_kept_verbatim():
              "data": b"\xff not json"}
     body = decode_body(build_record(event, received_at=T0, function="audit").body)
     assert base64.b64decode(body["event"]["data_base64"]) == b"\xff not json"
+
+
+def test_a_string_in_a_structured_dict_stays_a_string():
+    event = {"specversion": "1.0", "id": "s", "source": "/s", "type": "x", "datacontenttype": "application/json",
+             "data": "123"}
+    assert decode_body(build_record(event, received_at=T0, function="audit").body)["event"]["data"] == "123"

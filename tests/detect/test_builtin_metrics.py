@@ -156,3 +156,11 @@ def test_restarts_oom_and_availability(tmp_path):
             expr_test("availability_percent", [(pod("crashy"), 50)], eval_time="10m"),
         ],
     }])
+
+
+def test_docs_show_the_exact_promql_of_every_builtin():
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "detection.md").read_text()
+    for metric in BUILTIN_METRICS.values():
+        assert f"### `{metric.name}`" in docs and metric.promql() in docs, metric.name

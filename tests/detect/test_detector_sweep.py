@@ -167,3 +167,30 @@ def test_metric_duration_just_short_and_just_met_through_the_detector(seconds, e
     det, _, metrics = setup([make_policy(triggers=[metric_trigger(duration="2m")])], [pod("a")])
     hot(metrics, MEM_ALL, "a", seconds=seconds)
     assert len(det.sweep()) == expected
+
+
+def test_a_failing_metrics_query_skips_that_trigger_but_keeps_the_other_findings(caplog):
+    from kubeskippy.errors import TemporaryError
+
+    class Down(FakeMetrics):
+        def query_range(self, promql, start, end, step):
+            raise TemporaryError("prometheus unreachable")
+
+    crashing = pod("a", containers=[container(ready=False, waiting="CrashLoopBackOff")])
+    det = Detector([make_policy(triggers=[metric_trigger(), condition_trigger("c", "CrashLoopBackOff", "True", "0s")])],
+                   cluster=FakeCluster([crashing]), metrics=Down(), clock=ManualClock(T0))
+    assert [f.trigger for f in det.sweep()] == ["c"]
+    assert "metric trigger mem of default/heal not evaluated this sweep" in caplog.text
+
+
+def test_cluster_faults_propagate_so_the_caller_can_retry():
+    from kubeskippy.errors import TemporaryError
+
+    class Flaky(FakeCluster):
+        def list(self, *args, **kwargs):
+            raise TemporaryError("api server down")
+
+    det = Detector([make_policy(triggers=[condition_trigger()])], cluster=Flaky(), metrics=None,
+                   clock=ManualClock(T0))
+    with pytest.raises(TemporaryError):
+        det.sweep()

@@ -236,3 +236,23 @@ def test_a_step_whose_driver_died_before_claiming_it_is_recovered_by_the_sweep(w
     world.clock.advance(300)
     assert [o.status for o in sweeper.recover_stalled().outcomes] == ["executed"]
     assert _restarts(world) == 1
+
+
+def test_a_plan_redelivered_while_its_first_delivery_is_still_acting_is_told_to_retry(world, monkeypatch):
+    _, _, plan = _setup(world)
+    rem = world.remediator()
+    original_reserve = world.ledger.reserve
+    during = []
+
+    def reserve_with_a_concurrent_redelivery(request):
+        with pytest.raises(TemporaryError) as err:
+            world.remediator("replica-2").execute(plan)
+        during.append(err.value)
+        return original_reserve(request)
+
+    monkeypatch.setattr(world.ledger, "reserve", reserve_with_a_concurrent_redelivery)
+    assert [o.status for o in rem.execute(plan).outcomes] == ["executed"]
+    assert len(during) == 1 and "being carried out" in str(during[0])
+    assert _restarts(world) == 1
+    monkeypatch.setattr(world.ledger, "reserve", original_reserve)
+    assert world.remediator("replica-2").execute(plan).outcomes[0].status == "executed"  # replayed
