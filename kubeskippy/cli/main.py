@@ -26,6 +26,7 @@ COMMAND_MODULES: list[str] = [
     "audit",
     "rules",
     "deploy",
+    "dev",
     "actions",
 ]
 

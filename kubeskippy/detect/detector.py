@@ -28,7 +28,6 @@ from typing import Iterable, Sequence
 from ..clock import Clock
 from ..errors import TemporaryError
 from ..events.model import Alert, Finding
-from ..kinds import KINDS, kind_info
 from ..policy.model import HealingPolicy
 from ..ingest.model import ResourceEvent
 from ..ports import Cluster, Metrics
@@ -38,9 +37,10 @@ from .event_counting import EventRecord, count_in_window, read_event
 from .evidence import alert_evidence, condition_evidence, event_evidence, metric_evidence
 from .findings import Breach, assemble_findings
 from .metric_eval import MetricBreach, RangeSettings, evaluate_metric
-from .objects import api_group, is_being_deleted, key_of, labels_of, meta_of
+from .objects import api_group, is_being_deleted, labels_of, meta_of
 from .reading import ObjectReader
-from .selection import OWNED_KINDS, SelectionPlan
+from .selection import SelectionPlan
+from .sweep_listing import list_for_sweep, listed_objects
 from .targets import target_of
 
 __all__ = ["Detector", "DetectorSettings"]
@@ -48,7 +48,6 @@ __all__ = ["Detector", "DetectorSettings"]
 log = logging.getLogger("kubeskippy.detect")
 
 _EVENT_GROUPS = frozenset({"", "events.k8s.io"})
-_NAMESPACED = {info.kind: info.namespaced for info in KINDS}
 _CACHE_LIMIT = 4096
 
 
@@ -183,8 +182,8 @@ class Detector:
         policies = [p for p in self._policies if _overlaps(p, wanted)]
         reader = ObjectReader(self._cluster)
         breaches: list[Breach] = []
-        self._list_for_sweep(policies, wanted, reader)
-        for obj in self._listed_objects(policies, wanted, reader):
+        list_for_sweep(policies, wanted, reader)
+        for obj in listed_objects(policies, wanted, reader):
             breaches.extend(self._condition_breaches(obj, reader, now))
         if any(p.event_triggers for p in policies):
             breaches.extend(self._sweep_events(reader, wanted, now))
@@ -372,57 +371,6 @@ class Detector:
                     if policy.selector.selects(obj, lambda: reader.owner_chain(obj)):
                         out.append(Breach(policy, trigger, obj, [metric_evidence(obj, check, breach)]))
         return out
-
-    # -- sweep listing ----------------------------------------------------------------------
-
-    def _sweep_kinds(self, policies: Sequence[CompiledPolicy]) -> dict[str, str]:
-        """kind → apiVersion of what the sweep lists: what condition triggers can select, plus
-        owners (so owner chains are read from the listing, not one GET per Pod)."""
-        kinds: dict[str, str] = {}
-        for policy in policies:
-            if not policy.condition_triggers:
-                continue
-            for f in policy.selector.filters:
-                kinds.setdefault(f.kind, f.api_version)
-                for owned in OWNED_KINDS.get(f.kind, ()):
-                    kinds.setdefault(owned, kind_info(None, owned).api_version)
-        return kinds
-
-    def _list_for_sweep(self, policies: Sequence[CompiledPolicy], wanted: frozenset[str] | None,
-                        reader: ObjectReader) -> None:
-        kinds = self._sweep_kinds(policies)
-        if any(p.event_triggers for p in policies):
-            kinds["Event"] = "v1"
-        if not kinds:
-            return
-        if wanted is not None:
-            scopes: list[str | None] = sorted(wanted)
-        elif any(p.selector.namespaces is None for p in policies):
-            scopes = [None]
-        else:
-            scopes = sorted({ns for p in policies for ns in (p.selector.namespaces or ())})
-        for kind, api_version in sorted(kinds.items()):
-            namespaced = _NAMESPACED.get(kind)
-            if namespaced is None:
-                log.warning("sweep cannot list kind %s (not in the kinds table); its objects are checked "
-                            "only when they change", kind)
-                continue
-            if not namespaced:
-                if wanted is None and any(p.selector.namespaces is None for p in policies):
-                    reader.list(api_version, kind, None)
-                continue
-            for scope in scopes:
-                reader.list(api_version, kind, scope)
-
-    def _listed_objects(self, policies: Sequence[CompiledPolicy], wanted: frozenset[str] | None,
-                        reader: ObjectReader) -> list[dict]:
-        objects: list[dict] = []
-        for kind, api_version in sorted(self._sweep_kinds(policies).items()):
-            for obj in reader.listed(api_version, kind):
-                if wanted is None or (meta_of(obj).get("namespace") or "") in wanted:
-                    objects.append(obj)
-        objects.sort(key=key_of)
-        return objects
 
 
 def _overlaps(policy: CompiledPolicy, wanted: frozenset[str] | None) -> bool:

@@ -203,7 +203,7 @@ class DevClusterAPI:
             return self._patch(info, route, query, headers, document)
         if method == "DELETE":
             return self._delete(info, route, query, document)
-        raise st.method_not_allowed(f"the server does not allow this method on the requested resource")
+        raise st.method_not_allowed("the server does not allow this method on the requested resource")
 
     @staticmethod
     def _decode(body: bytes, headers: Mapping[str, str]) -> Any:
@@ -329,7 +329,7 @@ class DevClusterAPI:
             raise st.bad_request("the body of an eviction must be a policy/v1 Eviction")
         name = (document.get("metadata") or {}).get("name")
         if name and name != route.name:
-            raise st.bad_request(f"name in URL does not match name in Eviction object")
+            raise st.bad_request("name in URL does not match name in Eviction object")
         options = document.get("deleteOptions") or {}
         answer = self.store.evict(route.name or "", route.namespace or "",
                                   grace_period_seconds=options.get("gracePeriodSeconds"),

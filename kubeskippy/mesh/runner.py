@@ -86,7 +86,7 @@ class BrokerServer:
 @dataclass
 class FunctionProcess:
     name: str
-    folder: Path
+    target: str | Path  # a function project folder, or a function name (served from the package)
     env: Mapping[str, str]
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
@@ -100,7 +100,7 @@ class FunctionProcess:
         self.log_path = log_dir / f"{self.name}.log"
         env = {**os.environ, **self.env, "LISTEN_ADDRESS": f"127.0.0.1:{self.port}", "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "kubeskippy.mesh.serve_function", str(self.folder)],
+            [sys.executable, "-m", "kubeskippy.mesh.serve_function", str(self.target)],
             env=env, stdout=self.log_path.open("wb"), stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout: float = 30.0) -> None:
@@ -137,7 +137,7 @@ class Mesh:
     ``per_function_env`` adds to one function.
     """
 
-    def __init__(self, repo_root: Path, log_dir: Path, *, env: Mapping[str, str] | None = None,
+    def __init__(self, repo_root: Path | None, log_dir: Path, *, env: Mapping[str, str] | None = None,
                  per_function_env: Mapping[str, Mapping[str, str]] | None = None,
                  delivery: DeliverySpec | None = None, functions: tuple[str, ...] = FUNCTIONS) -> None:
         self.repo_root = repo_root
@@ -146,7 +146,7 @@ class Mesh:
         self.server = BrokerServer(self.broker)
         per = per_function_env or {}
         self.functions = {
-            name: FunctionProcess(name, repo_root / "functions" / name,
+            name: FunctionProcess(name, _function_target(repo_root, name),
                                   {**(env or {}), "K_SINK": self.server.url, **per.get(name, {})})
             for name in functions
         }
@@ -181,3 +181,10 @@ class Mesh:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _function_target(repo_root: Path | None, name: str) -> str | Path:
+    """The function project folder when the repository is at hand, else the function's name."""
+    if repo_root is not None and (repo_root / "functions" / name / "function").is_dir():
+        return repo_root / "functions" / name
+    return name

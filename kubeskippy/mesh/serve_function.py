@@ -1,25 +1,48 @@
-"""Run one function folder under func-python the way func's scaffolding does.
+"""Run one function under func-python the way func's scaffolding does.
 
-``python -m kubeskippy.mesh.serve_function functions/detect`` imports ``function.new`` from
-that folder and hands it to ``func_python.http.serve`` (LISTEN_ADDRESS chooses the address).
+``python -m kubeskippy.mesh.serve_function functions/detect`` imports ``function.new`` from that
+function project (exactly what ``func build`` packages); ``… serve_function detect`` serves the
+same FunctionApp from the installed package, for machines without the repository's folders.
+LISTEN_ADDRESS chooses the address.
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Callable
+
+NAMES = ("detect", "analyze", "remediate", "audit")
+
+
+def constructor_for(target: str) -> Callable[[], object]:
+    folder = Path(target)
+    if (folder / "function" / "__init__.py").is_file():
+        sys.path.insert(0, str(folder.resolve()))
+        from function import new  # type: ignore[import-not-found]
+
+        return new
+    if target in NAMES:
+        import importlib
+
+        from kubeskippy.serving import FunctionApp
+
+        build = importlib.import_module(f"kubeskippy.services.{target}").build
+
+        def new() -> FunctionApp:
+            return FunctionApp(target, build)
+
+        return new
+    raise SystemExit(f"{target}: neither a function project folder nor one of {', '.join(NAMES)}")
 
 
 def main(argv: list[str]) -> None:
     if len(argv) != 1:
-        raise SystemExit("usage: python -m kubeskippy.mesh.serve_function FUNCTION_DIR")
-    folder = Path(argv[0]).resolve()
-    if not (folder / "function" / "__init__.py").is_file():
-        raise SystemExit(f"{folder} is not a function project (no function/__init__.py)")
-    sys.path.insert(0, str(folder))
-    from function import new  # type: ignore[import-not-found]
+        raise SystemExit("usage: python -m kubeskippy.mesh.serve_function FUNCTION_DIR|NAME")
+    new = constructor_for(argv[0])
     from func_python.http import serve
 
+    new.__name__ = "new"  # func-python dispatches on the constructor's name
     serve(new)
 
 

@@ -15,7 +15,8 @@ from typing import Literal
 from ..clock import Clock
 from ..errors import Refused
 from ..ports import Cluster
-from .healing_actions import ANN_APPROVAL_EXPIRES, annotation, cas_status, parse_ts, phase_of, status_of, ts
+from .healing_actions import annotation, cas_status, parse_ts, phase_of, status_of, ts
+from .naming import ANN_APPROVAL_EXPIRES
 
 __all__ = ["Decision", "approval_decision", "approval_expired", "decide_approval"]
 

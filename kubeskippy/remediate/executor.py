@@ -40,8 +40,8 @@ from .healing_actions import (KIND, M_APPLIED, M_HOLDER, M_INTENT, M_LEASE_EXPIR
 from .health import check_health
 from .kube_events import event_reason, record_event
 from .model import ActionContext, ActionReport
-from .naming import (ANN_STEP_ID, LABEL_MANAGED_BY, LABEL_VERIFICATION, MANAGED_BY, healing_action_name,
-                     plan_steps)
+from .naming import (ANN_APPROVAL_EXPIRES, ANN_FINDING_FINGERPRINT, ANN_PLAN_ID, ANN_STEP_ID, LABEL_MANAGED_BY,
+                     LABEL_VERIFICATION, MANAGED_BY, healing_action_name, plan_steps)
 from .objects import get_ref, meta, pods_of, restart_baseline, top_owner
 from .result import RemediationResult
 from .steps import PolicyLookup, Step, build_step, lookup_policy, step_from_record
@@ -126,7 +126,7 @@ class Remediator:
         for obj in self._list_managed():
             if phase_of(obj) == "Pending" and approval_decision(obj) == "undecided" and approval_expired(obj, now):
                 outcome = self._cancel(obj, "approval_expired", "no decision before the approval deadline "
-                                       f"{annotation(obj, 'kubeskippy.io/approval-expires-at')}", "ApprovalExpired")
+                                       f"{annotation(obj, ANN_APPROVAL_EXPIRES)}", "ApprovalExpired")
                 if outcome is not None:
                     outcomes.append(outcome)
         return outcomes
@@ -292,7 +292,7 @@ class Remediator:
             message=(f"{step.planned.reason or 'a healing policy'} proposes {step.action_type} on {step.target}. "
                      f"Approve: kubeskippy approve {meta(ha)['name']} -n {meta(ha)['namespace']} --reason ...; "
                      f"reject: kubeskippy reject {meta(ha)['name']} -n {meta(ha)['namespace']} --reason ... "
-                     f"(expires {annotation(ha, 'kubeskippy.io/approval-expires-at')})"),
+                     f"(expires {annotation(ha, ANN_APPROVAL_EXPIRES)})"),
             target=step.target, plan_id=step.plan_id, finding_fingerprint=step.fingerprint, at=now)
         return RemediationResult(outcomes=[outcome], notifications=[note])
 
@@ -315,7 +315,6 @@ class Remediator:
 
     def _drive_unguarded(self, step: Step, ha: dict, *, resolved: dict | None, approved: bool,
                          fresh: bool) -> RemediationResult:
-        now = self._clock.now()
         metrics = metrics_of(ha)
         applied = metrics.get(M_APPLIED) == "true"
         intent = intent_of(ha)
@@ -643,9 +642,9 @@ class Remediator:
         self._set_verification_label(ha, "done")
         step_id = annotation(ha, ANN_STEP_ID)
         return Verification(
-            id=stable_id("verification", step_id), plan_id=annotation(ha, "kubeskippy.io/plan-id"),
+            id=stable_id("verification", step_id), plan_id=annotation(ha, ANN_PLAN_ID),
             outcome_id=stable_id("outcome", step_id, "executed"),
-            finding_fingerprint=annotation(ha, "kubeskippy.io/finding-fingerprint"), target=workload,
+            finding_fingerprint=annotation(ha, ANN_FINDING_FINGERPRINT), target=workload,
             healthy=healthy, detail=why, started_at=parse_ts(m.get(M_VERIFY_STARTED)) or now, checked_at=now)
 
     def _set_verification_label(self, ha: dict, value: str) -> None:

@@ -124,7 +124,8 @@ class ParamReader:
         self._seen.add(name)
         return self._params.get(name, default)
 
-    def _fail(self, name: str, message: str) -> None:
+    def fail(self, name: str, message: str) -> None:
+        """Record a problem with one parameter."""
         self.errors.append(FieldError(f"{self._prefix}.{name}", message))
 
     def choice(self, name: str, options: Iterable[str], default: str | None = None) -> str | None:
@@ -132,7 +133,7 @@ class ParamReader:
         value = self._get(name, default)
         if value is None or value in options:
             return value
-        self._fail(name, f"must be one of {', '.join(options)}, got {value!r}")
+        self.fail(name, f"must be one of {', '.join(options)}, got {value!r}")
         return default
 
     def integer(self, name: str, default: int | None = None, *, minimum: int | None = None,
@@ -143,12 +144,12 @@ class ParamReader:
         if isinstance(value, str) and value.strip().lstrip("-").isdigit():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
-            self._fail(name, f"must be an integer, got {value!r}")
+            self.fail(name, f"must be an integer, got {value!r}")
             return default
         if minimum is not None and value < minimum:
-            self._fail(name, f"must be at least {minimum}, got {value}")
+            self.fail(name, f"must be at least {minimum}, got {value}")
         if maximum is not None and value > maximum:
-            self._fail(name, f"must be at most {maximum}, got {value}")
+            self.fail(name, f"must be at most {maximum}, got {value}")
         return value
 
     def number(self, name: str, default: float | None = None, *, minimum: float | None = None,
@@ -162,10 +163,10 @@ class ParamReader:
             except ValueError:
                 pass
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self._fail(name, f"must be a number, got {value!r}")
+            self.fail(name, f"must be a number, got {value!r}")
             return default
         if minimum is not None and (value <= minimum if exclusive_minimum else value < minimum):
-            self._fail(name, f"must be {'greater than' if exclusive_minimum else 'at least'} {minimum}, got {value}")
+            self.fail(name, f"must be {'greater than' if exclusive_minimum else 'at least'} {minimum}, got {value}")
         return float(value)
 
     def boolean(self, name: str, default: bool = False) -> bool:
@@ -173,7 +174,7 @@ class ParamReader:
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"
         if not isinstance(value, bool):
-            self._fail(name, f"must be true or false, got {value!r}")
+            self.fail(name, f"must be true or false, got {value!r}")
             return default
         return value
 
@@ -181,10 +182,10 @@ class ParamReader:
         value = self._get(name, default)
         if value is None or value == "":
             if required:
-                self._fail(name, "is required")
+                self.fail(name, "is required")
             return value
         if not isinstance(value, str):
-            self._fail(name, f"must be a string, got {value!r}")
+            self.fail(name, f"must be a string, got {value!r}")
             return default
         return value
 
@@ -192,12 +193,12 @@ class ParamReader:
         value = self._get(name, None)
         if value is None:
             if required:
-                self._fail(name, "is required (a quantity such as '2Gi' or '1500m')")
+                self.fail(name, "is required (a quantity such as '2Gi' or '1500m')")
             return None
         try:
             return parse_quantity(value)
         except ValueError as e:
-            self._fail(name, str(e))
+            self.fail(name, str(e))
             return None
 
     def raw(self, name: str, default: Any = _MISSING) -> Any:
@@ -209,7 +210,7 @@ class ParamReader:
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self._fail(name, f"must be a list of strings, got {value!r}")
+            self.fail(name, f"must be a list of strings, got {value!r}")
             return []
         return value
 
@@ -217,7 +218,7 @@ class ParamReader:
         """Raise one InvalidInput for everything wrong, including unknown parameter names."""
         if not allow_unknown:
             for name in sorted(set(self._params) - self._seen):
-                self._fail(name, "unknown parameter for this action")
+                self.fail(name, "unknown parameter for this action")
         if self.errors:
             raise InvalidInput(self.errors)
 

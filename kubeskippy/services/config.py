@@ -6,6 +6,8 @@ the worker thread that needs them, so a cold start answers its first request soo
 ==============================  ==========================================================
 KUBESKIPPY_KUBE_URL             API server URL without auth (the dev mesh and tests); unset =
                                 in-cluster service account, else the kubeconfig
+KUBESKIPPY_KUBE_TOKEN           bearer token sent to KUBESKIPPY_KUBE_URL (optional; the dev
+                                mesh and the RBAC tests give each function its own)
 KUBESKIPPY_PROMETHEUS_URL       Prometheus for metric triggers and trends (unset = none)
 KUBESKIPPY_POLICY_SOURCE        ``cluster`` (HealingPolicy objects, default) or ``files``
 KUBESKIPPY_POLICY_FILES         comma-separated YAML files or folders (with ``files``)
@@ -65,6 +67,7 @@ def namespace_from_config(cfg: Mapping[str, str]) -> str:
 
 def cluster_from_config(cfg: Mapping[str, str]) -> Lazy[Cluster]:
     url = cfg.get("KUBESKIPPY_KUBE_URL")
+    token = cfg.get("KUBESKIPPY_KUBE_TOKEN")
 
     def build() -> Cluster:
         from ..adapters.kubernetes import KubernetesCluster
@@ -74,6 +77,9 @@ def cluster_from_config(cfg: Mapping[str, str]) -> Lazy[Cluster]:
 
             configuration = k8s_client.Configuration()
             configuration.host = url.rstrip("/")
+            if token:
+                configuration.api_key = {"BearerToken": token}
+                configuration.api_key_prefix = {"BearerToken": "Bearer"}
             return KubernetesCluster(k8s_client.ApiClient(configuration))
         return KubernetesCluster.from_environment()
 

@@ -45,7 +45,7 @@ class RaiseLimitAction(Action):
         resource = r.choice("resource", ("memory", "cpu"), "memory") or "memory"
         percent = r.number("percent", None, minimum=0, exclusive_minimum=True)
         if percent is None and not any(e.path == "params.percent" for e in r.errors):
-            r._fail("percent", "is required (e.g. 25 for +25 %)")
+            r.fail("percent", "is required (e.g. 25 for +25 %)")
         cap = r.quantity("max", required=True)
         container = r.text("container", None)
         r.finish()
@@ -69,7 +69,8 @@ class RaiseLimitAction(Action):
                 continue
             current = parse_quantity(current_text)
             if current >= params.max:
-                notes.append(f"{name}: {current_text} already at or above the cap {format_quantity(params.max, params.resource)}")
+                cap = format_quantity(params.max, params.resource)
+                notes.append(f"{name}: {current_text} already at or above the cap {cap}")
                 continue
             raised = min(current * (Decimal(1) + Decimal(str(params.percent)) / 100), params.max)
             new_text = format_quantity(raised, params.resource)
