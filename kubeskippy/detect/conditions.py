@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from .objects import parse_time
 
-__all__ = ["ConditionHit", "condition_hits", "CONTAINER_STATUS_FIELDS"]
+__all__ = ["ConditionHit", "ConditionView", "condition_hits", "CONTAINER_STATUS_FIELDS"]
 
 CONTAINER_STATUS_FIELDS = ("initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses")
 
@@ -93,17 +93,49 @@ def _container_hits(pod: dict, reason: str) -> list[ConditionHit]:
     return hits
 
 
+class ConditionView:
+    """One object's conditions and container reasons, read once and asked many times (every
+    policy's condition triggers are checked against the same observed object)."""
+
+    __slots__ = ("obj", "conditions", "_reasons")
+
+    def __init__(self, obj: dict) -> None:
+        self.obj = obj
+        self.conditions: dict[str, dict] = {}
+        for cond in _conditions(obj):
+            if isinstance(cond, dict) and isinstance(cond.get("type"), str):
+                self.conditions.setdefault(cond["type"], cond)
+        self._reasons: frozenset[str] | None = None
+
+    def _container_reasons(self) -> frozenset[str]:
+        if self._reasons is None:
+            found: set[str] = set()
+            status = self.obj.get("status") or {}
+            for field in CONTAINER_STATUS_FIELDS:
+                for cs in status.get(field) or ():
+                    if isinstance(cs, dict):
+                        for part in ((cs.get("state") or {}).get("waiting"), (cs.get("state") or {}).get("terminated"),
+                                     (cs.get("lastState") or {}).get("terminated")):
+                            if isinstance(part, dict) and part.get("reason"):
+                                found.add(part["reason"])
+            self._reasons = frozenset(found)
+        return self._reasons
+
+    def hits(self, type_: str, status: str, duration: float, now: float) -> list[ConditionHit]:
+        """The places where condition ``type_`` has ``status`` and has held ≥ ``duration``."""
+        cond = self.conditions.get(type_)
+        if cond is not None:
+            if str(cond.get("status", "")).lower() != status.lower():
+                return []
+            since = parse_time(cond.get("lastTransitionTime"))
+            if not _held(since, duration, now):
+                return []
+            return [ConditionHit("condition", "condition", since, cond.get("reason", ""), cond.get("message", ""))]
+        if self.obj.get("kind") != "Pod" or status.lower() != "true" or type_ not in self._container_reasons():
+            return []
+        return [hit for hit in _container_hits(self.obj, type_) if _held(hit.since, duration, now)]
+
+
 def condition_hits(obj: dict, type_: str, status: str, duration: float, now: float) -> list[ConditionHit]:
     """The places in ``obj`` where condition ``type_`` has ``status`` and has held ≥ ``duration``."""
-    for cond in _conditions(obj):
-        if not isinstance(cond, dict) or cond.get("type") != type_:
-            continue
-        if str(cond.get("status", "")).lower() != status.lower():
-            return []
-        since = parse_time(cond.get("lastTransitionTime"))
-        if not _held(since, duration, now):
-            return []
-        return [ConditionHit("condition", "condition", since, cond.get("reason", ""), cond.get("message", ""))]
-    if obj.get("kind") != "Pod" or status.lower() != "true":
-        return []
-    return [hit for hit in _container_hits(obj, type_) if _held(hit.since, duration, now)]
+    return ConditionView(obj).hits(type_, status, duration, now)

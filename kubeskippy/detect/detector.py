@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 from ..clock import Clock
 from ..errors import TemporaryError
@@ -31,8 +31,8 @@ from ..events.model import Alert, Finding
 from ..policy.model import HealingPolicy
 from ..ingest.model import ResourceEvent
 from ..ports import Cluster, Metrics
-from .compiled import CompiledPolicy, CompiledTrigger, compile_policies
-from .conditions import ConditionHit, condition_hits
+from .compiled import CompiledPolicy, CompiledTrigger, ConditionCheck, compile_policies
+from .conditions import ConditionView
 from .event_counting import EventRecord, count_in_window, read_event
 from .evidence import alert_evidence, condition_evidence, event_evidence, metric_evidence
 from .findings import Breach, assemble_findings
@@ -49,6 +49,12 @@ log = logging.getLogger("kubeskippy.detect")
 
 _EVENT_GROUPS = frozenset({"", "events.k8s.io"})
 _CACHE_LIMIT = 4096
+
+
+class _ConditionCandidates(NamedTuple):
+    policies: tuple[tuple[CompiledPolicy, SelectionPlan], ...]
+    checks: tuple[ConditionCheck, ...]
+    """Distinct checks of those policies (equal checks are one object: see compiled.py)."""
 
 
 @dataclass(frozen=True)
@@ -81,25 +87,31 @@ class Detector:
         compiled = compile_policies(policies)
         self._policies: tuple[CompiledPolicy, ...] = compiled
         self._by_key = {p.key: p for p in compiled}
-        self._condition_candidates: dict[tuple[str, str, str], tuple[tuple[CompiledPolicy, SelectionPlan], ...]] = {}
+        self._condition_candidates: dict[tuple[str, str, str], _ConditionCandidates | None] = {}
         self._event_candidates: dict[tuple[str, str], tuple[tuple[CompiledPolicy, CompiledTrigger], ...]] = {}
 
     @property
     def policies(self) -> tuple[HealingPolicy, ...]:
         return tuple(p.policy for p in self._policies)
 
-    def _conditions_for(self, kind: str, group: str, namespace: str
-                        ) -> tuple[tuple[CompiledPolicy, SelectionPlan], ...]:
-        """Policies with condition triggers that can select objects of this kind in this namespace."""
+    def _conditions_for(self, kind: str, group: str, namespace: str) -> _ConditionCandidates | None:
+        """Policies with condition triggers that can select objects of this kind in this namespace,
+        and the distinct checks among their triggers (``None`` when there are none)."""
         key = (kind, group, namespace)
-        found = self._condition_candidates.get(key)
-        if found is None:
-            found = tuple((p, p.selector.plan(kind, group)) for p in self._policies
-                          if p.condition_triggers and p.selector.in_scope(namespace)
-                          and p.selector.plan(kind, group).possible)
-            if len(self._condition_candidates) >= _CACHE_LIMIT:
-                self._condition_candidates.clear()
-            self._condition_candidates[key] = found
+        if key in self._condition_candidates:
+            return self._condition_candidates[key]
+        policies = tuple((p, p.selector.plan(kind, group)) for p in self._policies
+                         if p.condition_triggers and p.selector.in_scope(namespace)
+                         and p.selector.plan(kind, group).possible)
+        checks: dict[int, ConditionCheck] = {}
+        for policy, _plan in policies:
+            for trigger in policy.condition_triggers:
+                assert trigger.condition is not None
+                checks[id(trigger.condition)] = trigger.condition
+        found = _ConditionCandidates(policies, tuple(checks.values())) if policies else None
+        if len(self._condition_candidates) >= _CACHE_LIMIT:
+            self._condition_candidates.clear()
+        self._condition_candidates[key] = found
         return found
 
     def _events_for(self, reason: str, type_: str) -> tuple[tuple[CompiledPolicy, CompiledTrigger], ...]:
@@ -133,7 +145,7 @@ class Detector:
             reader = ObjectReader(self._cluster)
             breaches = self._event_record_breaches(record, reader, now)
         else:
-            if not self._conditions_for(kind, group, meta_of(obj).get("namespace") or ""):
+            if self._conditions_for(kind, group, meta_of(obj).get("namespace") or "") is None:
                 return []
             now = self._clock.now()
             reader = ObjectReader(self._cluster)
@@ -197,26 +209,21 @@ class Detector:
     # -- condition triggers -----------------------------------------------------------------
 
     def _condition_breaches(self, obj: dict, reader: ObjectReader, now: float) -> list[Breach]:
-        """Condition triggers first (cheap, on the object itself; shared checks evaluated once),
-        selection after — so a healthy Pod never costs an owner-chain read."""
+        """Condition checks first (cheap, on the object itself; each distinct check once), selection
+        after — so a healthy Pod costs a few dict lookups and never an owner-chain read."""
         meta = meta_of(obj)
         candidates = self._conditions_for(obj.get("kind", ""), api_group(obj.get("apiVersion")),
                                           meta.get("namespace") or "")
-        if not candidates or is_being_deleted(obj):
+        if candidates is None or is_being_deleted(obj):
+            return []
+        view = ConditionView(obj)
+        results = {id(c): view.hits(c.type, c.status, c.duration, now) for c in candidates.checks}
+        if not any(results.values()):
             return []
         name, labels = meta.get("name", ""), labels_of(obj)
-        results: dict[int, list[ConditionHit]] = {}  # by id: equal checks are one object (compiled.py)
         out: list[Breach] = []
-        for policy, plan in candidates:
-            fired: list[tuple[CompiledTrigger, list[ConditionHit]]] = []
-            for trigger in policy.condition_triggers:
-                check = trigger.condition
-                assert check is not None
-                hits = results.get(id(check))
-                if hits is None:
-                    hits = results[id(check)] = condition_hits(obj, check.type, check.status, check.duration, now)
-                if hits:
-                    fired.append((trigger, hits))
+        for policy, plan in candidates.policies:
+            fired = [(t, results[id(t.condition)]) for t in policy.condition_triggers if results[id(t.condition)]]
             if not fired or not plan.selects(name, labels, lambda: reader.owner_chain(obj)):
                 continue
             for trigger, hits in fired:

@@ -64,6 +64,7 @@ class RemediateService:
         elif event_type == PING_TYPE:
             result = RemediationResult(verifications=remediator.verify_pending())
             result.outcomes.extend(remediator.expire_approvals())
+            result.merge(remediator.recover_stalled())  # steps whose replica died mid-way
         else:
             raise InvalidInput(f"type: remediate does not handle {event_type!r}; its Triggers send {PLAN}, "
                                "HealingAction updates and PingSource ticks")

@@ -22,6 +22,7 @@ from .asgi import Receive, Send, header_map, read_body, respond, respond_json
 from .emit import Emitter
 from .logs import configure_json_logging, correlation
 from .metrics import CONTENT_TYPE_LATEST, FunctionMetrics
+from .oidc import verifier_from_config
 
 __all__ = ["FunctionApp", "Service", "Route", "DEFAULT_MAX_BODY"]
 
@@ -56,6 +57,7 @@ class Route:
 class _State:
     service: Any = None
     routes: dict[tuple[str, str], Route] = field(default_factory=dict)
+    verifier: Any = None
     start_error: str | None = None
     started_at: float | None = None
 
@@ -87,6 +89,7 @@ class FunctionApp:
         try:
             self.max_body = self._max_body_override or int(cfg.get("KUBESKIPPY_MAX_BODY_BYTES", DEFAULT_MAX_BODY))
             self.emitter = Emitter(cfg.get("K_SINK"))
+            verifier = verifier_from_config(cfg)
             service, routes = self._build(cfg)
         except Exception as e:  # noqa: BLE001 - any failure means "not ready", with the reason
             self._state.start_error = f"{type(e).__name__}: {e}"
@@ -94,7 +97,7 @@ class FunctionApp:
                       extra={"fields": {"function": self.name, "error": self._state.start_error}})
             return
         self._state = _State(service=service, routes={(r.method, r.path): r for r in routes},
-                             started_at=time.time())
+                             verifier=verifier, started_at=time.time())
         log.info("started", extra={"fields": {"function": self.name, "sink": self.emitter.sink_url}})
 
     def stop(self) -> None:
@@ -120,6 +123,12 @@ class FunctionApp:
         if self._state.service is None:
             await respond_json(send, 503, {"error": self.ready()[1]}, [("retry-after", "5")])
             return
+        if self._state.verifier is not None:
+            try:
+                await asyncio.to_thread(self._state.verifier.verify, header_map(scope))
+            except KubeSkippyError as e:
+                await self._respond_error(send, e)
+                return
         route = self._state.routes.get((method, path))
         if route is not None:
             await self._handle_route(route, scope, receive, send)

@@ -108,8 +108,8 @@ def _summary_table(summary: Sequence[dict[str, Any]]) -> str:
         cells = [e["scenario"], e["arm"], len(e["seeds"]), format_ci(e["incidents"]),
                  format_ci(e["time_to_detect_mean"], digits=0), format_ci(e["mttr_mean"], digits=0),
                  format_ci(e["oom_kills"]), format_ci(e["availability"], unit="%", scale=100, digits=2),
-                 format_ci(e["actions"]), ", ".join(f"{k} {v:g}" for k, v in e["actions_by_type"].items()) or "—",
-                 ", ".join(f"{k} {v:g}" for k, v in e["blocked_by_reason"].items()) or "—",
+                 format_ci(e["actions"]), ", ".join(f"{k} {v:.3g}" for k, v in e["actions_by_type"].items()) or "—",
+                 ", ".join(f"{k} {v:.3g}" for k, v in e["blocked_by_reason"].items()) or "—",
                  format_ci(e["flapping"]), format_ci(e["replica_hours"])]
         rows.append("<tr>" + "".join(f"<td>{_esc(c)}</td>" for c in cells) + "</tr>")
     return ("<table><tr>" + "".join(f"<th>{_esc(h)}</th>" for h in head) + "</tr>" + "".join(rows) + "</table>")

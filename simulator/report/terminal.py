@@ -22,7 +22,7 @@ def format_ci(entry: dict[str, Any], *, unit: str = "", scale: float = 1.0, digi
 
 
 def _counts(d: dict[str, float]) -> str:
-    return ", ".join(f"{k} {v:g}" for k, v in d.items()) or "—"
+    return ", ".join(f"{k} {v:.3g}" for k, v in d.items()) or "—"
 
 
 def render_table(summary: Sequence[dict[str, Any]], console: Console | None = None) -> Table:

@@ -1,0 +1,131 @@
+"""Each workload model reproduces the figures documented in docs/simulator.md, for fixed seeds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kubeskippy.errors import InvalidInput
+from kubeskippy.simulator.workloads.chaos import CHAOS_KINDS
+
+from .helpers import LEAK, scenario_with, world_after
+
+
+def test_the_memory_leak_is_oom_killed_eight_to_ten_minutes_after_it_starts():
+    lifetimes = []
+    for seed in (1, 2, 3, 4, 5):
+        world = world_after(scenario_with(LEAK, resolution="5s"), 700, seed=seed)
+        rows = world.table.live()
+        assert world.stats.oom_kills[0] == 2
+        lifetimes += list(world.table.lt_finished[rows] - world.table.lt_started[rows])
+    # ≥ 51 chunks of 10 MiB on a 10 MiB base reach 512 Mi; each 10 s step nets +1 with p = 0.9.
+    assert all(480 <= life <= 630 for life in lifetimes), lifetimes
+    assert 8.5 * 60 <= np.mean(lifetimes) <= 10 * 60
+
+
+def test_an_oom_kill_is_visible_in_the_pod_as_the_kubelet_reports_it():
+    from kubeskippy.simulator.world.objects import pod_object
+
+    world = world_after(scenario_with(LEAK), 620)
+    row = int(world.table.live()[0])
+    status = pod_object(world, row)["status"]["containerStatuses"][0]
+    assert status["restartCount"] == 1
+    assert status["lastState"]["terminated"]["reason"] == "OOMKilled"
+    assert status["lastState"]["terminated"]["exitCode"] == 137
+
+
+def test_the_crash_loop_restarts_with_the_kubelets_back_off():
+    spec = {"name": "crashloop-app", "model": "crash_loop", "replicas": 1}
+    world = world_after(scenario_with(spec, resolution="1s", cluster={"image_pull": "0s"}), 900)
+    tbl = world.table
+    row = int(tbl.live()[0])
+    # sleep 30, exit 1; restarts after 0, 10, 20, 40, 80, 160 s of back-off (+1 s to start).
+    starts = [2.0]
+    for delay in (0, 10, 20, 40, 80, 160):
+        starts.append(starts[-1] + 30 + delay + 1)
+    assert tbl.restarts[row] == 6
+    assert tbl.started[row] == starts[6]
+    assert tbl.lt_finished[row] == starts[5] + 30
+
+
+def test_the_random_crasher_runs_three_to_seven_minutes_and_crashes_four_times_in_ten():
+    spec = {"name": "random-crasher", "model": "random_crasher", "replicas": 400}
+    world = world_after(scenario_with(spec, cluster={"nodes": {"count": 20}}), 3 * 3600, step=60)
+    tbl = world.table
+    rows = tbl.live()
+    runs = tbl.lt_finished[rows] - tbl.lt_started[rows]
+    runs = runs[~np.isnan(runs)]
+    assert len(runs) > 300
+    # A run lasts k cycles of 180–419 s: at least 180 s, and the first crash ends a whole number of cycles.
+    assert runs.min() >= 180
+    first_cycle_crashes = np.mean(runs < 420)  # crashed at the end of the first cycle
+    assert 0.33 < first_cycle_crashes < 0.47
+
+
+def test_the_cpu_oscillation_repeats_every_nine_minutes_at_25_50_75_100_percent():
+    spec = {"name": "osc", "model": "cpu_oscillation", "replicas": 1,
+            "resources": {"limits": {"cpu": "4", "memory": "100Mi"}}}
+    world = world_after(scenario_with(spec, resolution="5s", cluster={"image_pull": "0s"}), 5)
+    model = world.models["cpu_oscillation"]
+    sched = model._schedules[0]
+    assert sched.period == 540
+    assert list(sched.value(np.array([10.0, 130.0, 250.0, 370.0, 500.0]))) == [0.25, 1.0, 2.25, 4.0, 0.005]
+
+
+def test_the_chaos_monkey_injects_every_15_to_45_seconds_with_odds_3_3_2_2_1():
+    spec = {"name": "chaos", "model": "chaos_monkey", "replicas": 300, "params": {"crash_exits": 0, "restart_exits": 0}}
+    world = world_after(scenario_with(spec, cluster={"nodes": {"count": 10}}, resolution="1s"), 1800)
+    tbl = world.table
+    rows = tbl.live()
+    injections = tbl.n0[rows]
+    # Each cycle: wait 15–45 s, inject 5–25 s, cool down 10 s → 24 to 52 cycles in 30 minutes.
+    assert injections.min() >= 1800 // (45 + 25 + 10) - 1 and injections.max() <= 1800 // (15 + 5 + 10) + 1
+    from kubeskippy.simulator.workloads.base import draw_between
+    draws = draw_between(np.repeat(tbl.rkey[rows], 40), 2, np.tile(np.arange(40), len(rows)), 0, 10)
+    shares = np.array([np.mean(draws <= 2), np.mean((draws > 2) & (draws <= 5)), np.mean((draws > 5) & (draws <= 7)),
+                       np.mean((draws > 7) & (draws <= 9)), np.mean(draws == 10)])
+    assert np.allclose(shares, np.array([3, 3, 2, 2, 1]) / 11, atol=0.02)
+    assert len(CHAOS_KINDS) == 5
+
+
+def test_network_degradation_ramps_errors_three_percent_a_step_and_exits_after_260_seconds():
+    spec = {"name": "net", "model": "network_degradation", "replicas": 1}
+    world = world_after(scenario_with(spec, resolution="1s", cluster={"image_pull": "0s"}), 2 + 55)
+    row = int(world.table.live()[0])
+    assert world.table.err[row] == pytest.approx(0.18)  # step 6 after 55 s
+    assert world.table.lat[row] == pytest.approx(0.30)
+    world2 = world_after(scenario_with(spec, resolution="1s", cluster={"image_pull": "0s"}), 300)
+    row = int(world2.table.live()[0])
+    assert world2.table.lt_finished[row] - world2.table.lt_started[row] == 260
+
+
+def test_the_flaky_web_app_fails_a_fifth_of_requests_and_its_probes_notice():
+    spec = {"name": "flaky", "model": "flaky_web", "replicas": 20,
+            "readiness_probe": {"initial_delay": "5s", "period": "10s"},
+            "liveness_probe": {"initial_delay": "10s", "period": "30s"}}
+    world = world_after(scenario_with(spec, resolution="5s"), 4 * 3600, step=5)
+    rows = world.table.live()
+    assert np.allclose(world.table.err[rows][world.table.cstate[rows] == 2], 0.20)
+    # P(3 consecutive liveness failures) = 0.008 per 30 s probe → about one restart per pod-hour.
+    kills = world.stats.liveness_kills[0]
+    assert 20 <= kills <= 160
+    assert world.recorder.by_reason["Unhealthy"] > 0
+
+
+def test_trace_replay_drives_memory_and_oom_kills_at_the_limit(tmp_path):
+    import json
+    values = [[1000 + 60 * k, str((100 + 50 * k) * 2**20)] for k in range(10)]
+    (tmp_path / "trace.json").write_text(json.dumps({"status": "success", "data": {"resultType": "matrix", "result": [
+        {"metric": {"pod": "x"}, "values": values}]}}))
+    spec = {"name": "replay", "model": "trace", "replicas": 1, "params": {"file": str(tmp_path / "trace.json"),
+                                                                         "signal": "memory"},
+            "resources": {"limits": {"memory": "400Mi", "cpu": "1"}}}
+    world = world_after(scenario_with(spec, resolution="15s"), 400)
+    # 100 + 50k MiB reaches 400Mi at k = 6, i.e. t = 360 s after the first sample.
+    assert world.stats.oom_times[0][1] == 360
+
+
+def test_an_unknown_model_parameter_is_rejected_with_its_path():
+    spec = dict(LEAK, params={"chunk_mb": 5})
+    with pytest.raises(InvalidInput, match=r"workloads\[0\]\.params\.chunk_mb"):
+        world_after(scenario_with(spec), 15)
