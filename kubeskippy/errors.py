@@ -11,7 +11,12 @@ Callers decide about retries from the class alone, never from a message::
         └── APIError              a Kubernetes / S3 / HTTP API answered with a status
             ├── APINotFound       404 (permanent in meaning, but kept as APIError for context)
             ├── APIConflict       409: stale resourceVersion or already exists
-            └── APITooManyRequests 429: e.g. an eviction blocked by a PodDisruptionBudget
+            ├── APITooManyRequests 429: e.g. an eviction blocked by a PodDisruptionBudget
+            └── APIRejected       400/403/405/410/415/422: the request itself is wrong; ALSO a
+                                  PermanentError, and callers check PermanentError first, so it
+                                  is answered 400 and never retried
+
+An APIRejected stays an APIError so code that turns API errors into statuses keeps working.
 
 Library errors are wrapped with context and chained (``raise ... from e``).
 """
@@ -32,6 +37,8 @@ __all__ = [
     "APINotFound",
     "APIConflict",
     "APITooManyRequests",
+    "APIRejected",
+    "PERMANENT_API_STATUSES",
     "api_error_for_status",
 ]
 
@@ -118,7 +125,19 @@ class APITooManyRequests(APIError):
     """429: throttled, or an eviction that would violate a PodDisruptionBudget."""
 
 
+class APIRejected(APIError, PermanentError):
+    """The API refused the request as such (bad patch, invalid object, forbidden): retrying the
+    same request cannot succeed."""
+
+    http_status = 400
+
+
+PERMANENT_API_STATUSES = frozenset({400, 403, 405, 410, 415, 422})
+
+
 def api_error_for_status(status: int, message: str, *, payload: object = None, delay: float | None = None) -> APIError:
     """Build the most specific :class:`APIError` subclass for an HTTP status."""
+    if status in PERMANENT_API_STATUSES:
+        return APIRejected(status, message, payload=payload, delay=delay)
     cls = {404: APINotFound, 409: APIConflict, 429: APITooManyRequests}.get(status, APIError)
     return cls(status, message, payload=payload, delay=delay)

@@ -10,6 +10,7 @@ Deployment; time to heal (MTTR) is the incident's length. Both arms are measured
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,8 +56,9 @@ class RunRecord:
     plots: dict[str, Any]
 
     def to_json(self) -> dict[str, Any]:
-        return {"scenario": self.scenario, "arm": self.arm, "seed": self.seed, "duration": self.duration,
-                "metrics": self.metrics, "incidents": self.incidents, "actions": self.actions, "plots": self.plots}
+        return copy.deepcopy({"scenario": self.scenario, "arm": self.arm, "seed": self.seed,
+                              "duration": self.duration, "metrics": self.metrics, "incidents": self.incidents,
+                              "actions": self.actions, "plots": self.plots})
 
 
 class Observer:

@@ -40,10 +40,10 @@ class AnalyzeService:
             plan = self.planner.get().plan(decode_payload(ce))
             return [make_event(PLAN, plan, function="analyze")]
         if event_type == OUTCOME:
-            self.learning.get().record_outcome(decode_payload(ce))
+            self.learning.get().observe_outcome(decode_payload(ce))
             return []
         if event_type == VERIFICATION:
-            self.learning.get().record_verification(decode_payload(ce))
+            self.learning.get().observe_verification(decode_payload(ce))
             return []
         raise InvalidInput(f"type: analyze does not handle {event_type!r}; its Triggers send "
                            f"{FINDING}, {OUTCOME} and {VERIFICATION}")

@@ -211,7 +211,7 @@ class FunctionApp:
         else:
             status = 500
         headers: list[tuple[str, str]] = []
-        if isinstance(error, TemporaryError) and error.delay:
+        if isinstance(error, TemporaryError) and not isinstance(error, PermanentError) and error.delay:
             headers.append(("retry-after", str(max(1, int(error.delay)))))
         level = logging.WARNING if status < 500 else logging.ERROR
         log.log(level, "request failed", extra={"fields": {"status": status, "error": str(error),

@@ -182,3 +182,15 @@ def test_other_demo_scripts_have_a_dry_run(script, tmp_path):
                             env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "+ kubectl" in result.stdout or "+ kind" in result.stdout
+
+
+def test_every_setting_the_manifests_pass_is_read_by_the_code():
+    import re
+
+    source = "\n".join(p.read_text() for p in (ROOT / "kubeskippy").rglob("*.py"))
+    files = [DEPLOY / "config.yaml", DEPLOY / "services.yaml",
+             *[ROOT / "functions" / n / "func.yaml" for n in ("detect", "analyze", "remediate", "audit")]]
+    for path in files:
+        for name in set(re.findall(r"\bKUBESKIPPY_[A-Z0-9_]+", path.read_text())):
+            assert f'"{name}"' in source or f"'{name}'" in source, \
+                f"{path.relative_to(ROOT)} sets {name}, which no code reads"

@@ -217,13 +217,14 @@ class World:
 
     # -- lifecycle ------------------------------------------------------------------------------
 
-    def start(self, *, policies: Iterable[dict] = (), objects: Iterable[dict] = ()) -> "World":
+    def start(self, *, policies: Iterable[dict] = (), objects: Iterable[dict] = (),
+              objects_age: float = 900.0) -> "World":
+        """Create ``policies`` and ``objects`` (stamped ``objects_age`` seconds old: workloads that
+        have been running for a while), settle the cluster, then start the mesh and the feed."""
         self.server.start()
         if self.rbac:
             self.server.authorize_manifests(rbac_documents(), tokens=self.users)
-        for obj in [*policies, *objects]:
-            self.store.create(obj)
-        self.controller.settle()
+        self.add(*policies, *objects, age=objects_age)
         self.loop.start()
         common = {"KUBESKIPPY_KUBE_URL": self.server.url, "KUBESKIPPY_POLICY_SOURCE": "cluster",
                   "KUBESKIPPY_NAMESPACE": KUBESKIPPY_NAMESPACE, **self.extra_env}
@@ -255,8 +256,15 @@ class World:
 
     # -- driving the world --------------------------------------------------------------------
 
+    def add(self, *objects: dict, age: float = 900.0) -> None:
+        """Create objects and let the controller settle them, stamped ``age`` seconds old."""
+        with self.store.lock, self.clock.shifted(-age):
+            for obj in objects:
+                self.store.create(obj)
+            self.controller.settle()
+
     def pods(self, app: str) -> list[dict]:
-        return self.store.list("v1", "Pod", APPS_NAMESPACE, label_selector=f"app={app}")["items"]
+        return self.store.list("v1", "Pod", APPS_NAMESPACE, label_selector=f"app={app}")
 
     def running_pod(self, app: str, timeout: float = 10.0) -> dict:
         def ready() -> dict | None:
@@ -318,7 +326,7 @@ class World:
         return list(self.mesh.broker.dead_letters)
 
     def healing_actions(self) -> list[dict]:
-        return self.store.list("kubeskippy.io/v1alpha1", "HealingAction", KUBESKIPPY_NAMESPACE)["items"]
+        return self.store.list("kubeskippy.io/v1alpha1", "HealingAction", KUBESKIPPY_NAMESPACE)
 
     def function_log(self, name: str) -> str:
         assert self.mesh is not None

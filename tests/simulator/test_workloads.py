@@ -39,13 +39,15 @@ def test_the_crash_loop_restarts_with_the_kubelets_back_off():
     world = world_after(scenario_with(spec, resolution="1s", cluster={"image_pull": "0s"}), 900)
     tbl = world.table
     row = int(tbl.live()[0])
-    # sleep 30, exit 1; restarts after 0, 10, 20, 40, 80, 160 s of back-off (+1 s to start).
+    # sleep 30, exit 1; the kubelet restarts after 0, 10, 20, 40, 80, 160, 300 s (+1 s to start).
     starts = [2.0]
-    for delay in (0, 10, 20, 40, 80, 160):
+    for delay in (0, 10, 20, 40, 80, 160, 300):
         starts.append(starts[-1] + 30 + delay + 1)
-    assert tbl.restarts[row] == 6
-    assert tbl.started[row] == starts[6]
-    assert tbl.lt_finished[row] == starts[5] + 30
+    assert starts == [2, 33, 74, 125, 196, 307, 498, 829]
+    assert tbl.restarts[row] == 8  # the 8th death at 859 s
+    assert tbl.started[row] == 829
+    assert tbl.lt_finished[row] == 859
+    assert tbl.backoff[row] == 300
 
 
 def test_the_random_crasher_runs_three_to_seven_minutes_and_crashes_four_times_in_ten():
