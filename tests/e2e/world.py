@@ -16,6 +16,7 @@ import base64
 import json
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +59,9 @@ FUNCTION_ACCOUNTS = {name: f"kubeskippy-{name}" for name in ("detect", "analyze"
 FEED_ACCOUNT = "kubeskippy-apiserversource"
 APPROVER = "alice"
 """A person allowed to approve HealingActions (granted by :func:`approver_documents`)."""
+
+PING_TYPE = "dev.knative.sources.ping"
+PING_SOURCE = f"/apis/v1/namespaces/{KUBESKIPPY_NAMESPACE}/pingsources/kubeskippy-sweep"
 
 T = TypeVar("T")
 
@@ -224,7 +228,11 @@ class World:
         self.server.start()
         if self.rbac:
             self.server.authorize_manifests(rbac_documents(), tokens=self.users)
-        self.add(*policies, *objects, age=objects_age)
+        namespaces = [{"apiVersion": "v1", "kind": "Namespace",
+                       "metadata": {"name": KUBESKIPPY_NAMESPACE}},
+                      {"apiVersion": "v1", "kind": "Namespace",
+                       "metadata": {"name": APPS_NAMESPACE, "labels": {"kubeskippy.io/enabled": "true"}}}]
+        self.add(*namespaces, *policies, *objects, age=objects_age)
         self.loop.start()
         common = {"KUBESKIPPY_KUBE_URL": self.server.url, "KUBESKIPPY_POLICY_SOURCE": "cluster",
                   "KUBESKIPPY_NAMESPACE": KUBESKIPPY_NAMESPACE, **self.extra_env}
@@ -290,6 +298,15 @@ class World:
         response = httpx.post(self.mesh.server.url, headers=headers, content=body, timeout=10)
         assert response.status_code == 202, response.text
         return sent
+
+    def tick(self) -> float:
+        """The PingSource sweep's event (detect sweeps, remediate verifies and expires approvals)."""
+        from kubeskippy.events.cloudevents import CloudEvent
+
+        event = CloudEvent({"specversion": "1.0", "id": uuid.uuid4().hex, "type": PING_TYPE,
+                            "source": PING_SOURCE, "datacontenttype": "application/json"},
+                           {"sweep": "all"})
+        return self.post(event)
 
     def wait_idle(self, timeout: float = 30.0) -> None:
         assert self.mesh is not None
