@@ -101,7 +101,7 @@ class Observer:
         self._last_t = t
         k = len(world.deployments)
         avail, existing = world.ready_by_deployment()
-        desired = np.array([0 if d.deleted else d.replicas for d in world.deployments])
+        desired = world.desired
         self.available_seconds += float(np.minimum(avail, desired).sum()) * dt
         self.desired_seconds += float(desired.sum()) * dt
         self.replica_seconds += float(existing.sum()) * dt

@@ -44,12 +44,21 @@ class ConditionHit:
     message: str
 
 
+def _dict(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: object) -> list:
+    return value if isinstance(value, list) else []
+
+
 def _conditions(obj: dict) -> list:
-    status = obj.get("status")
-    if not isinstance(status, dict):
-        return []
-    conditions = status.get("conditions")
-    return conditions if isinstance(conditions, list) else []
+    return _list(_dict(obj.get("status")).get("conditions"))
+
+
+def _container_statuses(obj: dict) -> list[dict]:
+    status = _dict(obj.get("status"))
+    return [cs for field in CONTAINER_STATUS_FIELDS for cs in _list(status.get(field)) if isinstance(cs, dict)]
 
 
 def _held(since: float | None, duration: float, now: float) -> bool:
@@ -67,29 +76,24 @@ def _not_ready_since(pod: dict) -> float | None:
     for kind in ("ContainersReady", "Ready"):
         if found.get(kind) is not None:
             return found[kind]
-    return parse_time((pod.get("status") or {}).get("startTime"))
+    return parse_time(_dict(pod.get("status")).get("startTime"))
 
 
 def _container_hits(pod: dict, reason: str) -> list[ConditionHit]:
-    status = pod.get("status") or {}
     hits: list[ConditionHit] = []
-    for field in CONTAINER_STATUS_FIELDS:
-        for cs in status.get(field) or ():
-            if not isinstance(cs, dict):
-                continue
-            where = f"container {cs.get('name', '?')}"
-            state = cs.get("state") or {}
-            waiting = state.get("waiting") or {}
-            terminated = state.get("terminated") or {}
-            last = (cs.get("lastState") or {}).get("terminated") or {}
-            if waiting.get("reason") == reason:
-                hits.append(ConditionHit(where, "waiting", _not_ready_since(pod), reason, waiting.get("message", "")))
-            elif terminated.get("reason") == reason:
-                hits.append(ConditionHit(where, "terminated", parse_time(terminated.get("finishedAt")), reason,
-                                         terminated.get("message", "")))
-            elif last.get("reason") == reason and not cs.get("ready"):
-                hits.append(ConditionHit(where, "lastState.terminated", parse_time(last.get("finishedAt")), reason,
-                                         last.get("message", "")))
+    for cs in _container_statuses(pod):
+        where = f"container {cs.get('name', '?')}"
+        state = _dict(cs.get("state"))
+        waiting, terminated = _dict(state.get("waiting")), _dict(state.get("terminated"))
+        last = _dict(_dict(cs.get("lastState")).get("terminated"))
+        if waiting.get("reason") == reason:
+            hits.append(ConditionHit(where, "waiting", _not_ready_since(pod), reason, str(waiting.get("message", ""))))
+        elif terminated.get("reason") == reason:
+            hits.append(ConditionHit(where, "terminated", parse_time(terminated.get("finishedAt")), reason,
+                                     str(terminated.get("message", ""))))
+        elif last.get("reason") == reason and not cs.get("ready"):
+            hits.append(ConditionHit(where, "lastState.terminated", parse_time(last.get("finishedAt")), reason,
+                                     str(last.get("message", ""))))
     return hits
 
 
@@ -110,14 +114,12 @@ class ConditionView:
     def _container_reasons(self) -> frozenset[str]:
         if self._reasons is None:
             found: set[str] = set()
-            status = self.obj.get("status") or {}
-            for field in CONTAINER_STATUS_FIELDS:
-                for cs in status.get(field) or ():
-                    if isinstance(cs, dict):
-                        for part in ((cs.get("state") or {}).get("waiting"), (cs.get("state") or {}).get("terminated"),
-                                     (cs.get("lastState") or {}).get("terminated")):
-                            if isinstance(part, dict) and part.get("reason"):
-                                found.add(part["reason"])
+            for cs in _container_statuses(self.obj):
+                state = _dict(cs.get("state"))
+                for part in (state.get("waiting"), state.get("terminated"), _dict(cs.get("lastState")).get("terminated")):
+                    reason = _dict(part).get("reason")
+                    if isinstance(reason, str) and reason:
+                        found.add(reason)
             self._reasons = frozenset(found)
         return self._reasons
 
@@ -130,7 +132,8 @@ class ConditionView:
             since = parse_time(cond.get("lastTransitionTime"))
             if not _held(since, duration, now):
                 return []
-            return [ConditionHit("condition", "condition", since, cond.get("reason", ""), cond.get("message", ""))]
+            return [ConditionHit("condition", "condition", since, str(cond.get("reason", "")),
+                                 str(cond.get("message", "")))]
         if self.obj.get("kind") != "Pod" or status.lower() != "true" or type_ not in self._container_reasons():
             return []
         return [hit for hit in _container_hits(self.obj, type_) if _held(hit.since, duration, now)]

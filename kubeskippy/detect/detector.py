@@ -136,7 +136,7 @@ class Detector:
         kind = obj.get("kind", "")
         group = api_group(obj.get("apiVersion"))
         if kind == "Event" and group in _EVENT_GROUPS:
-            if not self._events_for(obj.get("reason") or "", obj.get("type") or ""):
+            if not self._events_for(str(obj.get("reason") or ""), str(obj.get("type") or "")):
                 return []  # the common case: a Normal event nobody asked about
             record = read_event(obj)
             if record is None:

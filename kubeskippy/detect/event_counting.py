@@ -89,8 +89,8 @@ def read_event(obj: dict) -> EventRecord | None:
     kind = involved["kind"]
     namespace = involved.get("namespace") or (None if kind in ("Node", "Namespace") else meta.get("namespace"))
     return EventRecord(
-        namespace=meta.get("namespace") or "", name=meta.get("name", ""), reason=obj.get("reason") or "",
-        type=obj.get("type") or "", message=message, involved_api_version=involved.get("apiVersion") or "v1",
+        namespace=meta.get("namespace") or "", name=meta.get("name", ""), reason=str(obj.get("reason") or ""),
+        type=str(obj.get("type") or ""), message=str(message), involved_api_version=involved.get("apiVersion") or "v1",
         involved_kind=kind, involved_namespace=namespace, involved_name=involved["name"],
         involved_uid=involved.get("uid"), first=first, last=last, count=max(count, 1),
     )

@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass
-from typing import Callable, Generic, Mapping, TypeVar
+from typing import Any, Callable, Generic, TypeVar
 
 from ..errors import APIConflict, PayloadTooLarge, TemporaryError
-from ..ports import VersionedStore
+from ..ports import Versioned, VersionedStore
 from .memory_store import record_size
 
-__all__ = ["Backoff", "Change", "update_record", "Mutation"]
+__all__ = ["Backoff", "Change", "update_record", "Mutation", "UNREAD"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,15 @@ Mutation = Callable[[dict[str, str]], Change[T]]
 """Decides on a private, mutable copy of a record's data; may raise to refuse (nothing written)."""
 
 
+class _Unread:
+    def __repr__(self) -> str:
+        return "UNREAD"
+
+
+UNREAD: Any = _Unread()
+"""``snapshot`` default: read the record first."""
+
+
 def update_record(
     store: VersionedStore,
     name: str,
@@ -56,6 +65,7 @@ def update_record(
     sleep: Callable[[float], None],
     rng: random.Random,
     max_bytes: int,
+    snapshot: Versioned | None = UNREAD,
 ) -> T:
     """Apply ``decide`` to record ``name`` atomically; create the record when missing.
 
@@ -64,9 +74,12 @@ def update_record(
     :class:`TemporaryError` when every attempt lost a race. Other store errors propagate as they
     are: a write that failed for another reason may or may not have been applied, and only the
     caller can judge that.
+
+    ``snapshot`` (a read the caller has just made, None meaning "absent") replaces the first read;
+    if it is stale the write conflicts and the loop reads afresh, so it can cost no correctness.
     """
     for attempt in range(backoff.attempts):
-        current = store.read(name)
+        current = store.read(name) if attempt or snapshot is UNREAD else snapshot
         data = dict(current.data) if current is not None else {}
         change = decide(data)
         if not change.write:

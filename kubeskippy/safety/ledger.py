@@ -25,8 +25,8 @@ from typing import Callable
 from ..clock import Clock
 from ..errors import FieldError, InvalidInput
 from ..events.model import ObjectRef
-from ..ports import VersionedStore
-from .cas import Backoff, Change, update_record
+from ..ports import Versioned, VersionedStore
+from .cas import UNREAD, Backoff, Change, update_record
 from .config import SafetyConfig
 from .contract import ActionRequest, Reservation
 from .records import (entries, global_record, namespace_records, policy_record, workload_key,
@@ -112,16 +112,25 @@ class Ledger:
         claim = _claim(request, self._holder)
         record = workload_record(self._config, request.workload)
         about = f"leases, executed steps, cooldowns and chains in namespace {request.workload.namespace or '-'}"
-        acquired = self._update(record, lambda data: grant_lease(data, claim, self._clock.now(), self._config, about))
+        windows = self._windows(request)
+        # Look before writing: a refusal costs reads only and never leaves a lease to undo. The
+        # snapshots are then the first reads of the writes below (a stale one just conflicts).
+        snapshot = self._store.read(record)
+        grant_lease(dict(snapshot.data) if snapshot else {}, claim, self._clock.now(), self._config, about)
+        window_snapshots = {}
+        for name, limit, refusal, scope in windows:
+            window_snapshots[name] = self._store.read(name)
+            data = dict(window_snapshots[name].data) if window_snapshots[name] else {}
+            take_slot(data, **self._slot_args(request, self._clock.now(), limit, refusal, scope))
+        acquired = self._update(record, lambda data: grant_lease(data, claim, self._clock.now(), self._config, about),
+                                snapshot)
         reservation = Reservation(request=request, holder=self._holder, reserved_at=acquired,
                                   lease_expires=acquired + request.lease_duration)
         taken: list[str] = []
         try:
-            for name, limit, refusal, scope in self._windows(request):
+            for name, limit, refusal, scope in windows:
                 self._update(name, lambda data, limit=limit, refusal=refusal, scope=scope: take_slot(
-                    data, step_id=request.step_id, holder=self._holder, reserved_at=acquired,
-                    now=self._clock.now(), window=self._config.rate_window, limit=limit, refusal=refusal,
-                    about=f"action slots of {scope}", scope=scope))
+                    data, **self._slot_args(request, acquired, limit, refusal, scope)), window_snapshots[name])
                 taken.append(name)
         except Exception:
             self._undo(reservation, claim, taken)
@@ -189,6 +198,12 @@ class Ledger:
                         "global_rate_limited", "the cluster"))
         return out
 
+    def _slot_args(self, request: ActionRequest, reserved_at: float, limit: int, refusal: str,
+                   scope: str) -> dict:
+        return dict(step_id=request.step_id, holder=self._holder, reserved_at=reserved_at, now=self._clock.now(),
+                    window=self._config.rate_window, limit=limit, refusal=refusal, about=f"action slots of {scope}",
+                    scope=scope)
+
     def _give_back(self, name: str, reservation: Reservation) -> None:
         self._update(name, lambda data: give_back_slot(
             data, step_id=reservation.request.step_id, holder=reservation.holder,
@@ -207,6 +222,6 @@ class Ledger:
                         "slots leave the window within %gs", reservation.request.step_id, e,
                         reservation.lease_expires, self._config.rate_window)
 
-    def _update(self, name: str, decide: Callable[[dict[str, str]], Change]):
+    def _update(self, name: str, decide: Callable[[dict[str, str]], Change], snapshot: Versioned | None = UNREAD):
         return update_record(self._store, name, decide, backoff=self._backoff, sleep=self._sleep,
-                             rng=self._rng, max_bytes=self._config.max_record_bytes)
+                             rng=self._rng, max_bytes=self._config.max_record_bytes, snapshot=snapshot)

@@ -89,7 +89,7 @@ class CpuSpike(WorkloadModel):
             r = rows[due]
             phase = tbl.n0[r]
             end = tbl.s0[r]
-            used[due] += cores_of(phase)[due] * np.maximum(end - cursor[due], 0)
+            used[due] += cores_of(tbl.n0[rows])[due] * np.maximum(end - cursor[due], 0)
             cursor[due] = end
             nxt = 1 - phase
             count = tbl.n1[r] + 1

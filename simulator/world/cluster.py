@@ -272,6 +272,7 @@ class SimulatedCluster:
         if not dry_run and replicas != dep.replicas:
             old = dep.replicas
             dep.obj["spec"]["replicas"] = int(replicas)
+            self.world.desired_changed()
             dep.generation += 1
             dep.resource_version = self.world._next_rv()
             self._record("scale", "Deployment", dep.namespace, dep.name, f"{old}->{replicas}")
@@ -301,6 +302,7 @@ class SimulatedCluster:
         dep.obj["metadata"]["labels"] = meta.get("labels", dep.obj["metadata"]["labels"])
         dep.obj["metadata"]["annotations"] = meta.get("annotations", dep.obj["metadata"].get("annotations", {}))
         dep.obj["spec"] = spec
+        self.world.desired_changed()
         if changed_template or changed_replicas:
             dep.generation += 1
         dep.resource_version = self.world._next_rv()
@@ -326,6 +328,7 @@ class SimulatedCluster:
             dep = self._deployment(name, namespace)
             if not dry_run:
                 dep.deleted = True
+                self.world.desired_changed()
                 self._record("delete", "Deployment", dep.namespace, name)
                 self.world.reconcile(dep)
             return None

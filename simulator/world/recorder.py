@@ -39,6 +39,7 @@ class EventBatch:
     times: np.ndarray  # simulated seconds
     messages: list[str] | str
     kind: str = "Pod"
+    extras: np.ndarray | None = None  # per subject: a pod serial the message names ({pod}, {container})
 
 
 @dataclass
@@ -69,21 +70,22 @@ class EventRecorder:
         self.by_reason: dict[str, int] = {}
 
     def record(self, reason: str, type_: str, component: str, subjects: np.ndarray, times: np.ndarray | float,
-               messages: list[str] | str, *, kind: str = "Pod") -> None:
+               messages: list[str] | str, *, kind: str = "Pod", extras: np.ndarray | None = None) -> None:
         subjects = np.atleast_1d(np.asarray(subjects, dtype=np.int64))
         if len(subjects) == 0:
             return
         times = np.broadcast_to(np.asarray(times, dtype=float), subjects.shape).copy()
-        self._batches.append(EventBatch(reason, type_, component, subjects, times, messages, kind))
+        self._batches.append(EventBatch(reason, type_, component, subjects, times, messages, kind, extras))
         self.total += len(subjects)
         self.by_reason[reason] = self.by_reason.get(reason, 0) + len(subjects)
 
     def prune(self, now: float) -> None:
-        """Drop what is older than the API server's --event-ttl."""
+        """Forget what is older than the API server's --event-ttl (without aggregating it first:
+        in runs where nobody reads Events, they are never turned into objects at all)."""
         cutoff = now - self._ttl
-        self._fold()
-        self._batches = []
-        self._folded = 0
+        kept = [b for b in self._batches if b.times.max() >= cutoff]
+        self._folded = sum(1 for b in self._batches[: self._folded] if b.times.max() >= cutoff)
+        self._batches = kept
         for key in [k for k, a in self._aggs.items() if a.last < cutoff]:
             del self._aggs[key]
             self._objects.pop(key, None)
@@ -94,7 +96,7 @@ class EventRecorder:
             for i in range(len(b.subjects)):
                 subject, host = self._resolve(b.kind, int(b.subjects[i]))
                 message = b.messages if isinstance(b.messages, str) else b.messages[i]
-                message = message.format(name=subject.name, namespace=subject.namespace, host=host)
+                message = self.format(message, subject, host, int(b.extras[i]) if b.extras is not None else None)
                 key = (subject.uid, b.reason, message)
                 t = float(b.times[i])
                 agg = self._aggs.get(key)
@@ -106,6 +108,17 @@ class EventRecorder:
                     agg.last = max(agg.last, t)
                     self._objects.pop(key, None)
         self._folded = len(self._batches)
+
+    def format(self, template: str, subject: Subject, host: str, pod: int | None = None) -> str:
+        """Fill a message template: {name} {namespace} {host} of the subject, {container} of a
+        Pod subject, {pod} {pod_namespace} {pod_container} of the pod named by ``extras``."""
+        fields = {"name": subject.name, "namespace": subject.namespace, "host": host,
+                  "container": subject.field_path[len("spec.containers{"):-1] if subject.field_path else ""}
+        if pod is not None:
+            other, _ = self._resolve("Pod", pod)
+            fields.update(pod=other.name, pod_namespace=other.namespace,
+                          pod_container=other.field_path[len("spec.containers{"):-1])
+        return template.format(**fields)
 
     def aggregates(self, now: float, namespace: str | None = None) -> list[_Aggregate]:
         """Aggregated Events as of ``now`` (an Event whose first occurrence is after ``now`` is not

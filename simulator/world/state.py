@@ -55,6 +55,7 @@ class ReplicaSetState:
     liveness: ProbeSettings | None = None
     resource_version: int = 0
     deleted: bool = False
+    deleting: int = 0  # pods of this ReplicaSet in graceful termination
 
 
 @dataclass
@@ -73,6 +74,7 @@ class DeploymentState:
     resource_version: int = 0
     deleted: bool = False
     last_status: tuple = ()
+    hash_cache: tuple | None = None  # (template object, its pod-template-hash)
 
     @property
     def namespace(self) -> str:

@@ -79,14 +79,13 @@ class PodTable:
 
     def allocate(self) -> int:
         """A free row, reset to defaults."""
-        if self._free:
-            row = self._free.pop()
-        else:
+        if not self._free:
             if self.size == self.capacity:
                 self._grow(self.capacity * 2)
-            row = self.size
             self.size += 1
-        for name, dtype in _COLUMNS.items():
+            return self.size - 1  # never used: already at defaults
+        row = self._free.pop()
+        for name in _COLUMNS:
             getattr(self, name)[row] = np.nan if name in _NAN_COLUMNS else 0
         return row
 

@@ -95,7 +95,9 @@ class World:
         self._dirty: set[int] = set()
         self._changed: list[np.ndarray] = []
         self._added: list[int] = []
-        self._probe_rs = np.zeros((0, 6))  # per RS: ready delay, period, threshold, live delay, period, threshold
+        self._probe_rs = np.zeros((0, 6))
+        self._ready_delay = np.zeros(0)
+        self.desired = np.zeros(0, dtype=np.int64)  # per RS: ready delay, period, threshold, live delay, period, threshold
         self._build_nodes()
 
     # ------------------------------------------------------------------ setup
@@ -107,6 +109,7 @@ class World:
             self.nodes.append(NodeState(i, name, uid_for(self.seed, "node", name), parse_quantity(pool.cpu) or 0,
                                         parse_quantity(pool.memory) or 0, pool.pods))
         self._node_free = np.array([[n.cpu, n.memory, n.pods] for n in self.nodes], dtype=float)
+        self._node_total = self._node_free.copy()
 
     def add_workloads(self) -> None:
         for i, spec in enumerate(self.scenario.workloads):
@@ -158,6 +161,8 @@ class World:
         self.deployments.append(dep)
         self.by_name[(spec.namespace, name)] = dep
         self.stats.grow(len(self.deployments))
+        self._ready_delay = np.append(self._ready_delay, spec.readiness_delay)
+        self.desired = np.append(self.desired, spec.replicas)
         if spec.pdb_min_available is not None or spec.pdb_max_unavailable is not None:
             pdb_spec: dict = {"selector": {"matchLabels": {"app": name}}}
             if spec.pdb_min_available is not None:
@@ -173,6 +178,10 @@ class World:
         return dep
 
     # ------------------------------------------------------------------ small helpers
+
+    def desired_changed(self) -> None:
+        """Recompute the desired replicas per Deployment (after a create, scale or delete)."""
+        self.desired = np.array([0 if d.deleted else d.replicas for d in self.deployments], dtype=np.int64)
 
     def _next_rv(self) -> int:
         self._rv += 1
@@ -207,7 +216,7 @@ class World:
                 continue
             subject, host = self._resolve_subject("Pod", int(serial))
             message = messages if isinstance(messages, str) else messages[i]
-            message = message.format(name=subject.name, namespace=subject.namespace, host=host)
+            message = self.recorder.format(message, subject, host)
             from .recorder import _Aggregate
 
             obj = self.recorder.to_object(_Aggregate(subject, reason, type_, component, message, 1,
@@ -290,12 +299,12 @@ class World:
             return
         tbl.deleting[row] = t
         tbl.gone_at[row] = t + stop
+        self.replicasets[int(tbl.rs[row])].deleting += 1
         tbl.rv[row] = self._next_rv()
         self._changed.append(np.array([row]))
         self.stats.deletions += 1
         if tbl.cstate[row] == RUNNING:
-            self._event("Killing", "Normal", "kubelet", tbl.serial[row], t,
-                        f"Stopping container {self.pods[int(tbl.serial[row])].container}")
+            self._event("Killing", "Normal", "kubelet", tbl.serial[row], t, "Stopping container {container}")
         self.reconcile(dep)
 
     def _remove_pod(self, row: int) -> None:
@@ -303,6 +312,8 @@ class World:
         serial = int(tbl.serial[row])
         rs = self.replicasets[tbl.rs[row]]
         rs.rows.discard(row)
+        if not np.isnan(tbl.deleting[row]):
+            rs.deleting -= 1
         node = int(tbl.node[row])
         if node >= 0:
             self._node_free[node] += (tbl.cpu_req[row], tbl.mem_req[row], 1)
@@ -356,7 +367,9 @@ class World:
             changed = np.unique(np.concatenate(self._changed))
             self._dirty.update(int(d) for d in np.unique(tbl.dep[changed]))
         for d in sorted(self._dirty):
-            self.reconcile(self.deployments[d])
+            dep = self.deployments[d]
+            if not self._settled(dep):
+                self.reconcile(dep)
         self._dirty.clear()
         self._flush_notifications()
 
@@ -378,7 +391,7 @@ class World:
                 still.append(row)
                 failed.append(row)
                 continue
-            total = np.array([[n.cpu, n.memory, n.pods] for n in self.nodes])
+            total = self._node_total
             score = np.where(fits, (self._node_free[:, 0] / total[:, 0]) + (self._node_free[:, 1] / total[:, 1]), -1)
             node = int(np.argmax(score))
             self._node_free[node] -= need
@@ -436,16 +449,15 @@ class World:
         tbl.lat[rows] = 0.0
         tbl.backoff_update[rows[restart]] = at[restart]
         probes = self._probe_rs[tbl.rs[rows]]
-        delay = np.array([self.deployments[d].spec.readiness_delay for d in tbl.dep[rows]])
+        delay = self._ready_delay[tbl.dep[rows]]
         tbl.ready_at[rows] = np.where(np.isfinite(probes[:, 1]), np.inf, at + delay)
         for k in np.unique(tbl.model[rows]):
             sel = tbl.model[rows] == k
             self.model_list[int(k)].on_start(tbl, rows[sel], at[sel])
         tbl.rv[rows] = self._next_rv()
         self._changed.append(rows)
-        names = [self.pods[int(s)].container for s in tbl.serial[rows]]
-        self._event("Created", "Normal", "kubelet", tbl.serial[rows], at, [f"Created container {c}" for c in names])
-        self._event("Started", "Normal", "kubelet", tbl.serial[rows], at, [f"Started container {c}" for c in names])
+        self._event("Created", "Normal", "kubelet", tbl.serial[rows], at, "Created container {container}")
+        self._event("Started", "Normal", "kubelet", tbl.serial[rows], at, "Started container {container}")
 
     def _probe(self, t1: float) -> None:
         tbl = self.table
@@ -495,8 +507,7 @@ class World:
                             tbl.exit_code[row] = 137
                             self.stats.liveness_kills[dep.index] += 1
                         self._event("Killing", "Normal", "kubelet", tbl.serial[dead], at[kill],
-                                    [f"Container {self.pods[int(s)].container} failed liveness probe, will be restarted"
-                                     for s in tbl.serial[dead]])
+                                    "Container {container} failed liveness probe, will be restarted")
 
     def _probe_fails(self, rows: np.ndarray, purpose: int) -> np.ndarray:
         from ..randomness import uniform
@@ -540,15 +551,13 @@ class World:
             self.stats.oom_times.extend(zip(deps[oom].tolist(), fin[oom].tolist()))
             nodes = tbl.node[rows[oom]]
             self.recorder.record("OOMKilling", "Warning", "kernel-monitor", nodes, fin[oom],
-                                 [f"Memory cgroup out of memory: Killed process (pod {self.pods[int(s)].name}, "
-                                  f"container {self.pods[int(s)].container})" for s in tbl.serial[rows[oom]]],
-                                 kind="Node")
+                                 "Memory cgroup out of memory: Killed process (pod {pod_namespace}/{pod}, "
+                                 "container {pod_container})", kind="Node", extras=tbl.serial[rows[oom]])
         backing = (delay > 0) & ~deleting
         if backing.any():
             r = rows[backing]
             self._event("BackOff", "Warning", "kubelet", tbl.serial[r], fin[backing],
-                        [f"Back-off restarting failed container {self.pods[int(s)].container} in pod "
-                         f"{self.pods[int(s)].name}_{self.pods[int(s)].namespace}" for s in tbl.serial[r]])
+                        "Back-off restarting failed container {container} in pod {name}_{namespace}")
         self._changed.append(rows)
 
     def _settle_readiness(self, t1: float) -> None:
@@ -612,8 +621,15 @@ class World:
         new = self.current_rs(dep)
         return (len(rows), self._available(rows), len(new.rows) if new else 0, dep.generation, dep.replicas)
 
+    def template_hash_of(self, dep: DeploymentState) -> str:
+        """pod-template-hash of the current template, cached until the template changes."""
+        template = dep.obj["spec"]["template"]
+        if dep.hash_cache is None or dep.hash_cache[0] is not template:
+            dep.hash_cache = (template, template_hash(template))
+        return dep.hash_cache[1]
+
     def current_rs(self, dep: DeploymentState) -> ReplicaSetState | None:
-        h = template_hash(dep.obj["spec"]["template"])
+        h = self.template_hash_of(dep)
         for i in dep.replicasets:
             if self.replicasets[i].hash == h:
                 return self.replicasets[i]
@@ -657,8 +673,7 @@ class World:
                 self.replicasets[i].replicas = 0
         else:
             template = dep.obj["spec"]["template"]
-            h = template_hash(template)
-            new = self.current_rs(dep) or self._new_rs(dep, template, h)
+            new = self.current_rs(dep) or self._new_rs(dep, template, self.template_hash_of(dep))
             olds = [self.replicasets[i] for i in dep.replicasets if i != new.index]
             desired = dep.replicas
             old_live = [rs for rs in olds if rs.replicas > 0 or rs.rows]
@@ -678,6 +693,14 @@ class World:
                     self._scale_rs(dep, new, desired)
         for i in dep.replicasets:
             self._sync_rs(self.replicasets[i])
+
+    def _settled(self, dep: DeploymentState) -> bool:
+        """Nothing for the controllers to do: one ReplicaSet, at the desired size, no pod leaving."""
+        if dep.deleted or len(dep.replicasets) != 1:
+            return False
+        rs = self.replicasets[dep.replicasets[0]]
+        return rs.replicas == dep.replicas and len(rs.rows) == rs.replicas and not rs.deleting and \
+            self.template_hash_of(dep) == rs.hash
 
     def _scale_down_old(self, dep: DeploymentState, new: ReplicaSetState, olds: list[ReplicaSetState],
                         min_available: int) -> None:

@@ -239,3 +239,36 @@ def test_workload_ref_of_a_finding_is_its_top_owner():
     [f] = observe(det, objs[2])
     assert f.workload == ObjectRef(api_version="apps/v1", kind="Deployment", name="web", namespace="default",
                                    uid="uid-web")
+
+
+def test_two_policies_with_the_same_namespace_and_name_are_refused():
+    with pytest.raises(InvalidInput) as err:
+        detector([make_policy(triggers=[condition_trigger()]), make_policy(triggers=[event_trigger()])])
+    assert "duplicate policy default/heal" in str(err.value)
+
+
+@pytest.mark.parametrize("mangle", [
+    pytest.param(lambda e: e.update(reason=5), id="reason-not-a-string"),
+    pytest.param(lambda e: e.update(involvedObject="pod/a"), id="involved-object-not-a-map"),
+    pytest.param(lambda e: e.update(firstTimestamp="yesterday", lastTimestamp=None), id="unreadable-times"),
+    pytest.param(lambda e: e.update(metadata=None), id="no-metadata"),
+    pytest.param(lambda e: e.update(series="many"), id="series-not-a-map"),
+])
+def test_malformed_events_yield_nothing_and_never_crash(mangle):
+    p = pod("a")
+    ev = event_v1("a.1", "default", p, "BackOff")
+    mangle(ev)
+    det, _ = detector([make_policy(triggers=[event_trigger(reason=".*")])], [p])
+    findings = observe(det, ev)
+    assert all(str(f.target) == "Pod/default/a" for f in findings)
+
+
+def test_malformed_pods_never_crash():
+    det, _ = detector([make_policy(triggers=[condition_trigger("c", "CrashLoopBackOff", "True", "0s"),
+                                             condition_trigger()])])
+    for status in (None, "Running", {"conditions": "nope", "containerStatuses": [None, 3, {"state": None}]},
+                   {"conditions": [None, {"type": "Ready"}, {"type": "Ready", "status": "False",
+                                                              "lastTransitionTime": "garbage"}]}):
+        obj = pod("a")
+        obj["status"] = status
+        assert observe(det, obj) == []

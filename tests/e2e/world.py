@@ -12,7 +12,6 @@ functions through the API as on a cluster.
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
 import time
@@ -48,6 +47,10 @@ __all__ = [
     "demo_policy",
     "scenario_deployment",
     "rbac_documents",
+    "approver_documents",
+    "AuditEntry",
+    "read_audit",
+    "PING_TYPE",
 ]
 
 REPO = Path(__file__).resolve().parents[2]
@@ -201,7 +204,6 @@ class World:
     rbac: bool = True
     extra_env: Mapping[str, str] = field(default_factory=dict)
     per_function_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    duplicate_deliveries: int = 1
     clock: ShiftedClock = field(default_factory=ShiftedClock)
 
     def __post_init__(self) -> None:
@@ -241,8 +243,6 @@ class World:
         if self.s3 is not None:
             per_function["audit"].update(self.s3.env())
         self.mesh = Mesh(REPO, self.log_dir, env=common, per_function_env=per_function)
-        if self.duplicate_deliveries > 1:
-            _duplicate_ingress(self.mesh, self.duplicate_deliveries)
         self.mesh.start()
         self.feed = ApiServerFeed(self.server.api_client(self.tokens["feed"]), self.mesh.server.url,
                                   watch_timeout=5).start()
@@ -307,6 +307,11 @@ class World:
                             "source": PING_SOURCE, "datacontenttype": "application/json"},
                            {"sweep": "all"})
         return self.post(event)
+
+    def duplicating(self, copies: int):
+        """``with world.duplicating(3):`` every event reaches every subscriber three times."""
+        assert self.mesh is not None
+        return duplicated_ingress(self.mesh, copies)
 
     def wait_idle(self, timeout: float = 30.0) -> None:
         assert self.mesh is not None
@@ -375,9 +380,10 @@ def _data(event: Any) -> dict:
     return data
 
 
-def _duplicate_ingress(mesh: Mesh, copies: int) -> None:
-    """Make the broker deliver every event it accepts ``copies`` times, concurrently: the
-    at-least-once delivery of Knative at its most repetitive (replies included)."""
+@contextmanager
+def duplicated_ingress(mesh: Mesh, copies: int) -> Iterator[None]:
+    """Meanwhile the broker delivers every event it accepts ``copies`` times, concurrently: the
+    at-least-once delivery of Knative at its most repetitive (function replies included)."""
     broker = mesh.broker
     original = broker.ingest
 
@@ -386,7 +392,41 @@ def _duplicate_ingress(mesh: Mesh, copies: int) -> None:
             await original(event)
 
     broker.ingest = ingest_many  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        del broker.ingest  # back to the class's method
 
 
-def decode_dead_letter_data(event: Any) -> bytes:
-    return base64.b64decode(event.get_attributes().get("knativeerrordata", ""))
+@dataclass(frozen=True)
+class AuditEntry:
+    """One object in the audit bucket, read back through the production S3 sink."""
+
+    key: str
+    type: str
+    id: str
+    metadata: Mapping[str, str]
+    record: dict
+
+    @property
+    def event(self) -> dict:
+        return self.record["event"]
+
+
+def read_audit(s3: S3Target) -> list[AuditEntry]:
+    """Every record in the bucket (empty when the bucket does not exist yet)."""
+    from kubeskippy.adapters.s3_audit import S3AuditSink
+    from kubeskippy.audit.keys import parse_key
+    from kubeskippy.audit.record import decode_body
+
+    sink = S3AuditSink(s3.endpoint, s3.access_key, s3.secret_key, s3.bucket, secure=False, region="us-east-1",
+                       auto_create=False)
+    if not s3.client().bucket_exists(s3.bucket):
+        return []
+    entries = []
+    for obj in sink.list(""):
+        parts = parse_key(obj.key)
+        assert parts is not None, f"an object the audit function did not name: {obj.key}"
+        body, metadata = sink.get(obj.key)
+        entries.append(AuditEntry(obj.key, parts.type, parts.id, metadata, decode_body(body)))
+    return entries

@@ -1,9 +1,10 @@
-"""A contention scenario shared by the in-memory and the over-HTTP concurrency tests.
+"""Contention scenarios shared by the in-memory and the over-HTTP concurrency tests.
 
 Eight workers, each with its own Ledger (own holder), share one store and work through 1,000
-plans (400 distinct steps, so 600 are replays) on 9 overlapping workloads under a limit of 5 an
-hour. An independent tracker — not the ledger — checks that no two holders act on one workload
-at the same moment and that no step runs twice.
+plans (400 distinct steps, so 600 are replays) on 9 overlapping workloads under an hourly limit
+(5 in the scenario the design names; 60 without cooldowns in a busier one, where many more
+writes race). An independent tracker — not the ledger — checks that no two holders act on one
+workload at the same moment and that no step runs twice.
 """
 
 from __future__ import annotations
@@ -25,7 +26,16 @@ WORKERS = 8
 PLANS = 1000
 DISTINCT_STEPS = 400
 WORKLOADS = 9
-LIMIT = 5
+
+
+@dataclass(frozen=True)
+class Scenario:
+    limit: int = 5
+    cooldown: float = 600.0
+
+
+STRICT = Scenario(limit=5, cooldown=600.0)
+BUSY = Scenario(limit=60, cooldown=0.0)
 
 
 @dataclass
@@ -53,12 +63,12 @@ class Tracker:
                 del self.acting[workload]
 
 
-def plans(seed: int = 11) -> list[ActionRequest]:
+def plans(scenario: Scenario, seed: int = 11) -> list[ActionRequest]:
     out = []
     for i in range(PLANS):
         plan = i % DISTINCT_STEPS
-        out.append(request(f"plan-{plan}:restart", workload=deployment(f"w{plan % WORKLOADS}"), limit=LIMIT,
-                           cooldown=600, lease=120))
+        out.append(request(f"plan-{plan}:restart", workload=deployment(f"w{plan % WORKLOADS}"), limit=scenario.limit,
+                           cooldown=scenario.cooldown, lease=120))
     random.Random(seed).shuffle(out)
     return out
 
@@ -109,10 +119,11 @@ def _retrying(call: Callable[[], None], tracker: Tracker) -> None:
     raise AssertionError("complete/abort never got through")
 
 
-def run_contention(make_ledger: Callable[[str], Ledger], during_action: Callable[[], None] = lambda: None) -> Tracker:
+def run_contention(scenario: Scenario, make_ledger: Callable[[str], Ledger],
+                   during_action: Callable[[], None] = lambda: None) -> Tracker:
     """Run the scenario; ``make_ledger(holder)`` builds each worker's own ledger."""
     tracker = Tracker()
-    all_plans = plans()
+    all_plans = plans(scenario)
     start = threading.Barrier(WORKERS)
     threads = [threading.Thread(target=work, args=(make_ledger(f"replica-{n}"), all_plans[n::WORKERS], tracker,
                                                   start, during_action), daemon=True)
@@ -130,13 +141,13 @@ def run_contention(make_ledger: Callable[[str], Ledger], during_action: Callable
     return tracker
 
 
-def assert_exactly_the_limit_ran(tracker: Tracker, ledger: Ledger) -> None:
+def assert_exactly_the_limit_ran(scenario: Scenario, tracker: Tracker, ledger: Ledger) -> None:
     assert tracker.errors == []
-    assert len(tracker.executed) == LIMIT, tracker.refusals
-    assert len(set(tracker.executed)) == LIMIT, "a step ran twice"
+    assert len(tracker.executed) == scenario.limit, tracker.refusals
+    assert len(set(tracker.executed)) == scenario.limit, "a step ran twice"
     assert tracker.overlaps == []
     assert tracker.acting == {}
     assert ledger.active_leases("prod") == [], "a lease was left held"
-    assert ledger.actions_in_window("prod/heal") == LIMIT  # aborted reservations gave their slots back
+    assert ledger.actions_in_window("prod/heal") == scenario.limit  # aborted reservations gave their slots back
     attempts = len(tracker.executed) + len(tracker.aborted) + sum(tracker.refusals.values())
     assert attempts == PLANS

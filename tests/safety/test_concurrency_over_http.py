@@ -14,12 +14,13 @@ from kubeskippy.safety.config import SafetyConfig
 from kubeskippy.safety.ledger import Ledger
 
 from .builders import SleepRecorder
-from .concurrency import assert_exactly_the_limit_ran, run_contention
+from .concurrency import BUSY, STRICT, assert_exactly_the_limit_ran, run_contention
 
 
 @pytest.mark.slow
-def test_eight_replicas_over_http_run_exactly_the_limit_with_no_duplicate_and_no_overlap(clock):
-    config = SafetyConfig(max_attempts=30)
+@pytest.mark.parametrize("scenario", [pytest.param(STRICT, id="limit-5"), pytest.param(BUSY, id="limit-60")])
+def test_eight_replicas_over_http_run_exactly_the_limit_with_no_duplicate_and_no_overlap(clock, scenario):
+    config = SafetyConfig(max_attempts=30, chain_threshold=10**6)
     clients = []
     with DevClusterServer(ObjectStore(clock)) as server:
         def make(holder: str) -> Ledger:
@@ -29,8 +30,8 @@ def test_eight_replicas_over_http_run_exactly_the_limit_with_no_duplicate_and_no
             return Ledger(store, clock, config, holder, sleep=SleepRecorder(), rng=random.Random(holder))
 
         try:
-            tracker = run_contention(make)
-            assert_exactly_the_limit_ran(tracker, make("inspector"))
+            tracker = run_contention(scenario, make)
+            assert_exactly_the_limit_ran(scenario, tracker, make("inspector"))
             updates = [r for r in server.requests if r.verb == "update"]
         finally:
             for client in clients:

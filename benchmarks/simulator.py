@@ -1,0 +1,164 @@
+"""Benchmark of the what-if simulator's world: pods × simulated hours per wall second.
+
+Three measurements, each in a fresh subprocess (so peak RSS is its own):
+
+1. scale: a mix of the demo workloads (memory leak, CPU spikes, random crasher, chaos monkey,
+   flaky web, crash loop and steady pods, 10 replicas per Deployment) at 100, 1,000 and 10,000
+   pods for 24 simulated hours at 15 s resolution, with metrics scraped every tick and the
+   incident observer on — the no-healing arm, i.e. the simulator's own cost.
+2. the same at 1,000 pods × 6 h restricted to memory_leak + crash_loop + steady, against
+3. a naive baseline written here: one SimPy process per pod, updating that pod in Python every
+   tick with the same rules (10 MiB per 10 s leak with 10 % frees, OOM at the limit, kubelet
+   back-off, crash after 30 s, a scrape copying every pod's values).
+
+Run:  .venv/bin/python benchmarks/simulator.py            (all; about 2–3 minutes)
+      .venv/bin/python benchmarks/simulator.py --quick    (smaller sizes, for a smoke check)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import time
+
+MIX = [("memory_leak", {}), ("cpu_spike", {}), ("random_crasher", {}), ("chaos_monkey", {}),
+       ("flaky_web", {}), ("crash_loop", {}), ("steady", {}), ("steady", {}), ("steady", {}), ("steady", {})]
+SMALL_MIX = [("memory_leak", {}), ("crash_loop", {}), ("steady", {}), ("steady", {})]
+
+
+def scenario_for(pods: int, hours: float, mix) -> dict:
+    deployments = max(1, pods // 10)
+    workloads = []
+    for i in range(deployments):
+        model, params = mix[i % len(mix)]
+        workloads.append({"name": f"w{i}-{model.replace('_', '-')}", "model": model, "replicas": 10,
+                          "params": params,
+                          "resources": {"requests": {"cpu": "10m", "memory": "16Mi"},
+                                        "limits": {"cpu": "500m", "memory": "512Mi"}}})
+    return {"name": f"bench-{pods}", "duration": f"{hours}h", "resolution": "15s",
+            "signals": {"retention": "30m"},
+            "cluster": {"nodes": {"count": max(1, pods // 100 + 1), "cpu": "64", "memory": "256Gi", "pods": 250}},
+            "workloads": workloads}
+
+
+def run_vectorised(pods: int, hours: float, mix_name: str) -> dict:
+    from kubeskippy.simulator.runner import Arm, run_once
+    from kubeskippy.simulator.scenario import parse_scenario
+
+    sc = parse_scenario(scenario_for(pods, hours, MIX if mix_name == "full" else SMALL_MIX))
+    started = time.perf_counter()
+    record = run_once(sc, Arm("no-healing"), 1)
+    wall = time.perf_counter() - started
+    return {"kind": "vectorised", "pods": pods, "hours": hours, "mix": mix_name, "wall_s": wall,
+            "us_per_pod_hour": wall / (pods * hours) * 1e6, "oom_kills": record.metrics["oom_kills"],
+            "exits": record.metrics["container_exits"], "peak_rss_mib": _rss_mib()}
+
+
+def run_naive(pods: int, hours: float) -> dict:
+    """One SimPy process per pod; the same rules as the small mix, in plain Python."""
+    import simpy
+
+    env = simpy.Environment()
+    step, limit, mib = 15.0, 512 * 2**20, 2**20
+    scraped: list[list[float]] = []
+    state = [dict(kind=("memory_leak", "crash_loop", "steady", "steady")[(i // 10) % 4], mem=0.0, chunks=0,
+                  next_alloc=0.0, started=2.0, restarts=0, fails=0, last_restart=None, due=2.0, running=False,
+                  rng=random.Random(i)) for i in range(pods)]
+
+    def pod(s):
+        while True:
+            yield env.timeout(step)
+            t = env.now
+            if not s["running"]:
+                if s["due"] <= t:
+                    s["running"], s["started"], s["chunks"], s["next_alloc"] = True, s["due"], 0, s["due"]
+                    if s["restarts"]:
+                        s["last_restart"] = s["due"]
+                continue
+            exit_at = None
+            if s["kind"] == "memory_leak":
+                while s["next_alloc"] <= t:
+                    if s["next_alloc"] > s["started"] and s["rng"].random() < 0.1 and s["chunks"] > 5:
+                        s["chunks"] -= 1
+                    s["chunks"] += 1
+                    s["mem"] = (10 + 10 * s["chunks"]) * mib
+                    if s["mem"] >= limit:
+                        exit_at = s["next_alloc"]
+                        break
+                    s["next_alloc"] += 10
+            elif s["kind"] == "crash_loop":
+                s["mem"] = mib
+                if s["started"] + 30 <= t:
+                    exit_at = s["started"] + 30
+            else:
+                s["mem"] = 64 * mib
+            if exit_at is not None:
+                s["restarts"] += 1
+                expired = s["last_restart"] is None or exit_at - s["last_restart"] > 600
+                s["fails"] = 1 if expired else s["fails"] + 1
+                delay = 0.0 if s["fails"] <= 1 else min(10 * 2 ** (s["fails"] - 2), 300)
+                s["running"], s["due"], s["mem"] = False, exit_at + delay + 1, 0.0
+
+    def scraper():
+        while True:
+            yield env.timeout(step)
+            scraped.append([s["mem"] for s in state])
+            if len(scraped) > 120:
+                scraped.pop(0)
+
+    for s in state:
+        env.process(pod(s))
+    env.process(scraper())
+    started = time.perf_counter()
+    env.run(until=hours * 3600 + 1e-6)
+    wall = time.perf_counter() - started
+    return {"kind": "naive", "pods": pods, "hours": hours, "mix": "small", "wall_s": wall,
+            "us_per_pod_hour": wall / (pods * hours) * 1e6, "restarts": sum(s["restarts"] for s in state),
+            "peak_rss_mib": _rss_mib()}
+
+
+def _rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _subprocess(args: list[str]) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--one", *args], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--one", nargs="+")
+    args = parser.parse_args()
+    if args.one:
+        kind, pods, hours = args.one[0], int(args.one[1]), float(args.one[2])
+        result = run_naive(pods, hours) if kind == "naive" else run_vectorised(pods, hours, kind)
+        print(json.dumps(result))
+        return
+    sizes, hours = ([100, 1000], 2.0) if args.quick else ([100, 1000, 10000], 24.0)
+    results = []
+    for pods in sizes:
+        r = _subprocess(["full", str(pods), str(hours)])
+        results.append(r)
+        print(f"scale     {pods:6d} pods × {hours:g} h: {r['wall_s']:7.2f} s wall, "
+              f"{r['us_per_pod_hour']:8.2f} µs per pod-hour, peak RSS {r['peak_rss_mib']:.0f} MiB, "
+              f"OOM kills {r['oom_kills']}, exits {r['exits']}", flush=True)
+    base = min(results, key=lambda r: r["pods"])
+    for r in results:
+        print(f"  cost per pod-hour relative to {base['pods']} pods: {r['us_per_pod_hour'] / base['us_per_pod_hour']:.2f}")
+    cmp_pods, cmp_hours = (300, 1.0) if args.quick else (1000, 6.0)
+    vec = _subprocess(["small", str(cmp_pods), str(cmp_hours)])
+    naive = _subprocess(["naive", str(cmp_pods), str(cmp_hours)])
+    print(f"compare   {cmp_pods} pods × {cmp_hours:g} h: vectorised {vec['wall_s']:.2f} s "
+          f"({vec['peak_rss_mib']:.0f} MiB), naive one-process-per-pod {naive['wall_s']:.2f} s "
+          f"({naive['peak_rss_mib']:.0f} MiB): {naive['wall_s'] / vec['wall_s']:.1f}× faster")
+    print(json.dumps({"scale": results, "vectorised": vec, "naive": naive}))
+
+
+if __name__ == "__main__":
+    main()
