@@ -1,31 +1,40 @@
-"""Safety-ledger throughput: decisions per second with contending workers on shared records.
+"""Safety-ledger throughput: decisions per second with 8 contending workers on shared records.
 
-Every worker has its own Ledger (own holder) and, over HTTP, its own ``kubernetes`` client; all
-of them reserve actions on workloads of ONE namespace under ONE policy, so every reservation
-contends on the same three ConfigMaps (the namespace's workload record, the policy's window and
-the global window), and every completion on the namespace's record.
+Each worker has its own Ledger (its own holder) and, over HTTP, its own ``kubernetes`` client.
+All of them decide about workloads of ONE namespace under ONE policy, so they contend on the same
+ConfigMaps: the namespace's workload record (leases, executed steps, cooldowns, chains), the
+policy's window and the global window. The devcluster API server runs in its own process, as an
+API server would; the workers are threads of this process. Each run is repeated, fresh state
+each time, through two stores in the same run:
 
-Two kinds of decision are timed, each through the in-memory store (the baseline) and through
-ConfigMapStore → KubernetesCluster → the devcluster API server on 127.0.0.1:
+* in-memory: MemoryStore (the baseline);
+* HTTP: ConfigMapStore → KubernetesCluster (the real ``kubernetes`` client) → devcluster on 127.0.0.1.
 
-* granted: reserve + complete of a fresh step on a fresh workload (4 compare-and-swaps);
-* refused: a replay of an executed step (answered ``duplicate`` from one read).
+Decision mixes:
 
-Run:  .venv/bin/python benchmarks/safety.py [--workers 8] [--decisions 400]
+* storm: the concurrency tests' stream — 400 distinct plans replayed to 1,000 per 8 workers... scaled
+  by --plans, on 9 workloads, limit 5 an hour, cooldown 10 min: nearly every decision is a
+  refusal (duplicate / leased / cooldown / rate_limited), as in an alert storm;
+* refused: replays of executed steps only (``duplicate``);
+* granted: every decision grants (fresh step, fresh workload) and is followed by complete().
+
+Run:  .venv/bin/python benchmarks/safety.py [--workers 8] [--plans 1000] [--granted 40] [--repeats 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import multiprocessing
+import random
 import statistics
 import threading
 import time
-from dataclasses import dataclass
+from collections import Counter
 from typing import Callable
 
 from kubeskippy.clock import WallClock
-from kubeskippy.errors import Refused
+from kubeskippy.errors import Refused, TemporaryError
 from kubeskippy.events.model import ObjectRef
 from kubeskippy.ports import VersionedStore
 from kubeskippy.safety.config import SafetyConfig
@@ -33,55 +42,66 @@ from kubeskippy.safety.contract import ActionRequest
 from kubeskippy.safety.ledger import Ledger
 from kubeskippy.safety.memory_store import MemoryStore
 
-CONFIG = SafetyConfig(chain_threshold=10**9, global_max_actions_per_hour=10**9, max_attempts=40,
-                      idempotency_ttl=3600)
+CONFIG = SafetyConfig(max_attempts=40, global_max_actions_per_hour=10**6)  # the global window is still kept
 
 
-def request(step: str, workload: str) -> ActionRequest:
-    ref = ObjectRef(api_version="apps/v1", kind="Deployment", name=workload, namespace="bench")
-    return ActionRequest(step_id=step, policy="bench/policy", trigger="t", target=ref, workload=ref,
-                         action_type="restart", max_actions_per_hour=10**9, cooldown=0.0, lease_duration=300.0)
+def request(step: str, workload: str, *, limit: int, cooldown: float) -> ActionRequest:
+    """``step`` and ``workload`` start with the run's tag, which also names the namespace (and so
+    the records): every run starts from empty records."""
+    ref = ObjectRef(api_version="apps/v1", kind="Deployment", name=workload, namespace=f"bench-{step.split('-')[0]}")
+    return ActionRequest(step_id=step, policy=f"{ref.namespace}/policy", trigger="t", target=ref, workload=ref,
+                         action_type="restart", max_actions_per_hour=limit, cooldown=cooldown, lease_duration=300.0)
 
 
-@dataclass
-class Result:
-    decisions: int
-    seconds: float
-    conflicts_retried: int
+def streams(mix: str, workers: int, plans: int, granted: int, tag: str) -> list[list[ActionRequest]]:
+    """Each worker's list of requests for one run."""
+    if mix == "storm":
+        stream = [request(f"{tag}-plan-{i % 400}", f"{tag}-w{(i % 400) % 9}", limit=5, cooldown=600.0)
+                  for i in range(plans)]
+        random.Random(11).shuffle(stream)
+        return [stream[n::workers] for n in range(workers)]
+    if mix == "refused":
+        return [[request(f"{tag}-done-{i}", f"{tag}-done-{i}", limit=10**6, cooldown=0.0)
+                 for i in range(plans // workers)] for _ in range(workers)]
+    return [[request(f"{tag}-{n}-{i}", f"{tag}-{n}-{i}", limit=10**6, cooldown=0.0) for i in range(granted)]
+            for n in range(workers)]
 
-    @property
-    def rate(self) -> float:
-        return self.decisions / self.seconds
+
+def prepare(mix: str, ledger: Ledger, tag: str, plans: int, workers: int) -> None:
+    if mix == "refused":  # the steps the workers will replay
+        for i in range(plans // workers):
+            ledger.complete(ledger.reserve(request(f"{tag}-done-{i}", f"{tag}-done-{i}", limit=10**6,
+                                                   cooldown=0.0)))
 
 
-def run(workers: int, per_worker: int, store_for: Callable[[int], VersionedStore], label: str,
-        kind: str) -> Result:
+def run(mix: str, stores: list[VersionedStore], per_worker: list[list[ActionRequest]]) -> tuple[int, float, Counter]:
+    """(decisions, seconds, outcomes) of one run with one worker per store."""
     clock = WallClock()
-    ledgers = [Ledger(store_for(n), clock, CONFIG, f"{label}-{kind}-{n}") for n in range(workers)]
-    if kind == "refused":  # executed steps to replay
-        seeding = ledgers[0]
-        for i in range(per_worker):
-            seeding.complete(seeding.reserve(request(f"{label}-done-{i}", f"{label}-done-{i}")))
-    start = threading.Barrier(workers + 1)
+    outcomes: Counter = Counter()
+    lock = threading.Lock()
+    start = threading.Barrier(len(stores) + 1)
     errors: list[BaseException] = []
 
     def worker(n: int) -> None:
-        ledger = ledgers[n]
+        ledger = Ledger(stores[n], clock, CONFIG, f"worker-{n}")
         try:
             start.wait()
-            for i in range(per_worker):
-                if kind == "granted":
-                    ledger.complete(ledger.reserve(request(f"{label}-{n}-{i}", f"{label}-{n}-{i}")))
+            for req in per_worker[n]:
+                try:
+                    reservation = ledger.reserve(req)
+                except Refused as e:
+                    outcome = e.reason
+                except TemporaryError:
+                    outcome = "temporary"
                 else:
-                    try:
-                        ledger.reserve(request(f"{label}-done-{i}", f"{label}-done-{i}"))
-                        raise AssertionError("a replay was granted")
-                    except Refused as e:
-                        assert e.reason == "duplicate", e
+                    ledger.complete(reservation)
+                    outcome = "granted"
+                with lock:
+                    outcomes[outcome] += 1
         except BaseException as e:  # noqa: BLE001
             errors.append(e)
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(workers)]
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(len(stores))]
     for t in threads:
         t.start()
     start.wait()
@@ -91,49 +111,79 @@ def run(workers: int, per_worker: int, store_for: Callable[[int], VersionedStore
     elapsed = time.perf_counter() - t0
     if errors:
         raise errors[0]
-    return Result(workers * per_worker, elapsed, 0)
+    return sum(outcomes.values()), elapsed, outcomes
+
+
+def _serve(conn) -> None:  # runs in the server process
+    from kubeskippy.devcluster import DevClusterServer
+
+    logging.basicConfig(level=logging.ERROR)
+    with DevClusterServer() as server:
+        conn.send(server.port)
+        conn.recv()  # until told to stop
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=8)
-    parser.add_argument("--decisions", type=int, default=400, help="granted decisions per worker and run")
+    parser.add_argument("--plans", type=int, default=1000, help="decisions per run in the storm and refused mixes")
+    parser.add_argument("--granted", type=int, default=40, help="granted decisions per worker and run")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
 
+    from kubernetes import client as k8s
+
     from kubeskippy.adapters.configmap_store import ConfigMapStore
     from kubeskippy.adapters.kubernetes import KubernetesCluster
-    from kubeskippy.devcluster import DevClusterServer
 
-    per_worker = max(1, args.decisions)
-    rows: list[tuple[str, str, list[Result]]] = []
-    for kind in ("granted", "refused"):
-        memory_runs, http_runs = [], []
-        for r in range(args.repeats):
-            memory = MemoryStore()
-            memory_runs.append(run(args.workers, per_worker, lambda n: memory, f"m{r}", kind))
-            with DevClusterServer() as server:
-                clients = [server.api_client() for _ in range(args.workers)]
-                try:
-                    http_runs.append(run(args.workers, per_worker, lambda n: ConfigMapStore(
-                        KubernetesCluster(clients[n]), "kubeskippy", prefix=""), f"h{r}", kind))
-                finally:
-                    for c in clients:
-                        c.close()
-        rows.append((kind, "in-memory", memory_runs))
-        rows.append((kind, "HTTP devcluster", http_runs))
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    server = ctx.Process(target=_serve, args=(child,), daemon=True)
+    server.start()
+    port = parent.recv()
 
-    print(f"workers={args.workers} decisions/worker={per_worker} repeats={args.repeats}")
-    print(f"{'decision':8} {'store':16} {'median/s':>10} {'min/s':>10} {'max/s':>10}")
+    def http_stores() -> tuple[list[VersionedStore], Callable[[], None]]:
+        clients = []
+        for _ in range(args.workers):
+            conf = k8s.Configuration()
+            conf.host = f"http://127.0.0.1:{port}"
+            clients.append(k8s.ApiClient(conf))
+        stores = [ConfigMapStore(KubernetesCluster(c), "kubeskippy", prefix="") for c in clients]
+        return stores, lambda: [c.close() for c in clients]
+
+    results: dict[tuple[str, str], list[tuple[int, float, Counter]]] = {}
+    try:
+        for mix in ("storm", "refused", "granted"):
+            for r in range(args.repeats):
+                for backend in ("in-memory", "HTTP"):
+                    tag = f"{mix[0]}{r}{backend[0].lower()}"
+                    if backend == "in-memory":
+                        memory = MemoryStore()
+                        stores, close = [memory] * args.workers, (lambda: None)
+                    else:
+                        stores, close = http_stores()
+                    try:
+                        prepare(mix, Ledger(stores[0], WallClock(), CONFIG, "preparer"), tag, args.plans, args.workers)
+                        per_worker = streams(mix, args.workers, args.plans, args.granted, tag)
+                        results.setdefault((mix, backend), []).append(run(mix, stores, per_worker))
+                    finally:
+                        close()
+    finally:
+        parent.send("stop")
+        server.join(timeout=10)
+
+    print(f"workers={args.workers} plans={args.plans} granted/worker={args.granted} repeats={args.repeats} "
+          f"cpus={multiprocessing.cpu_count()}")
+    print(f"{'mix':8} {'store':10} {'decisions/s median':>19} {'min':>8} {'max':>8}  outcomes (last run)")
     medians = {}
-    for kind, store, results in rows:
-        rates = [x.rate for x in results]
-        medians[(kind, store)] = statistics.median(rates)
-        print(f"{kind:8} {store:16} {statistics.median(rates):10.0f} {min(rates):10.0f} {max(rates):10.0f}")
-    for kind in ("granted", "refused"):
-        ratio = medians[(kind, "HTTP devcluster")] / medians[(kind, "in-memory")]
-        print(f"{kind}: HTTP / in-memory = {ratio:.3f}")
+    for (mix, backend), runs in results.items():
+        rates = [d / s for d, s, _ in runs]
+        medians[(mix, backend)] = statistics.median(rates)
+        print(f"{mix:8} {backend:10} {statistics.median(rates):19.0f} {min(rates):8.0f} {max(rates):8.0f}  "
+              f"{dict(runs[-1][2])}")
+    for mix in ("storm", "refused", "granted"):
+        print(f"{mix}: HTTP / in-memory = {medians[(mix, 'HTTP')] / medians[(mix, 'in-memory')]:.4f}")
 
 
 if __name__ == "__main__":

@@ -208,7 +208,7 @@ class _Parser:
         if self.peek()[1] == "[":
             self.take("[")
             rng = _duration(self.take(kind="duration"))
-            if self.peek()[1] == ":":
+            if self.peek()[1].startswith(":"):
                 raise PromQLError("subqueries are not supported by the simulator")
             self.take("]")
             if not isinstance(node, Selector):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .world import APPS_NAMESPACE, World, demo_policy, scenario_deployment, wait_until
 
@@ -59,7 +59,6 @@ class CrashLoopRun:
     deleted_at: float
     first_event: int
     """Index into the broker's accepted events where this scenario began."""
-    notes: list[str] = field(default_factory=list)
 
     @property
     def victim_name(self) -> str:
@@ -93,12 +92,12 @@ def run_crash_loop(world: World, app: str, *, replicas: int = 2, scenario: str =
     world.crash_loop(victim)
     name = victim["metadata"]["name"]
     wait_until(lambda: world.store.find("v1", "Pod", name, APPS_NAMESPACE) is None, timeout=timeout,
-               what=f"KubeSkippy to delete the crash-looping pod {name}\n{world.diagnostics()}")
+               what=lambda: f"KubeSkippy to delete the crash-looping pod {name}\n{world.diagnostics()}")
     deleted_at = time.time()
     replacement = wait_until(lambda: _replacement(world, app, originals, replicas), timeout=10,
                              what=f"the ReplicaSet to replace {name}")
     wait_until(lambda: _phase(healing_actions_for(world, name)) == "Succeeded", timeout=timeout,
-               what=f"the HealingAction for {name} to succeed\n{world.diagnostics()}")
+               what=lambda: f"the HealingAction for {name} to succeed\n{world.diagnostics()}")
 
     def verified() -> bool:
         [ha] = healing_actions_for(world, name)

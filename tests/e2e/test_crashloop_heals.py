@@ -105,6 +105,7 @@ def test_no_function_call_was_refused_and_audit_never_called_kubernetes(world, h
 
 def test_nothing_was_dead_lettered_and_no_function_hit_an_unexpected_error(world, healed):
     assert world.dead_letters() == []
+    assert world.loop.errors == []
     for name in FUNCTION_ACCOUNTS:
         assert '"unexpected error"' not in world.function_log(name), world.function_log(name)[-3000:]
 

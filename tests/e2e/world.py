@@ -12,6 +12,7 @@ functions through the API as on a cluster.
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 import time
@@ -21,13 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
 
+import httpx
 import yaml
 
+from kubeskippy.clock import to_rfc3339
 from kubeskippy.devcluster import Controller, DevClusterServer, ObjectStore
 from kubeskippy.devcluster.api import RequestRecord
 from kubeskippy.devcluster.authz import service_account_user
 from kubeskippy.devcluster.builders import container, deployment
-from kubeskippy.events.cloudevents import encode
+from kubeskippy.events.cloudevents import CloudEvent, encode
 from kubeskippy.mesh.broker import DeliveryRecord
 from kubeskippy.mesh.feed import ApiServerFeed
 from kubeskippy.mesh.runner import Mesh
@@ -69,15 +72,17 @@ PING_SOURCE = f"/apis/v1/namespaces/{KUBESKIPPY_NAMESPACE}/pingsources/kubeskipp
 T = TypeVar("T")
 
 
-def wait_until(condition: Callable[[], T], *, timeout: float, what: str, interval: float = 0.02) -> T:
-    """Poll until ``condition()`` is truthy and return it; fail naming ``what`` after ``timeout``."""
+def wait_until(condition: Callable[[], T], *, timeout: float, what: str | Callable[[], str],
+               interval: float = 0.02) -> T:
+    """Poll until ``condition()`` is truthy and return it; fail naming ``what`` after ``timeout``
+    (a callable ``what`` is asked only then, so diagnostics show the state at the failure)."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {what() if callable(what) else what}")
         time.sleep(interval)
 
 
@@ -195,8 +200,9 @@ def scenario_deployment(name: str, scenario: str, *, replicas: int = 1, memory_l
 class World:
     """The double, its controller loop, the mesh and the feed, started together.
 
-    ``tokens`` map each function to a bearer token of its ServiceAccount; ``rbac`` switches the
-    double's authorization on (from :func:`rbac_documents`).
+    ``tokens`` map each function (and ``feed``, and the approver) to a bearer token, ``users``
+    each token to the user RBAC sees; ``rbac`` switches the double's authorization on (from
+    :func:`rbac_documents`).
     """
 
     log_dir: Path
@@ -204,6 +210,8 @@ class World:
     rbac: bool = True
     extra_env: Mapping[str, str] = field(default_factory=dict)
     per_function_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    feed: bool = True
+    """Run the ApiServerSource-shaped feed (off: the test posts API events itself)."""
     clock: ShiftedClock = field(default_factory=ShiftedClock)
 
     def __post_init__(self) -> None:
@@ -219,7 +227,7 @@ class World:
         self.users["token-feed"] = service_account_user(KUBESKIPPY_NAMESPACE, FEED_ACCOUNT)
         self.users[f"token-{APPROVER}"] = APPROVER
         self.mesh: Mesh | None = None
-        self.feed: ApiServerFeed | None = None
+        self.watcher: ApiServerFeed | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -244,13 +252,16 @@ class World:
             per_function["audit"].update(self.s3.env())
         self.mesh = Mesh(REPO, self.log_dir, env=common, per_function_env=per_function)
         self.mesh.start()
-        self.feed = ApiServerFeed(self.server.api_client(self.tokens["feed"]), self.mesh.server.url,
-                                  watch_timeout=5).start()
+        if not self.feed:
+            return self
+        self._feed_client = self.server.api_client(self.tokens["feed"])
+        self.watcher = ApiServerFeed(self._feed_client, self.mesh.server.url, watch_timeout=5).start()
         return self
 
     def stop(self) -> None:
-        if self.feed is not None:
-            self.feed.stop()
+        if self.watcher is not None:
+            self.watcher.stop()
+            self._feed_client.close()
         if self.mesh is not None:
             self.mesh.stop()
         self.loop.stop()
@@ -274,12 +285,6 @@ class World:
     def pods(self, app: str) -> list[dict]:
         return self.store.list("v1", "Pod", APPS_NAMESPACE, label_selector=f"app={app}")
 
-    def running_pod(self, app: str, timeout: float = 10.0) -> dict:
-        def ready() -> dict | None:
-            pods = [p for p in self.pods(app) if _is_ready(p)]
-            return pods[0] if len(pods) == 1 else None
-        return wait_until(ready, timeout=timeout, what=f"one ready pod of {app}")
-
     def crash_loop(self, pod: dict, *, for_seconds: float = 120.0, last_reason: str = "Error",
                    exit_code: int = 1) -> dict:
         """Put ``pod`` in CrashLoopBackOff, stamped as if it had been so for ``for_seconds``."""
@@ -288,10 +293,30 @@ class World:
             return self.controller.crash_pod(meta["namespace"], meta["name"], last_reason=last_reason,
                                              exit_code=exit_code)
 
+    def oom_killed_earlier(self, pod: dict, *, ran_for: float, ago: float) -> dict:
+        """One status write: the container was OOM-killed ``ago`` seconds ago after running
+        ``ran_for`` seconds, and has been running (Ready) since — a leak's history, written at
+        once so the feed never shows an in-between state."""
+        meta = pod["metadata"]
+        with self.store.lock:
+            current = self.store.get("v1", "Pod", meta["name"], meta["namespace"])
+            status = copy.deepcopy(current["status"])
+            now = self.clock.now()
+            restarted = to_rfc3339(now - ago)
+            for cs in status["containerStatuses"]:
+                cs["lastState"] = {"terminated": {"exitCode": 137, "reason": "OOMKilled",
+                                                  "startedAt": to_rfc3339(now - ago - ran_for),
+                                                  "finishedAt": restarted}}
+                cs["state"] = {"running": {"startedAt": restarted}}
+                cs["restartCount"] = cs.get("restartCount", 0) + 1
+                cs["ready"] = cs["started"] = True
+            for condition in status["conditions"]:
+                if condition["type"] in ("Ready", "ContainersReady"):
+                    condition["lastTransitionTime"] = restarted
+            return self.store.replace({**current, "status": status}, subresource="status")
+
     def post(self, event: Any) -> float:
         """Post a CloudEvent to the broker's ingress (K_SINK); returns the wall time it was sent."""
-        import httpx
-
         assert self.mesh is not None
         headers, body = encode(event, mode="binary")
         sent = time.time()
@@ -301,8 +326,6 @@ class World:
 
     def tick(self) -> float:
         """The PingSource sweep's event (detect sweeps, remediate verifies and expires approvals)."""
-        from kubeskippy.events.cloudevents import CloudEvent
-
         event = CloudEvent({"specversion": "1.0", "id": uuid.uuid4().hex, "type": PING_TYPE,
                             "source": PING_SOURCE, "datacontenttype": "application/json"},
                            {"sweep": "all"})
@@ -357,27 +380,17 @@ class World:
 
     def diagnostics(self) -> str:
         """Everything worth reading when a scenario fails: logs tails, dead letters, refusals."""
-        parts = [f"denied requests: {self.denied()}", f"dead letters: {[dict(d.get_attributes()) for d in self.dead_letters()]}",
+        parts = [f"denied requests: {self.denied()}",
+                 f"dead letters: {[dict(d.get_attributes()) for d in self.dead_letters()]}",
                  f"controller errors: {self.loop.errors}"]
         for name in FUNCTION_ACCOUNTS:
             parts.append(f"--- {name} log (tail) ---\n" + "\n".join(self.function_log(name).splitlines()[-25:]))
         return "\n".join(parts)
 
 
-def _is_ready(pod: dict) -> bool:
-    if pod["metadata"].get("deletionTimestamp"):
-        return False
-    conditions = (pod.get("status") or {}).get("conditions") or []
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
-
-
 def _data(event: Any) -> dict:
     data = event.get_data()
-    if isinstance(data, (bytes, bytearray)):
-        data = json.loads(data)
-    elif isinstance(data, str):
-        data = json.loads(data)
-    return data
+    return json.loads(data) if isinstance(data, (bytes, bytearray, str)) else data
 
 
 @contextmanager

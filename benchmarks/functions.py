@@ -1,0 +1,543 @@
+"""The functions as processes: detect against a bare func-python echo, cold starts, and the mesh.
+
+Three figures (issue 5), each measured against a baseline in the same run:
+
+1. Throughput and tail latency of detect over HTTP through func-python, as a fraction of the bare
+   echo function's (benchmarks/echo_function: decode a CloudEvent, reply with it). Both run as
+   real processes on loopback under the same middleware (``python -m kubeskippy.mesh.serve_function
+   <folder>``: func-python's http middleware on hypercorn), driven by the same client (one async
+   httpx client, ``--concurrency`` requests in flight, bounded by ``--requests`` and
+   ``--seconds``) with the same events. Rounds alternate echo and detect so machine noise hits
+   both. Targets: detect ≥ 70 % of the echo's requests/s, detect p99 ≤ 2× the echo's.
+2. Cold start: process start → first CloudEvent answered (a crash-looping pod, so detect's first
+   answer is a finding that needed the Kubernetes client and API reads), median of ``--starts``,
+   echo and detect interleaved. Target: detect ≤ 2× the echo.
+3. An ApiServerSource-shaped event → the action executed, through the local mesh
+   (kubeskippy.mesh.runner.Mesh: broker + detect, analyze, remediate, audit as func-python
+   processes, rules analyzer): from posting the event to the broker until the API reports the
+   crash-looping pod DELETED (a watch opened before posting). Each run uses its own Deployment
+   (cooldowns and leases are per workload) and waits for the mesh to go idle before the next.
+   Target: p50 ≤ 50 ms.
+
+The Kubernetes API is the devcluster HTTP server, in a process of its own so its threads do not
+share a GIL with the load generator or the broker. The cluster: namespace demo-apps with the
+demo scenarios (demo/policies; the crash-loop policy's maxActionsPerHour raised so the mesh runs
+are not rate-limited, which the benchmark prints), namespace shop with workloads no policy
+selects, ~300 core Events. Crash loops are caused by a failing liveness probe (Unhealthy and
+Killing events), which the rules analyzer diagnoses as failing_probes with confidence 0.7.
+
+The event mix: 55 % Pod updates of healthy pods, 10 % Pod updates of crash-looping pods (each a
+finding), 35 % core Event adds (Normal and Warning; BackOff warnings about crash-looping pods are
+counted against the policy's event trigger through the API).
+
+Run from the repository root:  .venv/bin/python -m benchmarks.functions [--quick] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+import yaml  # noqa: E402
+
+from kubeskippy.events.cloudevents import encode  # noqa: E402
+from kubeskippy.ingest.apiserver import apiserver_event  # noqa: E402
+from kubeskippy.mesh.runner import free_port  # noqa: E402
+
+ECHO = ROOT / "benchmarks" / "echo_function"
+DETECT = ROOT / "functions" / "detect"
+APPS = "demo-apps"
+OTHER = "shop"
+SCENARIOS = ("crashloop", "memory-leak", "cpu-oscillation", "service-degradation", "chaos", "none")
+PROBE_EVENTS = (
+    ("Unhealthy", "Warning", "Liveness probe failed: HTTP probe failed with statuscode: 500", 6),
+    ("Killing", "Normal", "Container app failed liveness probe, will be restarted", 3),
+    ("BackOff", "Warning", "Back-off restarting failed container app in pod", 4),
+)
+NORMAL_REASONS = ("Scheduled", "Pulled", "Created", "Started", "SuccessfulCreate")
+WARNING_REASONS = ("BackOff", "Unhealthy", "FailedMount", "ProbeWarning")
+
+
+# --- the Kubernetes API double, in its own process -------------------------------------------------
+
+class _ShiftedClock:
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def now(self) -> float:
+        return time.time() + self.offset
+
+    @contextmanager
+    def shifted(self, seconds: float) -> Iterator[None]:
+        self.offset = seconds
+        try:
+            yield
+        finally:
+            self.offset = 0.0
+
+
+def _build_world(seed: int, mesh_runs: int) -> tuple[Any, dict]:
+    """Seed the store; return it and what the benchmark needs to know about it."""
+    from kubeskippy.clock import to_rfc3339
+    from kubeskippy.devcluster import Controller, ObjectStore
+    from kubeskippy.devcluster.builders import container, deployment, event
+
+    rng = random.Random(seed)
+    clock = _ShiftedClock()
+    store = ObjectStore(clock, seed=seed)
+    controller = Controller(store, node_names=("node-1", "node-2", "node-3"))
+    app = container(resources={"requests": {"memory": "128Mi", "cpu": "100m"},
+                               "limits": {"memory": "256Mi", "cpu": "500m"}})
+
+    def scenario_deployment(name: str, ns: str, scenario: str, replicas: int) -> dict:
+        labels = {"app": name}
+        if scenario != "none":
+            labels["kubeskippy.io/scenario"] = scenario
+        return deployment(name, ns, replicas=replicas, labels=labels, containers=[dict(app)])
+
+    with clock.shifted(-1800):
+        for ns in (APPS, OTHER, "kubeskippy"):
+            store.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+        for i in range(12):
+            store.create(scenario_deployment(f"web-{i:02d}", APPS, SCENARIOS[i % len(SCENARIOS)], 3))
+        for i in range(8):
+            store.create(scenario_deployment(f"shop-{i:02d}", OTHER, "none", 3))
+        for i in range(mesh_runs):
+            store.create(scenario_deployment(f"victim-{i:02d}", APPS, "crashloop", 2))
+        controller.settle()
+
+    def crash(pod: dict) -> dict:
+        meta = pod["metadata"]
+        with clock.shifted(-180):
+            crashed = controller.crash_pod(meta["namespace"], meta["name"])
+        for j, (reason, type_, message, count) in enumerate(PROBE_EVENTS):
+            obj = event(f"{meta['name']}.probe{j}", crashed, reason=reason, message=message, type_=type_, count=count)
+            obj.update(firstTimestamp=to_rfc3339(time.time() - 170), lastTimestamp=to_rfc3339(time.time() - 20))
+            store.create(obj)
+        return store.get("v1", "Pod", meta["name"], meta["namespace"])
+
+    def pods_of(name: str, ns: str) -> list[dict]:
+        return sorted(store.list("v1", "Pod", ns, label_selector=f"app={name}"), key=lambda p: p["metadata"]["name"])
+
+    crashing = [crash(pods_of(f"web-{i:02d}", APPS)[0]) for i in range(12) if SCENARIOS[i % len(SCENARIOS)] == "crashloop"]
+    victims = [crash(pods_of(f"victim-{i:02d}", APPS)[0]) for i in range(mesh_runs)]
+    crashing_names = {p["metadata"]["name"] for p in crashing + victims}
+    healthy = [p for ns in (APPS, OTHER) for p in store.list("v1", "Pod", ns)
+               if p["metadata"]["name"] not in crashing_names and not p["metadata"]["name"].startswith("victim-")]
+    events = []
+    subjects = healthy + crashing
+    for i in range(300):
+        subject = rng.choice(subjects)
+        if rng.random() < 0.7:
+            reason, type_, count = rng.choice(NORMAL_REASONS), "Normal", 1
+        else:
+            reason, type_, count = rng.choice(WARNING_REASONS), "Warning", rng.randint(1, 5)
+        obj = event(f"{subject['metadata']['name']}.{i:04d}", subject, reason=reason, type_=type_, count=count,
+                    message=f"{reason} for {subject['metadata']['name']}")
+        obj.update(firstTimestamp=to_rfc3339(time.time() - rng.uniform(60, 600)),
+                   lastTimestamp=to_rfc3339(time.time() - rng.uniform(0, 60)))
+        events.append(store.create(obj))
+    return store, {"healthy": healthy, "crashing": crashing, "victims": victims, "events": events}
+
+
+def _devcluster_main(conn, seed: int, mesh_runs: int) -> None:
+    """Child process: seed, serve, report the URL and the objects, then wait for "stop"."""
+    import logging
+
+    from kubeskippy.devcluster.server import DevClusterServer
+
+    logging.disable(logging.CRITICAL)
+    store, info = _build_world(seed, mesh_runs)
+    server = DevClusterServer(store).start()
+    conn.send({"url": server.url, **info})
+    conn.recv()
+    server.stop()
+
+
+class DevClusterProcess:
+    """The devcluster HTTP server in a spawned process (its own interpreter and GIL)."""
+
+    def __init__(self, seed: int, mesh_runs: int) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self._process = ctx.Process(target=_devcluster_main, args=(child, seed, mesh_runs), daemon=True)
+        self.info: dict = {}
+
+    def __enter__(self) -> "DevClusterProcess":
+        self._process.start()
+        if not self._conn.poll(120):
+            raise RuntimeError("the devcluster process did not start")
+        self.info = self._conn.recv()
+        return self
+
+    @property
+    def url(self) -> str:
+        return self.info["url"]
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self._conn.send("stop")
+        except OSError:
+            pass
+        self._process.join(timeout=10)
+        if self._process.is_alive():
+            self._process.terminate()
+
+
+# --- function processes ------------------------------------------------------------------------------
+
+@dataclass
+class FunctionProcess:
+    """A function folder served like func's scaffolding does, on a free loopback port."""
+
+    folder: Path
+    env: dict[str, str]
+    log_dir: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def start(self) -> float:
+        """Start the process; returns the perf_counter() time just before the fork."""
+        log = (self.log_dir / f"{self.folder.name}-{self.port}.log").open("wb")
+        env = {**os.environ, **self.env, "LISTEN_ADDRESS": f"127.0.0.1:{self.port}", "PYTHONUNBUFFERED": "1"}
+        started = time.perf_counter()
+        self.process = subprocess.Popen([sys.executable, "-m", "kubeskippy.mesh.serve_function", str(self.folder)],
+                                        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.log_dir)
+        return started
+
+    def first_answer(self, headers: dict, body: bytes, timeout: float = 60.0) -> float:
+        """Post ``body`` until the function answers 2xx; returns the perf_counter() time of the answer."""
+        deadline = time.monotonic() + timeout
+        with httpx.Client(timeout=30) as client:
+            while time.monotonic() < deadline:
+                if self.process is not None and self.process.poll() is not None:
+                    raise RuntimeError(f"{self.folder.name} exited with {self.process.returncode}")
+                try:
+                    response = client.post(self.url, headers=headers, content=body)
+                except httpx.TransportError:
+                    time.sleep(0.005)
+                    continue
+                if 200 <= response.status_code < 300:
+                    return time.perf_counter()
+                if response.status_code != 503:  # 503: started but not ready yet
+                    raise RuntimeError(f"{self.folder.name} answered {response.status_code}: {response.text}")
+                time.sleep(0.005)
+        raise TimeoutError(f"{self.folder.name} did not answer within {timeout}s")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+# --- load --------------------------------------------------------------------------------------------
+
+@dataclass
+class LoadResult:
+    requests: int
+    seconds: float
+    latencies_ms: list[float]
+    statuses: dict[int, int]
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+    def percentile(self, q: float) -> float:
+        data = sorted(self.latencies_ms)
+        return data[min(len(data) - 1, int(round(q / 100 * (len(data) - 1))))]
+
+
+async def _load(url: str, requests: list[tuple[dict, bytes]], *, concurrency: int, count: int,
+                seconds: float) -> LoadResult:
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    next_index = 0
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        async def worker() -> None:
+            nonlocal next_index
+            while next_index < count and time.perf_counter() < deadline:
+                headers, body = requests[next_index % len(requests)]
+                next_index += 1
+                t0 = time.perf_counter()
+                response = await client.post(url, headers=headers, content=body)
+                latencies.append((time.perf_counter() - t0) * 1000)
+                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return LoadResult(len(latencies), elapsed, latencies, statuses)
+
+
+def event_mix(info: dict, n: int, seed: int) -> tuple[list[tuple[dict, bytes]], dict[str, int]]:
+    """``n`` pre-encoded ApiServerSource events in the documented proportions, shuffled."""
+    rng = random.Random(seed)
+    out: list[tuple[dict, bytes]] = []
+    counts = {"healthy pod update": 0, "crash-looping pod update": 0, "core Event add": 0}
+    for i in range(n):
+        r = rng.random()
+        if r < 0.55:
+            obj, verb, kind = rng.choice(info["healthy"]), "update", "healthy pod update"
+        elif r < 0.65:
+            obj, verb, kind = rng.choice(info["crashing"]), "update", "crash-looping pod update"
+        else:
+            obj, verb, kind = rng.choice(info["events"]), "add", "core Event add"
+        counts[kind] += 1
+        headers, body = encode(apiserver_event(verb, obj, id=f"bench-{i}"), mode="binary")
+        out.append((dict(headers), body))
+    return out, counts
+
+
+# --- the figures --------------------------------------------------------------------------------------
+
+def detect_env(cluster_url: str, policy_dir: Path) -> dict[str, str]:
+    return {"KUBESKIPPY_KUBE_URL": cluster_url, "KUBESKIPPY_POLICY_SOURCE": "files",
+            "KUBESKIPPY_POLICY_FILES": str(policy_dir), "KUBESKIPPY_NAMESPACE": "kubeskippy"}
+
+
+def write_policies(where: Path, max_actions_per_hour: int) -> Path:
+    """The demo policies, with the crash-loop policy's hourly cap raised for repeated mesh runs."""
+    folder = where / "policies"
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in sorted((ROOT / "demo" / "policies").glob("*.yaml")):
+        docs = list(yaml.safe_load_all(path.read_text()))
+        for doc in docs:
+            if doc and doc["metadata"]["name"] == "crashloop-recovery":
+                doc["spec"].setdefault("safetyRules", {})["maxActionsPerHour"] = max_actions_per_hour
+        (folder / path.name).write_text(yaml.safe_dump_all(docs))
+    return folder
+
+
+def throughput(args, info: dict, policy_dir: Path, log_dir: Path) -> dict:
+    mix, counts = event_mix(info, 2000, args.seed)
+    echo = FunctionProcess(ECHO, {}, log_dir)
+    detect = FunctionProcess(DETECT, detect_env(info["url"], policy_dir), log_dir)
+    results: dict[str, list[LoadResult]] = {"echo": [], "detect": []}
+    try:
+        for fn in (echo, detect):
+            fn.start()
+            fn.first_answer(*mix[0])
+            asyncio.run(_load(fn.url, mix, concurrency=args.concurrency, count=300, seconds=10))  # warm-up
+        for _ in range(args.rounds):
+            for name, fn in (("echo", echo), ("detect", detect)):
+                results[name].append(asyncio.run(_load(fn.url, mix, concurrency=args.concurrency,
+                                                       count=args.requests, seconds=args.seconds)))
+    finally:
+        echo.stop()
+        detect.stop()
+
+    def summary(runs: list[LoadResult]) -> dict:
+        merged = [x for r in runs for x in r.latencies_ms]
+        statuses: dict[int, int] = {}
+        for r in runs:
+            for k, v in r.statuses.items():
+                statuses[k] = statuses.get(k, 0) + v
+        whole = LoadResult(sum(r.requests for r in runs), sum(r.seconds for r in runs), merged, statuses)
+        return {"rps_per_round": [round(r.rps, 1) for r in runs], "rps_median": statistics.median(r.rps for r in runs),
+                "p50_ms": whole.percentile(50), "p99_ms": whole.percentile(99), "requests": whole.requests,
+                "statuses": statuses}
+
+    out = {"mix": counts, "echo": summary(results["echo"]), "detect": summary(results["detect"])}
+    out["rps_ratio"] = out["detect"]["rps_median"] / out["echo"]["rps_median"]
+    out["p99_ratio"] = out["detect"]["p99_ms"] / out["echo"]["p99_ms"]
+    return out
+
+
+def cold_starts(args, info: dict, policy_dir: Path, log_dir: Path) -> dict:
+    first = apiserver_event("update", info["crashing"][0], id="cold-start")
+    headers, body = encode(first, mode="binary")
+    times: dict[str, list[float]] = {"echo": [], "detect": []}
+    for _ in range(args.starts):
+        for name, folder, env in (("echo", ECHO, {}), ("detect", DETECT, detect_env(info["url"], policy_dir))):
+            fn = FunctionProcess(folder, env, log_dir)
+            try:
+                started = fn.start()
+                answered = fn.first_answer(dict(headers), body)
+                times[name].append(answered - started)
+            finally:
+                fn.stop()
+    echo, detect = statistics.median(times["echo"]), statistics.median(times["detect"])
+    return {"echo_s": times["echo"], "detect_s": times["detect"], "echo_median_s": echo,
+            "detect_median_s": detect, "ratio": detect / echo}
+
+
+class DeletionWatch:
+    """Watch one pod through the API and note when it is DELETED (opened before the event is posted)."""
+
+    def __init__(self, cluster_url: str, pod: dict) -> None:
+        meta = pod["metadata"]
+        self.name = meta["name"]
+        self.url = (f"{cluster_url}/api/v1/namespaces/{meta['namespace']}/pods"
+                    f"?watch=true&fieldSelector=metadata.name%3D{self.name}"
+                    f"&resourceVersion={meta['resourceVersion']}&timeoutSeconds=60")
+        self.deleted_at: float | None = None
+        self._opened = threading.Event()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> "DeletionWatch":
+        self._thread.start()
+        if not self._opened.wait(10):
+            raise RuntimeError(f"could not open a watch on {self.name}")
+        return self
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=httpx.Timeout(70, connect=5)) as client:
+            with client.stream("GET", self.url) as response:
+                self._opened.set()
+                for line in response.iter_lines():
+                    if line and json.loads(line).get("type") == "DELETED":
+                        self.deleted_at = time.perf_counter()
+                        break
+        self._done.set()
+
+    def wait(self, timeout: float) -> float | None:
+        self._done.wait(timeout)
+        return self.deleted_at
+
+
+def mesh_latency(args, info: dict, policy_dir: Path, log_dir: Path) -> dict:
+    from kubeskippy.mesh.runner import Mesh
+
+    env = {**detect_env(info["url"], policy_dir), "KUBESKIPPY_AUDIT_SINK": "local",
+           "KUBESKIPPY_AUDIT_DIR": str(log_dir / "audit"), "KUBESKIPPY_GLOBAL_MAX_ACTIONS_PER_HOUR": "100000"}
+    latencies: list[float] = []
+    missed: list[str] = []
+    with Mesh(ROOT, log_dir / "mesh", env=env) as mesh:
+        with httpx.Client(timeout=30) as client:
+            for i, victim in enumerate(info["victims"]):
+                watch = DeletionWatch(info["url"], victim).start()
+                headers, body = encode(apiserver_event("update", victim, id=f"mesh-{i}"), mode="binary")
+                posted = time.perf_counter()
+                response = client.post(mesh.server.url, headers=dict(headers), content=body)
+                response.raise_for_status()
+                deleted = watch.wait(30)
+                if deleted is None:
+                    missed.append(victim["metadata"]["name"])
+                elif i >= args.mesh_warmup:
+                    latencies.append((deleted - posted) * 1000)
+                mesh.wait_idle(30)
+        dead = len(mesh.broker.dead_letters)
+    result = {"runs": len(latencies), "warmup_runs": args.mesh_warmup, "missed": missed, "dead_letters": dead}
+    if latencies:
+        ordered = sorted(latencies)
+        result.update(p50_ms=statistics.median(ordered), p90_ms=ordered[int(0.9 * (len(ordered) - 1))],
+                      min_ms=ordered[0], max_ms=ordered[-1], all_ms=[round(x, 1) for x in latencies])
+    return result
+
+
+# --- report --------------------------------------------------------------------------------------------
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def print_table(results: dict) -> None:
+    rows = []
+    t = results.get("throughput")
+    if t:
+        rows.append(("requests/s (median of rounds)", f"{t['detect']['rps_median']:.0f}", f"{t['echo']['rps_median']:.0f}",
+                     f"{t['rps_ratio']:.2f}", ">= 0.70", verdict(t["rps_ratio"] >= 0.70)))
+        rows.append(("p50 latency ms", f"{t['detect']['p50_ms']:.1f}", f"{t['echo']['p50_ms']:.1f}",
+                     f"{t['detect']['p50_ms'] / t['echo']['p50_ms']:.2f}", "", ""))
+        rows.append(("p99 latency ms", f"{t['detect']['p99_ms']:.1f}", f"{t['echo']['p99_ms']:.1f}",
+                     f"{t['p99_ratio']:.2f}", "<= 2.00", verdict(t["p99_ratio"] <= 2.0)))
+    c = results.get("cold_start")
+    if c:
+        rows.append(("cold start to first answer s (median)", f"{c['detect_median_s']:.2f}",
+                     f"{c['echo_median_s']:.2f}", f"{c['ratio']:.2f}", "<= 2.00", verdict(c["ratio"] <= 2.0)))
+    m = results.get("mesh")
+    if m and m.get("runs"):
+        rows.append(("mesh event -> pod deleted ms (p50)", f"{m['p50_ms']:.1f}", "", "", "<= 50 ms",
+                     verdict(m["p50_ms"] <= 50)))
+        rows.append(("mesh event -> pod deleted ms (p90 / max)", f"{m['p90_ms']:.1f} / {m['max_ms']:.1f}", "", "", "", ""))
+    header = ("figure", "detect / mesh", "echo", "ratio", "target", "")
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--requests", type=int, default=3000, help="per round and function")
+    parser.add_argument("--seconds", type=float, default=20.0, help="time bound per round and function")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--starts", type=int, default=5)
+    parser.add_argument("--mesh-runs", type=int, default=23)
+    parser.add_argument("--mesh-warmup", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--only", choices=("throughput", "cold_start", "mesh"), action="append")
+    parser.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    if args.quick:
+        args.requests, args.seconds, args.rounds, args.starts, args.mesh_runs, args.mesh_warmup = 400, 5, 1, 2, 5, 1
+    only = set(args.only or ("throughput", "cold_start", "mesh"))
+    results: dict[str, Any] = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                                           "loadavg_before": os.getloadavg()},
+                               "settings": {k: v for k, v in vars(args).items() if k not in ("json", "only")}}
+    work = Path(tempfile.mkdtemp(prefix="kubeskippy-bench-functions-"))
+    try:
+        policy_dir = write_policies(work, max_actions_per_hour=10_000)
+        with DevClusterProcess(args.seed, args.mesh_runs) as cluster:
+            info = {**cluster.info, "url": cluster.url}
+            print(f"devcluster at {cluster.url}: {len(info['healthy'])} healthy pods, {len(info['crashing'])} "
+                  f"crash-looping, {len(info['events'])} events, {len(info['victims'])} mesh victims")
+            if "throughput" in only:
+                results["throughput"] = throughput(args, info, policy_dir, work)
+                print("throughput:", json.dumps(results["throughput"]))
+            if "cold_start" in only:
+                results["cold_start"] = cold_starts(args, info, policy_dir, work)
+                print("cold start:", json.dumps(results["cold_start"]))
+            if "mesh" in only:
+                results["mesh"] = mesh_latency(args, info, policy_dir, work)
+                print("mesh:", json.dumps(results["mesh"]))
+        results["machine"]["loadavg_after"] = os.getloadavg()
+        print()
+        print(f"python {platform.python_version()}, {os.cpu_count()} CPUs, load average before "
+              f"{results['machine']['loadavg_before'][0]:.1f}, after {results['machine']['loadavg_after'][0]:.1f}")
+        print_table(results)
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=2))
+    finally:
+        if os.environ.get("KUBESKIPPY_BENCH_KEEP"):
+            print(f"logs kept in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""Fast regression test for a wiring bug the end-to-end runs found: the analyze service handed
+outcomes and verifications to methods the learning store does not have (``record_outcome``),
+so every io.kubeskippy.outcome answered 500, was retried and dead-lettered, and nothing was
+learned. In process, on the in-memory cluster: a finding's plan is noted, its executed outcome
+and healthy verification arrive as CloudEvents, and the score for that action rises."""
+
+from __future__ import annotations
+
+import json
+
+from kubeskippy.clock import ManualClock
+from kubeskippy.devcluster import Controller, MemoryCluster, ObjectStore
+from kubeskippy.events.cloudevents import decode_payload, make_event
+from kubeskippy.events.model import Finding, ObjectRef, Outcome, Verification
+from kubeskippy.events.types import FINDING, OUTCOME, VERIFICATION
+from kubeskippy.services.analyze import AnalyzeService
+from kubeskippy.services.config import Lazy
+
+from .scenarios import crashloop_policy
+from .world import APPS_NAMESPACE, scenario_deployment
+
+
+def test_outcomes_and_verifications_teach_the_learning_store(tmp_path):
+    policy_file = tmp_path / "policy.json"
+    policy_file.write_text(json.dumps(crashloop_policy()))
+    clock = ManualClock()
+    store = ObjectStore(clock)
+    cluster = MemoryCluster(store)
+    cluster.create(scenario_deployment("web", "crashloop"))
+    Controller(store).settle()
+    [pod] = cluster.list("v1", "Pod", APPS_NAMESPACE)
+    service = AnalyzeService({"KUBESKIPPY_POLICY_SOURCE": "files", "KUBESKIPPY_POLICY_FILES": str(policy_file)})
+    service.cluster = Lazy(lambda: cluster)  # the in-memory cluster instead of an API server
+    service.clock = clock  # read when the planner and the learning store are first built
+    target = ObjectRef.of({"apiVersion": "v1", "kind": "Pod", **pod})
+    finding = Finding(id="f-1", policy=f"{APPS_NAMESPACE}/crashloop-recovery", trigger="crash-looping",
+                      trigger_type="condition", target=target, fingerprint="fp-1", observed_at=store.clock.now())
+
+    [plan_event] = service.handle(make_event(FINDING, finding, function="detect"))
+    plan = decode_payload(plan_event)
+    [action] = plan.actions
+    now = store.clock.now()
+    outcome = Outcome(id="o-1", plan_id=plan.id, finding_fingerprint="fp-1", policy=finding.policy,
+                      action=action.action, action_type=action.type, target=target, status="executed", at=now)
+    verification = Verification(id="v-1", plan_id=plan.id, outcome_id="o-1", finding_fingerprint="fp-1",
+                                target=plan.finding.workload, healthy=True, started_at=now, checked_at=now)
+    learning = service.learning.get()
+    before = learning.effectiveness(plan.finding.workload, plan.root_cause.category, "delete")
+
+    assert service.handle(make_event(OUTCOME, outcome, function="remediate")) == []
+    assert service.handle(make_event(VERIFICATION, verification, function="remediate")) == []
+
+    after = learning.effectiveness(plan.finding.workload, plan.root_cause.category, "delete")
+    assert (before.successes, after.successes) == (0.0, 1.0)
+    assert after.score > before.score

@@ -1,0 +1,246 @@
+"""Each function folder builds on its own and serves a real CloudEvent, the way `func build` runs it.
+
+The core is vendored as a wheel (scripts/vendor-core); each of functions/{detect,analyze,remediate,
+audit} is copied out of the checkout and installed into its own clean virtualenv with
+``pip install <copy> func-python==0.8.1``; the scaffolding's main (``func_python.http.serve(new)``)
+serves it on a free loopback port from an empty working directory with a clean environment. Then
+one CloudEvent each, over HTTP:
+
+- detect: a Pod ApiServerSource event of a crash-looping pod → 200 with an io.kubeskippy.finding
+  (policies from demo/policies, the Kubernetes API is the devcluster HTTP server); a healthy pod
+  → an empty 202;
+- analyze: that finding → 200 with an io.kubeskippy.plan (the rules analyzer);
+- remediate: the plan, with the policy in dryrun mode → outcomes published to K_SINK, nothing
+  deleted;
+- audit: an event → 202 and one object in the local audit directory.
+
+The crash loop is one a liveness probe causes (Unhealthy and Killing events on the pod): the
+rules analyzer names ``failing_probes`` with enough confidence for the policy's delete action.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import httpx
+import pytest
+import yaml
+
+from kubeskippy.clock import to_rfc3339
+from kubeskippy.devcluster import Controller, ObjectStore
+from kubeskippy.devcluster.builders import deployment, event
+from kubeskippy.devcluster.server import DevClusterServer
+from kubeskippy.events.cloudevents import parse_http
+from kubeskippy.events.types import FINDING, OUTCOME, PLAN
+from kubeskippy.ingest.apiserver import apiserver_event
+from tests.functions.scaffold import FUNCTIONS, ROOT, FunctionServer, install_functions, post_event, vendor_core
+from tests.harness.scripted_http import ScriptedServer
+
+pytestmark = pytest.mark.slow
+
+NAMESPACE = "demo-apps"
+DEMO_POLICY = ROOT / "demo" / "policies" / "crashloop-recovery.yaml"
+POLICY_NAME = f"{NAMESPACE}/crashloop-recovery"
+
+
+class ShiftedClock:
+    """Wall time plus an offset, so the double can stamp a crash as minutes old."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def now(self) -> float:
+        return time.time() + self.offset
+
+    @contextmanager
+    def shifted(self, seconds: float) -> Iterator[None]:
+        self.offset = seconds
+        try:
+            yield
+        finally:
+            self.offset = 0.0
+
+
+class Cluster:
+    """The devcluster HTTP server with a 2-replica Deployment, one of whose pods crash-loops."""
+
+    def __init__(self) -> None:
+        self.clock = ShiftedClock()
+        self.store = ObjectStore(self.clock)
+        self.server = DevClusterServer(self.store).start()
+        controller = Controller(self.store)
+        labels = {"app": "web", "kubeskippy.io/scenario": "crashloop"}
+        with self.clock.shifted(-900):
+            for ns in (NAMESPACE, "kubeskippy"):
+                self.store.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+            self.store.create(deployment("web", NAMESPACE, replicas=2, labels=labels))
+            controller.settle()
+        self.crashing, self.healthy = sorted(self.store.list("v1", "Pod", NAMESPACE),
+                                             key=lambda p: p["metadata"]["name"])
+        name = self.crashing["metadata"]["name"]
+        with self.clock.shifted(-180):
+            self.crashing = controller.crash_pod(NAMESPACE, name)
+        stamp = to_rfc3339(time.time() - 60)
+        for i, (reason, kind, message, count) in enumerate([
+                ("Unhealthy", "Warning", "Liveness probe failed: HTTP probe failed with statuscode: 500", 6),
+                ("Killing", "Normal", "Container app failed liveness probe, will be restarted", 3),
+                ("BackOff", "Warning", "Back-off restarting failed container app", 4)]):
+            obj = event(f"{name}.{i}", self.crashing, reason=reason, message=message, type_=kind, count=count)
+            obj.update(firstTimestamp=to_rfc3339(time.time() - 170), lastTimestamp=stamp)
+            self.store.create(obj)
+
+    def pod_exists(self, pod: dict) -> bool:
+        return self.store.find("v1", "Pod", pod["metadata"]["name"], NAMESPACE) is not None
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> dict[str, Path]:
+    where = tmp_path_factory.mktemp("function-venvs")
+    started = time.monotonic()
+    vendor_core()
+    vendored = time.monotonic()
+    pythons = install_functions(FUNCTIONS, where)
+    print(f"\nvendor-core {vendored - started:.1f}s; four clean installs {time.monotonic() - vendored:.1f}s")
+    return pythons
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    world = Cluster()
+    yield world
+    world.server.stop()
+
+
+@pytest.fixture(scope="module")
+def dryrun_policy(tmp_path_factory) -> Path:
+    """The demo crash-loop policy in dryrun mode, with a diagnostics action beside its delete:
+    the test must never delete anything, and two outcomes exercise publishing to K_SINK."""
+    doc = yaml.safe_load(DEMO_POLICY.read_text())
+    doc["spec"]["mode"] = "dryrun"
+    doc["spec"]["actions"].append({"name": "capture-diagnostics", "type": "custom", "priority": 50,
+                                   "description": "Collect status, events and logs for the owners"})
+    path = tmp_path_factory.mktemp("policies") / "crashloop-dryrun.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def serve(installed: dict[str, Path], name: str, tmp_path: Path, env: dict[str, str]) -> FunctionServer:
+    return FunctionServer(installed[name], tmp_path / name, env)
+
+
+def cluster_env(cluster: Cluster, policy: Path) -> dict[str, str]:
+    return {"KUBESKIPPY_KUBE_URL": cluster.server.url, "KUBESKIPPY_POLICY_SOURCE": "files",
+            "KUBESKIPPY_POLICY_FILES": str(policy), "KUBESKIPPY_NAMESPACE": "kubeskippy"}
+
+
+def reply_event(response):
+    assert response.status_code == 200, response.text
+    return parse_http(dict(response.headers), response.content)
+
+
+def test_each_function_imports_the_core_from_its_own_virtualenv(installed, tmp_path):
+    probe = "import function, func_python, kubeskippy; print(kubeskippy.__file__); print(function.__file__)"
+    for name, python in installed.items():
+        result = subprocess.run([str(python), "-c", probe], cwd=tmp_path, capture_output=True, text=True,
+                                env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, timeout=60)
+        assert result.returncode == 0, result.stderr
+        venv_dir = python.parent.parent
+        core, function = (Path(line) for line in result.stdout.split())
+        assert core.is_relative_to(venv_dir) and function.is_relative_to(venv_dir), (name, core, function)
+        assert not core.is_relative_to(ROOT)
+
+
+@dataclass
+class DetectReplies:
+    crash_event: object
+    crash: httpx.Response
+    healthy: httpx.Response
+
+
+@pytest.fixture(scope="module")
+def detect_replies(installed, cluster, tmp_path_factory) -> DetectReplies:
+    """What the installed detect function answers for the crash-looping and the healthy pod."""
+    where = tmp_path_factory.mktemp("detect")
+    with serve(installed, "detect", where, cluster_env(cluster, DEMO_POLICY)) as fn:
+        crash = apiserver_event("update", cluster.crashing)
+        return DetectReplies(crash, post_event(fn.url, crash),
+                             post_event(fn.url, apiserver_event("update", cluster.healthy)))
+
+
+@pytest.fixture(scope="module")
+def finding(detect_replies):
+    return reply_event(detect_replies.crash)
+
+
+def test_detect_answers_a_crash_looping_pod_with_a_finding(detect_replies, finding, cluster):
+    assert finding["type"] == FINDING and finding["source"] == "/kubeskippy/detect"
+    data = finding.get_data()
+    assert (data["policy"], data["trigger"]) == (POLICY_NAME, "crash-looping")
+    assert (data["target"]["kind"], data["target"]["name"]) == ("Pod", cluster.crashing["metadata"]["name"])
+    assert [o["kind"] for o in data["owner_chain"]] == ["ReplicaSet", "Deployment"]
+    assert data["source_event_id"] == detect_replies.crash_event["id"]
+
+
+def test_detect_answers_a_healthy_pod_with_an_empty_202(detect_replies):
+    assert (detect_replies.healthy.status_code, detect_replies.healthy.content) == (202, b"")
+
+
+@pytest.fixture(scope="module")
+def plan(installed, cluster, dryrun_policy, finding, tmp_path_factory):
+    """The plan the installed analyze function produces for that finding."""
+    where = tmp_path_factory.mktemp("analyze")
+    with serve(installed, "analyze", where, cluster_env(cluster, dryrun_policy)) as fn:
+        return reply_event(post_event(fn.url, finding))
+
+
+def test_analyze_answers_a_finding_with_a_plan_from_the_rules(plan, finding, cluster):
+    assert plan["type"] == PLAN and plan["source"] == "/kubeskippy/analyze"
+    data = plan.get_data()
+    assert data["finding"]["fingerprint"] == finding.get_data()["fingerprint"]
+    assert data["analyzer"] == "rules"
+    assert data["root_cause"]["category"] == "failing_probes"
+    victim = cluster.crashing["metadata"]["name"]
+    assert [(a["action"], a["type"], a["target"]["name"]) for a in data["actions"]] == [
+        ("recreate-pod", "delete", victim), ("capture-diagnostics", "custom", victim)]
+
+
+def test_remediate_in_dryrun_publishes_its_outcomes_to_k_sink_and_changes_nothing(
+        installed, cluster, dryrun_policy, plan, tmp_path):
+    env = cluster_env(cluster, dryrun_policy)
+    with ScriptedServer() as sink:
+        with serve(installed, "remediate", tmp_path, {**env, "K_SINK": sink.url + "/"}) as fn:
+            response = post_event(fn.url, plan)
+        published = [parse_http(r.headers, r.body) for r in sink.received]
+    assert (response.status_code, response.content) == (202, b""), response.text
+    outcomes = {e.get_data()["action"]: e.get_data() for e in published if e["type"] == OUTCOME}
+    assert set(outcomes) == {"recreate-pod", "capture-diagnostics"}, [e["type"] for e in published]
+    assert all(o["plan_id"] == plan.get_data()["id"] for o in outcomes.values())
+    assert outcomes["recreate-pod"]["status"] == "dry_run"
+    assert "dry run" in outcomes["recreate-pod"]["message"]
+    assert cluster.pod_exists(cluster.crashing)
+
+
+def test_audit_answers_202_and_writes_one_object_to_the_local_sink(installed, finding, tmp_path):
+    audit_dir = tmp_path / "audit"
+    env = {"KUBESKIPPY_AUDIT_SINK": "local", "KUBESKIPPY_AUDIT_DIR": str(audit_dir)}
+    with serve(installed, "audit", tmp_path, env) as fn:
+        response = post_event(fn.url, finding)
+    assert (response.status_code, response.content) == (202, b"")
+    [stored] = [p for p in audit_dir.rglob("*") if p.is_file()]
+    assert finding["id"] in stored.read_text()
+
+
+def test_a_scaffolded_function_refuses_a_request_that_is_not_a_cloudevent(installed, tmp_path):
+    env = {"KUBESKIPPY_AUDIT_SINK": "local", "KUBESKIPPY_AUDIT_DIR": str(tmp_path / "audit")}
+    with serve(installed, "audit", tmp_path, env) as fn:
+        response = httpx.post(fn.url + "/", content=b'{"hello": "world"}',
+                              headers={"content-type": "application/json"}, timeout=30)
+    assert response.status_code == 400
+    assert "not a CloudEvent" in json.loads(response.content)["error"]
+    assert not (tmp_path / "audit").exists() or not any(p.is_file() for p in (tmp_path / "audit").rglob("*"))
