@@ -49,7 +49,8 @@ class LearningConfig:
     pending_ttl: float = 86400.0
     """Plan and outcome notes waiting for a verification expire after this."""
     prefer_score: float = 0.7
-    prefer_min_observations: float = 2.0
+    prefer_min_observations: float = 1.5
+    """Preference needs about two recent successes (decay keeps two older ones just under 2)."""
     demote_score: float = 0.3
     demote_streak: int = 2
     """This many failures in a row demote an action to the back."""

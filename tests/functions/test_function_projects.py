@@ -207,7 +207,7 @@ def test_analyze_answers_a_finding_with_a_plan_from_the_rules(plan, finding, clu
     assert data["root_cause"]["category"] == "failing_probes"
     victim = cluster.crashing["metadata"]["name"]
     assert [(a["action"], a["type"], a["target"]["name"]) for a in data["actions"]] == [
-        ("recreate-pod", "delete", victim), ("capture-diagnostics", "custom", victim)]
+        ("recreate-pod", "delete", victim), ("capture-diagnostics", "diagnostics", victim)]
 
 
 def test_remediate_in_dryrun_publishes_its_outcomes_to_k_sink_and_changes_nothing(

@@ -10,9 +10,10 @@ from kubeskippy.errors import APIConflict, APIError, PayloadTooLarge, Refused, T
 from kubeskippy.ports import VersionedStore
 from kubeskippy.safety.cas import Backoff, Change, update_record
 from kubeskippy.safety.config import SafetyConfig
+from kubeskippy.safety.ledger import Ledger
 from kubeskippy.safety.memory_store import MemoryStore
 
-from .builders import SleepRecorder, request
+from .builders import T0, SleepRecorder, request
 
 
 def test_the_memory_store_is_a_versioned_store():
@@ -133,13 +134,14 @@ def test_the_size_guard_refuses_before_the_store_is_asked():
     assert store.stats.creates == 0
 
 
-def test_the_ledger_survives_a_burst_of_conflicts_without_really_sleeping(make_ledger, store):
-    ledger = make_ledger()
+def test_the_ledger_survives_a_burst_of_conflicts_without_really_sleeping(store, clock):
+    sleep = SleepRecorder()
+    ledger = Ledger(store, clock, SafetyConfig(), "replica-a", sleep=sleep, rng=random.Random(3))
     store.inject_conflicts(8)
-    r = ledger.reserve(request())
-    ledger.complete(r)
+    ledger.complete(ledger.reserve(request()))
     assert store.stats.injected_conflicts == 8
-    assert ledger._sleep.waits and all(w <= SafetyConfig().backoff_cap for w in ledger._sleep.waits)
+    assert len(sleep.waits) == 8 and all(0 <= w <= SafetyConfig().backoff_cap for w in sleep.waits)
+    assert clock.now() == T0  # virtual time did not move: waiting went through the recorder
 
 
 def test_the_ledger_reports_a_conflict_storm_it_cannot_win_as_temporary(make_ledger, store):

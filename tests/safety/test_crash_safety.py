@@ -107,7 +107,6 @@ def test_a_transient_failure_mid_reservation_undoes_what_was_taken(store, clock,
 
 
 def test_a_slot_write_that_succeeded_but_is_retried_is_not_counted_twice(store, clock):
-    from kubeskippy.safety.cas import Change  # noqa: F401  (documents what take_slot returns)
     from kubeskippy.safety.windows import take_slot
 
     data: dict[str, str] = {}
