@@ -194,3 +194,27 @@ def test_every_setting_the_manifests_pass_is_read_by_the_code():
         for name in set(re.findall(r"\bKUBESKIPPY_[A-Z0-9_]+", path.read_text())):
             assert f'"{name}"' in source or f"'{name}'" in source, \
                 f"{path.relative_to(ROOT)} sets {name}, which no code reads"
+
+
+def test_the_oidc_overlay_patches_every_trigger_and_service_into_valid_objects():
+    from kubeskippy.devcluster.patches import apply_json_patch  # RFC 6902, as kustomize applies it
+
+    overlay = yaml.safe_load((DEPLOY / "oidc" / "kustomization.yaml").read_text())
+    base = {(d["kind"], d["metadata"]["name"]): d for d in
+            [*yaml.safe_load_all((DEPLOY / "triggers.yaml").read_text()),
+             *yaml.safe_load_all((DEPLOY / "services.yaml").read_text())] if d}
+    patched = set()
+    for entry in overlay["patches"]:
+        key = (entry["target"]["kind"], entry["target"]["name"])
+        assert key in base, f"the overlay patches {key}, which deploy/knative does not define"
+        doc = apply_json_patch(base[key], yaml.safe_load(entry["patch"]))
+        model = KNATIVE_MODELS[(doc["apiVersion"], doc["kind"])].model_validate(doc)
+        assert unknown_keys(doc, model.model_dump(by_alias=True, exclude_unset=True, mode="json")) == []
+        if doc["kind"] == "Trigger":
+            function = doc["spec"]["subscriber"]["audience"]
+        else:
+            env = {e["name"]: e.get("value") for e in doc["spec"]["template"]["spec"]["containers"][0]["env"]}
+            function = env["KUBESKIPPY_OIDC_AUDIENCE"]
+        assert function.startswith("kubeskippy-")
+        patched.add(key)
+    assert patched == set(base), "every Trigger and Service gets an audience"
