@@ -11,7 +11,6 @@ temporary failures (5xx) with back-off. A permanent failure (4xx) goes to the de
 
 from __future__ import annotations
 
-import logging
 import random
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -37,7 +36,6 @@ from .world import SimulatedCluster
 
 __all__ = ["HealingLoop", "FunctionState", "BROKER_RETRIES"]
 
-log = logging.getLogger(__name__)
 
 BROKER_RETRIES = 5
 """Knative's default delivery.retry for a Trigger; back-off linear 1 s × attempt here."""

@@ -20,6 +20,7 @@ from kubeskippy.events.model import Finding, Outcome
 
 from .scenario import Scenario
 from .world import World
+from .world.table import RUNNING
 
 __all__ = ["Observer", "Incident", "RunRecord"]
 
@@ -146,11 +147,9 @@ class Observer:
         for dep in world.deployments[:_PLOT_DEPLOYMENTS]:
             for rs_index in dep.replicasets:
                 for row in sorted(world.replicasets[rs_index].rows)[:_PLOT_PODS]:
-                    if world.table.cstate[row] == 2:
-                        name = world.pods[int(world.table.serial[row])].name
+                    if world.table.cstate[row] == RUNNING:
                         key = f"{dep.name}#{int(world.table.ordinal[row]) % _PLOT_PODS}"
                         self.plot_memory.setdefault(key, []).append((t, round(float(mem_pct[row]), 2)))
-                        _ = name
 
     # -- the result
 

@@ -23,7 +23,6 @@ from typing import Any, Callable
 
 import numpy as np
 
-from kubeskippy.durations import parse_duration
 from kubeskippy.errors import InvalidInput
 
 __all__ = ["PromQLError", "parse", "Evaluator", "Labels", "InstantVector", "RangeVector"]

@@ -8,7 +8,7 @@ does (same object, reason and message → one Event with ``count``, first and la
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np

@@ -23,7 +23,6 @@ import numpy as np
 from kubeskippy.analyze.quantities import parse_quantity
 from kubeskippy.clock import to_rfc3339
 from kubeskippy.devcluster.disruption import scaled_value
-from kubeskippy.devcluster.selectors import selector_object_matches
 from kubeskippy.events.model import stable_id
 from kubeskippy.ingest.model import ResourceEvent
 
@@ -32,7 +31,7 @@ from ..scenario import Scenario, WorkloadSpec
 from ..workloads import new_models
 from .naming import safe_suffix, template_hash, uid_for
 from .recorder import EventRecorder, Subject
-from .state import DeploymentState, NodeState, PodIdentity, ProbeSettings, ReplicaSetState
+from .state import DeploymentState, NodeState, PodIdentity, ReplicaSetState
 from .table import BACKOFF, CREATING, NONE, REASON_COMPLETED, REASON_ERROR, REASON_OOM, RUNNING, TERMINATED, PodTable
 
 __all__ = ["World", "WorldStats", "BACKOFF_INITIAL", "BACKOFF_MAX", "BACKOFF_RESET"]

@@ -218,3 +218,21 @@ def test_the_oidc_overlay_patches_every_trigger_and_service_into_valid_objects()
         assert function.startswith("kubeskippy-")
         patched.add(key)
     assert patched == set(base), "every Trigger and Service gets an audience"
+
+
+def test_every_demo_policy_with_a_demo_app_selects_its_pods():
+    """The kind demo only works if the policies' selectors match the demo apps' pod labels."""
+    from kubeskippy.detect.labels import compile_label_selector
+    from kubeskippy.policy.loading import load_files
+
+    apps = [d for d in yaml.safe_load_all((ROOT / "demo" / "manifests" / "apps.yaml").read_text())
+            if d and d["kind"] == "Deployment"]
+    pod_labels = {d["metadata"]["name"]: d["spec"]["template"]["metadata"]["labels"] for d in apps}
+    selected_apps = set()
+    for policy in load_files([ROOT / "demo" / "policies"]).policies:
+        selector = compile_label_selector(policy.spec.selector.label_selector)
+        namespaces = policy.spec.selector.namespaces or [policy.namespace]
+        matches = {name for name, labels in pod_labels.items() if selector.matches(labels)}
+        if "demo-apps" in namespaces:
+            selected_apps |= matches
+    assert selected_apps == set(pod_labels), f"demo apps no policy selects: {set(pod_labels) - selected_apps}"

@@ -99,6 +99,8 @@ def test_the_cli_approves_and_the_action_runs_exactly_once(world, approval):
     executed = {o["id"] for o in world.payloads(OUTCOME)
                 if o["target"]["name"] == approval["victim"] and o["status"] == "executed"}
     assert len(executed) == 1
+    approvals_routed = {r.trigger for r in world.deliveries() if r.status == 200 or r.status == 202}
+    assert "remediate-approvals" in approvals_routed  # the update came through the feed and the Trigger
 
 
 def test_a_second_approval_is_refused_and_changes_nothing(world, approval):
