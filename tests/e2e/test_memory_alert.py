@@ -5,7 +5,7 @@ of its memory limit; Prometheus evaluates the rules ``kubeskippy rules`` renders
 memory-leak demo policy; Alertmanager posts to the detect process's /alertmanager; the alert
 event goes through the broker to detect, the finding to analyze (which sees an earlier OOM kill
 after a long run: a leak), the plan to remediate, which evicts the pod; the controller replaces
-it. The one change to the demo policy: the trigger's duration is 2s instead of 3m, so the alert
+it. The one change to the demo policy: the trigger's duration is 2s instead of 1m, so the alert
 fires within seconds (the rendered rule's ``for:`` follows).
 """
 
