@@ -354,7 +354,8 @@ class Remediator:
             step_id=step.step_id, policy=step.policy_key, trigger=step.trigger,
             target=ObjectRef.of(resolved) if resolved is not None else step.target, workload=workload_of(ha),
             action_type=step.action_type, max_actions_per_hour=step.policy.spec.safety_rules.max_actions_per_hour,
-            cooldown=step.cooldown, lease_duration=self._lease)
+            cooldown=step.cooldown, lease_duration=self._lease,
+            observe_only=not step.action.changes_cluster)  # diagnostics, notify: see ActionRequest
         try:
             reservation = self._ledger.reserve(request)
         except Refused as e:

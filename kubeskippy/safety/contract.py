@@ -37,6 +37,10 @@ class ActionRequest:
     max_actions_per_hour: int
     cooldown: float  # seconds
     lease_duration: float  # seconds; a crashed holder's lease expires after this
+    observe_only: bool = False
+    """The action reads state or notifies but changes nothing (diagnostics, notify): it takes no
+    rate slot, is not refused by (and does not extend) an ineffective chain, and cools down on its
+    own key, so it neither blocks nor is blocked by the changes of the same trigger."""
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,7 @@ def _validate(request: ActionRequest) -> None:
 def _claim(request: ActionRequest, holder: str) -> LeaseClaim:
     return LeaseClaim(holder=holder, step_id=request.step_id, workload=workload_key(request.workload),
                       policy=request.policy, trigger=request.trigger, lease_duration=request.lease_duration,
-                      cooldown=request.cooldown)
+                      cooldown=request.cooldown, observe_only=request.observe_only)
 
 
 class Ledger:
@@ -191,6 +191,8 @@ class Ledger:
 
     def _windows(self, request: ActionRequest) -> list[tuple[str, int, str, str]]:
         """(record, limit, refusal, scope) of every window a request counts in, in taking order."""
+        if request.observe_only:
+            return []  # reading state or notifying is not an action the rate limits meter
         limit = request.max_actions_per_hour or self._config.default_max_actions_per_hour
         out = [(policy_record(self._config, request.policy), limit, "rate_limited", f"policy {request.policy}")]
         if self._config.global_max_actions_per_hour is not None:

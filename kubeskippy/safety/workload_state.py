@@ -57,6 +57,12 @@ class LeaseClaim:
     trigger: str
     lease_duration: float
     cooldown: float
+    observe_only: bool = False
+
+    @property
+    def cooldown_trigger(self) -> str:
+        """Observing actions cool down on their own key (see ActionRequest.observe_only)."""
+        return f"{self.trigger}/observe" if self.observe_only else self.trigger
 
 
 def lease_key(workload: str) -> str:
@@ -127,13 +133,13 @@ def grant_lease(data: dict[str, str], claim: LeaseClaim, now: float, config: Saf
     if lease is not None:
         raise Refused("leased", f"{lease['holder']} holds {claim.workload} for step {lease['step']!r} "
                                 f"until {lease['expires']} ({float(lease['expires']) - now:g}s left)")
-    unhealed = unhealed_actions(data, claim.workload, now, config)
+    unhealed = [] if claim.observe_only else unhealed_actions(data, claim.workload, now, config)
     if len(unhealed) >= config.chain_threshold:
         oldest = min(float(a["at"]) for a in unhealed)
         raise Refused("ineffective_chain",
                       f"{len(unhealed)} actions on {claim.workload} within {config.chain_window:g}s did not "
                       f"heal it; automatic actions resume in {oldest + config.chain_window - now:g}s")
-    cooling = load_entry(data, cooldown_key(claim.policy, claim.trigger, claim.workload))
+    cooling = load_entry(data, cooldown_key(claim.policy, claim.cooldown_trigger, claim.workload))
     if cooling is not None and now < float(cooling["until"]):
         raise Refused("cooldown", f"{claim.policy} × {claim.trigger} on {claim.workload} cools down for "
                                   f"{float(cooling['until']) - now:g}s more")
@@ -177,11 +183,13 @@ def finish_action(data: dict[str, str], claim: LeaseClaim, acquired: float, now:
     put_entry(data, done_key(claim.step_id), {"step": claim.step_id, "holder": claim.holder, "at": now,
                                               "workload": claim.workload}, expires=now + config.idempotency_ttl)
     if claim.cooldown > 0:
-        ckey = cooldown_key(claim.policy, claim.trigger, claim.workload)
+        ckey = cooldown_key(claim.policy, claim.cooldown_trigger, claim.workload)
         previous = load_entry(data, ckey)
         until = max(now + claim.cooldown, float(previous["until"]) if previous else 0.0)
-        put_entry(data, ckey, {"policy": claim.policy, "trigger": claim.trigger, "workload": claim.workload,
-                               "until": until}, expires=until)
+        put_entry(data, ckey, {"policy": claim.policy, "trigger": claim.cooldown_trigger,
+                               "workload": claim.workload, "until": until}, expires=until)
+    if claim.observe_only:
+        return Change(owned)
     chain = load_entry(data, chain_key(claim.workload)) or {"workload": claim.workload, "actions": []}
     chain["actions"].append({"at": now, "step": claim.step_id, "policy": claim.policy, "evidence": None})
     _put_chain(data, chain_key(claim.workload), chain, config)

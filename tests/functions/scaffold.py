@@ -13,6 +13,11 @@ install runs ``--no-index --find-links <wheelhouse>``. The command and the resol
 otherwise the scaffolding's: only the function folder (with its vendored core wheel) decides
 what gets installed. When the core gains a dependency the wheelhouse lacks, the offline install
 fails and the wheelhouse is refreshed from the index once, then the install is retried.
+
+Two more savings that change nothing about what gets resolved: the virtualenv is created without
+its own pip and filled by this interpreter's pip (``pip --python <venv python> install``), and
+``--no-compile`` skips byte-compiling ~65 packages (the function compiles what it imports when it
+starts). Together they take an install from ~55 s to ~12 s of one core.
 """
 
 from __future__ import annotations
@@ -63,7 +68,7 @@ if __name__ == "__main__":
 """
 """The scaffolding's service main: func-python's http middleware serving the function's new()."""
 
-_PIP = ["-m", "pip", "install", "-q", "--disable-pip-version-check"]
+_PIP = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
 
 
 class InstallError(RuntimeError):
@@ -94,11 +99,11 @@ def _copy_project(name: str, where: Path) -> Path:
     return project
 
 
-def refresh_wheelhouse(project: Path, python: Path) -> None:
+def refresh_wheelhouse(project: Path) -> None:
     """Collect every wheel a function install needs from the index into :data:`WHEELHOUSE`."""
     WHEELHOUSE.mkdir(parents=True, exist_ok=True)
-    _run([str(python), "-m", "pip", "wheel", "-q", "--disable-pip-version-check", "-w", str(WHEELHOUSE),
-          str(project), FUNC_PYTHON, "hatchling"], "collecting the wheelhouse", timeout=1200)
+    _run([*_PIP, "wheel", "-w", str(WHEELHOUSE), str(project), FUNC_PYTHON, "hatchling"],
+         "collecting the wheelhouse", timeout=1200)
     for own in ("kubeskippy-*.whl", "function-*.whl"):  # built from this checkout: never reuse them
         for path in WHEELHOUSE.glob(own):
             path.unlink()
@@ -108,14 +113,15 @@ def install_function(name: str, where: Path) -> Path:
     """A fresh virtualenv holding only the function project (with its vendored core) and
     func-python, installed from a copy of the function folder. Returns the venv's python."""
     env_dir = where / f"venv-{name}"
-    venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
+    venv.EnvBuilder(with_pip=False, clear=True).create(env_dir)
     python = env_dir / "bin" / "python"
     project = _copy_project(name, where)
-    offline = [str(python), *_PIP, "--no-index", "--find-links", str(WHEELHOUSE), str(project), FUNC_PYTHON]
+    offline = [*_PIP, "--python", str(python), "install", "--no-compile", "--no-index", "--find-links",
+               str(WHEELHOUSE), str(project), FUNC_PYTHON]
     try:
         _run(offline, f"pip install {name} (offline, from {WHEELHOUSE})", timeout=900)
     except InstallError:
-        refresh_wheelhouse(project, python)
+        refresh_wheelhouse(project)
         _run(offline, f"pip install {name} (offline, after refreshing the wheelhouse)", timeout=900)
     return python
 

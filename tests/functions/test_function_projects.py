@@ -32,6 +32,7 @@ import httpx
 import pytest
 import yaml
 
+from kubeskippy.audit.local_sink import LocalDirectorySink
 from kubeskippy.clock import to_rfc3339
 from kubeskippy.devcluster import Controller, ObjectStore
 from kubeskippy.devcluster.builders import deployment, event
@@ -131,7 +132,7 @@ def dryrun_policy(tmp_path_factory) -> Path:
 
 
 def serve(installed: dict[str, Path], name: str, tmp_path: Path, env: dict[str, str]) -> FunctionServer:
-    return FunctionServer(installed[name], tmp_path / name, env)
+    return FunctionServer(installed[name], tmp_path / f"function-{name}", env)
 
 
 def cluster_env(cluster: Cluster, policy: Path) -> dict[str, str]:
@@ -232,8 +233,10 @@ def test_audit_answers_202_and_writes_one_object_to_the_local_sink(installed, fi
     with serve(installed, "audit", tmp_path, env) as fn:
         response = post_event(fn.url, finding)
     assert (response.status_code, response.content) == (202, b"")
-    [stored] = [p for p in audit_dir.rglob("*") if p.is_file()]
-    assert finding["id"] in stored.read_text()
+    sink = LocalDirectorySink(audit_dir)
+    [stored] = sink.list()
+    body, _ = sink.get(stored.key)
+    assert f"/{FINDING}/" in stored.key and finding["id"] in body.decode()
 
 
 def test_a_scaffolded_function_refuses_a_request_that_is_not_a_cloudevent(installed, tmp_path):
@@ -243,4 +246,4 @@ def test_a_scaffolded_function_refuses_a_request_that_is_not_a_cloudevent(instal
                               headers={"content-type": "application/json"}, timeout=30)
     assert response.status_code == 400
     assert "not a CloudEvent" in json.loads(response.content)["error"]
-    assert not (tmp_path / "audit").exists() or not any(p.is_file() for p in (tmp_path / "audit").rglob("*"))
+    assert LocalDirectorySink(tmp_path / "audit").list() == []

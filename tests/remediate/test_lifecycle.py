@@ -81,15 +81,27 @@ def test_dryrun_mode_changes_nothing_and_says_what_it_would_do(world):
 
 def test_actions_run_in_plan_order_each_with_its_own_healing_action(world):
     pol = world.add_policy(policy(actions=[
-        {"name": "diag", "type": "custom"}, RESTART],
+        {"name": "diag", "type": "custom"}, RESTART, {"name": "restart-again", "type": "restart"}],
         annotations={"kubeskippy.io/custom-actions": "diag: {custom: diagnostics}"}))
     dep = world.deployment(replicas=3)
-    plan = plan_for(pol, dep, ("diag", "custom", {}), ("restart-it", "restart", {}))
+    plan = plan_for(pol, dep, ("diag", "custom", {}), ("restart-it", "restart", {}),
+                    ("restart-again", "restart", {}))
     result = world.remediator().execute(plan)
-    assert [(o.action, o.status) for o in result.outcomes] == [("diag", "executed"), ("restart-it", "blocked")]
-    # the second action on the same workload waits for the first one's cooldown: safety applies per step
-    assert result.outcomes[1].reason == "cooldown"
-    assert len(world.healing_actions()) == 2
+    assert [(o.action, o.status) for o in result.outcomes] == [
+        ("diag", "executed"), ("restart-it", "executed"), ("restart-again", "blocked")]
+    # a second change to the same workload waits for the first one's cooldown: safety applies per step
+    assert result.outcomes[2].reason == "cooldown"
+    assert len(world.healing_actions()) == 3
+
+
+def test_diagnostics_take_no_rate_slot_lease_or_cooldown(world):
+    pol = world.add_policy(policy(actions=[{"name": "diag", "type": "custom"}, RESTART],
+                                  annotations={"kubeskippy.io/custom-actions": "diag: {custom: diagnostics}"},
+                                  safety={"maxActionsPerHour": 1}))
+    dep = world.deployment(replicas=3)
+    result = world.remediator().execute(plan_for(pol, dep, ("diag", "custom", {}), ("restart-it", "restart", {})))
+    assert [o.status for o in result.outcomes] == ["executed", "executed"]
+    assert world.ledger.actions_in_window() == 1  # only the restart counted against maxActionsPerHour
 
 
 # --- idempotency ---------------------------------------------------------------------------------
