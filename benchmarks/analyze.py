@@ -1,9 +1,12 @@
 """Benchmark: rules analysis throughput, in process.
 
-Each finding goes through the whole Planner: context gathering from the devcluster's in-memory
-MemoryCluster (target, owners, pods, node, ReplicaSets, events, logs) and an in-memory Metrics
-fake (four range queries per pod, 61 points each), the rules analyzer, the guard and plan
-construction. Workloads cycle through every scenario of tests/analyze/scenarios.py, so every rule
+Each finding goes through the whole Planner: context gathering from an in-memory cluster
+(target, owners, pods, node, ReplicaSets, events, logs) and an in-memory Metrics fake (four
+range queries per pod, 61 points each), the rules analyzer, the guard and plan construction.
+Two in-memory clusters are measured: ``IndexedCluster`` below (objects indexed by kind and
+namespace, read-only, no copies: the cost of analysis itself) and the devcluster's MemoryCluster
+(a faithful API-server double that deep-copies every object and scans every object of a kind on
+each list: an upper bound on port overhead). Workloads cycle through every scenario of tests/analyze/scenarios.py, so every rule
 fires. Also reported, from the same run: the analysis step alone on pre-gathered contexts, and
 the whole plan with learning on (an in-memory VersionedStore).
 
@@ -27,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 from kubeskippy.analyze import EffectivenessStore, Planner, RulesAnalyzer  # noqa: E402
 from kubeskippy.analyze.context import ContextGatherer  # noqa: E402
 from kubeskippy.clock import ManualClock  # noqa: E402
+from kubeskippy.errors import APINotFound  # noqa: E402
 from kubeskippy.devcluster.memory_cluster import MemoryCluster  # noqa: E402
 from kubeskippy.safety.memory_store import MemoryStore  # noqa: E402
 from tests.analyze.scenarios import SCENARIOS  # noqa: E402
@@ -38,6 +42,8 @@ def build(workloads: int):
     clock = ManualClock(1_700_000_000.0)
     metrics = SeriesMetrics()
     cluster = MemoryCluster()
+    everything: list[dict] = []
+    logs: dict[tuple[str, str, str], str] = {}
     findings, policies = [], {}
     names = list(SCENARIOS)
     for i in range(workloads):
@@ -54,10 +60,49 @@ def build(workloads: int):
             elif obj["kind"] == "Node":
                 obj["metadata"]["name"] = f"node-{i}"
         cluster.seed(world.objects)
+        everything.extend(world.objects)
         for (pod, container), text in world.logs.items():
             cluster.store.set_log(world.namespace, pod, text, container=container)
+            logs[(world.namespace, pod, container)] = text
         findings.append(finding)
-    return clock, cluster, metrics, policies, findings
+    return clock, IndexedCluster(everything, logs), cluster, metrics, policies, findings
+
+
+class IndexedCluster:
+    """The read half of the Cluster port over dicts indexed by (kind, namespace); enough for analysis."""
+
+    def __init__(self, objects: list[dict], logs: dict[tuple[str, str, str], str]) -> None:
+        self.by_key: dict[tuple[str, str, str | None], list[dict]] = {}
+        self.by_name: dict[tuple[str, str | None, str], dict] = {}
+        for obj in objects:
+            meta = obj["metadata"]
+            self.by_key.setdefault((obj["apiVersion"], obj["kind"], meta.get("namespace")), []).append(obj)
+            self.by_name[(obj["kind"], meta.get("namespace"), meta["name"])] = obj
+        self.logs_by_key = logs
+
+    def get(self, api_version, kind, name, namespace=None):
+        try:
+            return self.by_name[(kind, namespace, name)]
+        except KeyError:
+            raise APINotFound(404, f"{kind} {name} not found") from None
+
+    def list(self, api_version, kind, namespace=None, label_selector=None, field_selector=None):
+        items = self.by_key.get((api_version, kind, namespace), [])
+        want = dict(p.split("=", 1) for p in (label_selector or "").split(",") if p)
+        fields = dict(p.split("=", 1) for p in (field_selector or "").split(",") if p)
+        out = []
+        for obj in items:
+            labels = obj["metadata"].get("labels") or {}
+            if any(labels.get(k) != v for k, v in want.items()):
+                continue
+            inv = obj.get("involvedObject") or {}
+            if any(inv.get(k.split(".", 1)[1]) != v for k, v in fields.items()):
+                continue
+            out.append(obj)
+        return out
+
+    def logs(self, name, namespace, *, container=None, tail_lines=50):
+        return self.logs_by_key.get((namespace, name, container or ""), "")
 
 
 def rate(fn, items, repeat: int = 3) -> float:
@@ -79,9 +124,10 @@ def main() -> None:
     parser.add_argument("--workloads", type=int, default=220)
     args = parser.parse_args()
 
-    clock, cluster, metrics, policies, findings = build(args.workloads)
+    clock, cluster, double, metrics, policies, findings = build(args.workloads)
     stream = [findings[i % len(findings)] for i in range(args.findings)]
     planner = Planner(policies=policies, cluster=cluster, metrics=metrics, clock=clock)
+    on_double = Planner(policies=policies, cluster=double, metrics=metrics, clock=clock)
     learning_planner = Planner(policies=policies, cluster=cluster, metrics=metrics, clock=clock,
                                learning=EffectivenessStore(MemoryStore(), clock, sleep=lambda s: None))
     gatherer = ContextGatherer(cluster=cluster, metrics=metrics, clock=clock)
@@ -90,7 +136,9 @@ def main() -> None:
     rules = RulesAnalyzer()
 
     causes = {planner.plan(f).root_cause.category for f in findings}
+    assert causes == {on_double.plan(f).root_cause.category for f in findings}
     full = rate(planner.plan, stream)
+    full_double = rate(on_double.plan, stream[: max(1, args.findings // 4)])
     gather_only = rate(gatherer.gather, stream)
     analysis_only = rate(lambda c: rules.analyze(c, policies[c.finding.policy]), ctx_stream)
     with_learning = rate(learning_planner.plan, stream[: max(1, args.findings // 5)])
@@ -104,6 +152,7 @@ def main() -> None:
     print(f"workloads: {args.workloads} ({len(causes)} distinct causes: {', '.join(sorted(causes))})")
     print(f"findings per run: {args.findings}, best of 3")
     print(f"full rules plan (gather + analyze + guard + plan): {full:,.0f} findings/s")
+    print(f"  same, reading the devcluster MemoryCluster:      {full_double:,.0f} findings/s")
     print(f"  context gathering alone:                        {gather_only:,.0f} findings/s")
     print(f"  rules analysis alone (pre-gathered context):     {analysis_only:,.0f} findings/s")
     print(f"  full plan with learning (in-memory store):       {with_learning:,.0f} findings/s")

@@ -17,8 +17,7 @@ from ..errors import TemporaryError, api_error_for_status
 
 __all__ = ["OpenAIChat", "wire_schema"]
 
-_UNSUPPORTED_IN_STRICT = frozenset({"minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems", "pattern",
-                                    "format", "multipleOf", "exclusiveMinimum", "exclusiveMaximum"})
+_UNSUPPORTED_IN_STRICT = frozenset({"minLength", "maxLength"})
 
 
 def wire_schema(schema: Any) -> Any:

@@ -17,6 +17,7 @@ Kinds use the remediation executor's names for its extended actions (remediate/p
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 
@@ -30,6 +31,7 @@ __all__ = [
     "CUSTOM_ACTIONS_ANNOTATION",
     "custom_kinds_of",
     "custom_params_of",
+    "custom_params_for",
     "CUSTOM_KEYWORDS",
     "action_kind",
     "action_params",
@@ -70,30 +72,49 @@ def _normalise(name: str) -> str:
     return _ALIASES.get(value, value)
 
 
-def custom_params_of(policy: HealingPolicy) -> dict[str, dict]:
-    """Action name → params from the ``kubeskippy.io/custom-actions`` annotation. A malformed
-    annotation declares nothing here; the executor reports it with its field path."""
-    text = policy.metadata.annotations.get(CUSTOM_ACTIONS_ANNOTATION)
-    if not text:
-        return {}
+@functools.lru_cache(maxsize=256)
+def _parse_custom_actions(text: str) -> dict[str, str]:
+    """Action name → params as JSON text, parsed once per distinct annotation (YAML parsing costs
+    milliseconds and every plan needs it). Callers decode a fresh copy, so the cache stays intact."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError:
         return {}
     if not isinstance(data, dict):
         return {}
-    return {str(k): v for k, v in data.items() if isinstance(v, dict)}
+    return {str(k): json.dumps(v) for k, v in data.items() if isinstance(v, dict)}
+
+
+@functools.lru_cache(maxsize=256)
+def _kinds_in(text: str) -> dict[str, str]:
+    out = {}
+    for name, raw in _parse_custom_actions(text).items():
+        custom = json.loads(raw).get("custom")
+        if isinstance(custom, str) and _normalise(custom) in KINDS:
+            out[name] = _normalise(custom)
+    return out
+
+
+def custom_params_of(policy: HealingPolicy) -> dict[str, dict]:
+    """Action name → params from the ``kubeskippy.io/custom-actions`` annotation (a fresh copy).
+    A malformed annotation declares nothing here; the executor reports it with its field path."""
+    text = policy.metadata.annotations.get(CUSTOM_ACTIONS_ANNOTATION)
+    if not text:
+        return {}
+    return {name: json.loads(params) for name, params in _parse_custom_actions(text).items()}
+
+
+def custom_params_for(policy: HealingPolicy, action: str) -> dict:
+    """The annotation's params of one action (a fresh copy; empty when none)."""
+    text = policy.metadata.annotations.get(CUSTOM_ACTIONS_ANNOTATION)
+    raw = _parse_custom_actions(text).get(action) if text else None
+    return json.loads(raw) if raw else {}
 
 
 def custom_kinds_of(policy: HealingPolicy) -> dict[str, str]:
     """Action name → kind declared in the ``kubeskippy.io/custom-actions`` annotation."""
-    out = {}
-    for name, params in custom_params_of(policy).items():
-        if isinstance(params.get("custom"), str):
-            kind = _normalise(params["custom"])
-            if kind in KINDS:
-                out[str(name)] = kind
-    return out
+    text = policy.metadata.annotations.get(CUSTOM_ACTIONS_ANNOTATION)
+    return dict(_kinds_in(text)) if text else {}
 
 
 def action_kind(template: HealingActionTemplate, policy: HealingPolicy | None = None) -> str:
@@ -101,7 +122,8 @@ def action_kind(template: HealingActionTemplate, policy: HealingPolicy | None = 
     if template.type == "patch":
         return "raise_limit" if _patch_touches_limits(template) else "patch"
     if template.type == "custom":
-        declared = custom_kinds_of(policy).get(template.name) if policy is not None else None
+        text = policy.metadata.annotations.get(CUSTOM_ACTIONS_ANNOTATION) if policy is not None else None
+        declared = _kinds_in(text).get(template.name) if text else None
         if declared:
             return declared
         text = f"{template.name} {template.description}"
@@ -126,7 +148,7 @@ def action_params(template: HealingActionTemplate, kind: str) -> dict:
                       ("patch_action", "patchAction"), ("delete_action", "deleteAction")):
         value = getattr(template, attr)
         if value is not None:
-            params[key] = json.loads(value.model_dump_json(by_alias=True, exclude_none=True))
+            params[key] = value.to_json_dict()
     if template.type == "custom" and kind != "custom":
         params["custom"] = kind
     return params

@@ -15,7 +15,8 @@ finding. Each refusal is kept as a :class:`RejectedSuggestion` with a reason cod
    an owner (``protected``); the safety ledger re-checks the live objects before acting;
 6. never delete Namespaces, Nodes, PersistentVolumes/Claims, CRDs or RBAC objects
    (``forbidden_delete``);
-7. only the overrides in ``ALLOWED_OVERRIDES``, well-typed (``param_not_allowed``/``bad_param``);
+7. only the overrides in ``ALLOWED_OVERRIDES``, each on the kind it applies to (replicas: scale;
+   percent, resource: raise_limit), well-typed (``param_not_allowed``/``bad_param``);
 8. scaling must stay within the action's min/max replicas (``scale_out_of_bounds``);
 9. a limit may grow by at most the cap (``limit_increase_over_cap``);
 10. mutating actions need the root cause's confidence at or above the policy's threshold
@@ -36,7 +37,7 @@ import yaml
 
 from ..events.model import ObjectRef, PlannedAction, RejectedSuggestion
 from ..policy.model import HealingActionTemplate, HealingPolicy
-from .action_kinds import action_kind, action_params, custom_params_of, is_mutating
+from .action_kinds import action_kind, action_params, custom_params_for, is_mutating
 from .context import AnalysisContext
 from .diagnosis import Diagnosis, Suggestion
 from .preferences import FORBIDDEN, NODE_KINDS, target_level
@@ -60,7 +61,9 @@ log = logging.getLogger(__name__)
 MIN_CONFIDENCE_ANNOTATION = "kubeskippy.io/min-confidence"
 MAX_LIMIT_INCREASE_ANNOTATION = "kubeskippy.io/max-limit-increase-percent"
 PROTECTED_LABEL = "kubeskippy.io/protected"
-ALLOWED_OVERRIDES = frozenset({"replicas", "percent", "resource"})
+OVERRIDES_BY_KIND = {"replicas": frozenset({"scale"}), "percent": frozenset({"raise_limit"}),
+                     "resource": frozenset({"raise_limit"})}
+ALLOWED_OVERRIDES = frozenset(OVERRIDES_BY_KIND)
 
 REJECTION_REASONS = (
     "not_in_policy", "type_mismatch", "forbidden_for_cause", "target_out_of_scope", "target_kind_unsuitable",
@@ -130,7 +133,9 @@ def _max_increase(policy: HealingPolicy, cfg: GuardConfig) -> tuple[float, str |
 
 def _clean(text: str, limit: int = 300) -> str:
     """Printable text only, bounded: an analyzer's reason is shown to people, never executed."""
-    kept = "".join(ch for ch in text if unicodedata.category(ch)[0] not in ("C",) or ch == " ")
+    if text.isprintable():  # the common case: no control, format or private-use characters
+        return text[:limit]
+    kept = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C" or ch == " ")
     return kept[:limit]
 
 
@@ -165,24 +170,45 @@ def _check_target_kind(kind: str, target: ObjectRef) -> None:
         raise _Reject("target_kind_unsuitable", f"a {kind} cannot act on a {target.kind}")
 
 
-def _check_protected(target: ObjectRef, ctx: AnalysisContext, cfg: GuardConfig) -> None:
-    namespaces = {target.namespace, *(r.namespace for r in ctx.in_scope())} - {None, ""}
+def _scope_protection(ctx: AnalysisContext, cfg: GuardConfig) -> str | None:
+    """Why the finding's whole scope is protected (namespace, or a label on the target or an
+    owner), or None. Computed once per plan."""
+    namespaces = {r.namespace for r in ctx.in_scope()} - {None, ""}
     hit = sorted(namespaces & cfg.protected_namespaces)
     if hit:
-        raise _Reject("protected", f"namespace {hit[0]} is protected")
-    objects = list(ctx.live_objects())
+        return f"namespace {hit[0]} is protected"
+    for obj in ctx.live_objects():
+        reason = _label_protection(obj)
+        if reason:
+            return reason
+    return None
+
+
+def _label_protection(obj: dict) -> str | None:
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    if str(labels.get(PROTECTED_LABEL, "")).lower() == "true":
+        return f"{obj.get('kind')}/{(obj.get('metadata') or {}).get('name')} is labelled {PROTECTED_LABEL}=true"
+    return None
+
+
+def _check_protected(target: ObjectRef, ctx: AnalysisContext, cfg: GuardConfig, scope_reason: str | None) -> None:
+    if scope_reason:
+        raise _Reject("protected", scope_reason)
+    if target.namespace in cfg.protected_namespaces:
+        raise _Reject("protected", f"namespace {target.namespace} is protected")
     if target.kind == "Node" and ctx.node:
-        objects.append(ctx.node)
-    for obj in objects:
-        labels = (obj.get("metadata") or {}).get("labels") or {}
-        if str(labels.get(PROTECTED_LABEL, "")).lower() == "true":
-            raise _Reject("protected", f"{obj.get('kind')}/{(obj.get('metadata') or {}).get('name')} is labelled {PROTECTED_LABEL}=true")
+        reason = _label_protection(ctx.node)
+        if reason:
+            raise _Reject("protected", reason)
 
 
-def _check_overrides(params: Mapping[str, Any]) -> dict[str, Any]:
+def _check_overrides(params: Mapping[str, Any], kind: str) -> dict[str, Any]:
     unknown = sorted(set(params) - ALLOWED_OVERRIDES)
     if unknown:
         raise _Reject("param_not_allowed", f"parameters {unknown} cannot be set by an analyzer")
+    misplaced = sorted(k for k in params if kind not in OVERRIDES_BY_KIND[k])
+    if misplaced:
+        raise _Reject("param_not_allowed", f"parameters {misplaced} do not apply to a {kind} action")
     out: dict[str, Any] = {}
     if "replicas" in params:
         v = params["replicas"]
@@ -265,7 +291,7 @@ def _check_limit_increase(template: HealingActionTemplate, kind: str, overrides:
     if cap_error:
         raise _Reject("limit_increase_over_cap", cap_error)
     if template.type == "custom":
-        percent = overrides.get("percent", custom_params_of(policy).get(template.name, {}).get("percent"))
+        percent = overrides.get("percent", custom_params_for(policy, template.name).get("percent"))
         if not isinstance(percent, (int, float)) or isinstance(percent, bool):
             return  # the policy's own percent is checked by the executor; nothing proposed here
         if percent > cap:
@@ -297,6 +323,7 @@ def guard(diagnosis: Diagnosis, context: AnalysisContext, policy: HealingPolicy,
     threshold, threshold_error = min_confidence_of(policy, cfg)
     cap, cap_error = _max_increase(policy, cfg)
     forbidden = FORBIDDEN.get(cause, frozenset())
+    scope_reason = _scope_protection(context, cfg)
     seen: set[tuple[str, str]] = set()
     for s in diagnosis.suggestions:
         try:
@@ -310,10 +337,10 @@ def guard(diagnosis: Diagnosis, context: AnalysisContext, policy: HealingPolicy,
                 raise _Reject("forbidden_for_cause", f"a {kind} does not help with {cause}")
             target = _resolve_target(s, kind, context)
             _check_target_kind(kind, target)
-            _check_protected(target, context, cfg)
+            _check_protected(target, context, cfg, scope_reason)
             if template.type == "delete" and target.kind in cfg.never_delete_kinds:
                 raise _Reject("forbidden_delete", f"{target.kind} objects are never deleted")
-            overrides = _check_overrides(s.params)
+            overrides = _check_overrides(s.params, kind)
             _check_scale(template, overrides, target, context)
             _check_limit_increase(template, kind, overrides, context, policy, cap, cap_error)
             if is_mutating(kind) and diagnosis.root_cause.confidence < threshold:

@@ -18,7 +18,7 @@ from typing import Callable
 
 from ..events.model import Evidence, RootCause
 from ..policy.model import HealingPolicy
-from .context import AnalysisContext, ContainerState
+from .context import AnalysisContext
 from .diagnosis import Diagnosis
 from .suggest import suggest_policy_actions
 from .trends import Trend
@@ -107,6 +107,7 @@ class _Signals:
                          or (c.state == "terminated" and (c.exit_code or 0) != 0)]
         self.ooms = [c for c in ctx.containers if "OOMKilled" in (c.last_reason, c.reason)]
         self.log_text = "\n".join(ctx.logs.values())
+        self.memory_trends = [tr for tr in ctx.trends_for("memory") if tr.limit and tr.points]
 
     def mentions(self, *words: str) -> bool:
         return any(w in self.finding_text for w in words)
@@ -207,7 +208,7 @@ def rule_crash_loop_config(s: _Signals) -> Candidate | None:
 
 
 def _memory_trends(s: _Signals) -> list[Trend]:
-    return [tr for tr in s.ctx.trends_for("memory") if tr.limit and tr.points]
+    return s.memory_trends
 
 
 def rule_memory_limit_too_low(s: _Signals) -> Candidate | None:

@@ -10,7 +10,7 @@ from ..events.model import ObjectRef
 from ..policy.model import HealingPolicy
 from .context import AnalysisContext
 from .diagnosis import Suggestion
-from .action_kinds import custom_params_of
+from .action_kinds import custom_params_for
 from .preferences import rank_actions, target_level
 
 __all__ = ["suggest_policy_actions", "target_for", "cause_resource"]
@@ -43,7 +43,7 @@ def suggest_policy_actions(context: AnalysisContext, policy: HealingPolicy, caus
             continue  # only Deployments keep revisions to roll back to
         params: dict = {}
         if ranked.kind == "raise_limit" and ranked.template.type == "custom" \
-                and "resource" not in custom_params_of(policy).get(ranked.template.name, {}):
+                and "resource" not in custom_params_for(policy, ranked.template.name):
             params = {"resource": cause_resource(cause)}  # percent and cap stay the policy's
         out.append(Suggestion(action=ranked.template.name, target=target, params=params,
                               reason=why or f"{ranked.kind} fits {cause}", type=ranked.template.type))

@@ -109,5 +109,7 @@ class Trend:
 def trend_of(signal: str, points: Sequence[tuple[float, float]], limit: float | None = None,
              labels: dict[str, str] | None = None) -> Trend:
     """Build a Trend, dropping NaN/inf samples (Prometheus returns NaN for 0/0 ratios)."""
-    clean = tuple((float(t), float(v)) for t, v in points if math.isfinite(v) and math.isfinite(t))
+    isfinite = math.isfinite
+    clean = tuple(p if type(p) is tuple else (float(p[0]), float(p[1]))
+                  for p in points if isfinite(p[1]) and isfinite(p[0]))
     return Trend(signal=signal, points=clean, limit=limit, line=fit_line(clean), labels=dict(labels or {}))

@@ -8,12 +8,13 @@ sender redelivers; deterministic event ids make the republished duplicates harml
 
 from __future__ import annotations
 
-from typing import Any, Sequence
-
-import httpx
+from typing import TYPE_CHECKING, Any, Sequence
 
 from ..errors import InvalidInput, TemporaryError
 from ..events.cloudevents import encode
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["Emitter"]
 
@@ -32,6 +33,8 @@ class Emitter:
         if not self.sink_url:
             raise InvalidInput("K_SINK is not set: this function needs a SinkBinding to publish "
                                f"{len(events)} events")
+        import httpx  # on first publish: importing it costs ~0.25 s, and most replies need no publish
+
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=self._timeout)
         for event in events:

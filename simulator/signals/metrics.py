@@ -90,10 +90,18 @@ class SimulatedMetrics:
             return None, ()
         return family, family.variants
 
-    def _series(self, selector: Selector, family, index: int, variant, serial: int) -> tuple | None:
+    def _series_memo(self, selector: Selector) -> dict:
+        """Per selector, (family, variant, serial) → label tuple or None (hashing the matchers once
+        per selection, not once per series)."""
+        memo = self._series_cache.get(selector.matchers)
+        if memo is None or len(memo) > 200_000:
+            memo = self._series_cache[selector.matchers] = {}
+        return memo
+
+    def _series(self, selector: Selector, family, index: int, variant, serial: int, memo: dict) -> tuple | None:
         """The label tuple of one series if ``selector`` matches it (memoised: series repeat)."""
-        key = (selector.matchers, family.name, index, serial)
-        found = self._series_cache.get(key, False)
+        key = (family.name, index, serial)
+        found = memo.get(key, False)
         if found is not False:
             return found
         labels = dict(self.store.labels(serial))
@@ -102,9 +110,7 @@ class SimulatedMetrics:
         labels.update(variant.labels)
         labels["__name__"] = family.name
         found = tuple(sorted(labels.items())) if self._match(selector, labels) else None
-        if len(self._series_cache) > 200_000:
-            self._series_cache.clear()
-        self._series_cache[key] = found
+        memo[key] = found
         return found
 
     def _select(self, selector: Selector, t: float) -> InstantVector:
@@ -114,11 +120,12 @@ class SimulatedMetrics:
             return []
         cols = self.store.columns_at(slot)
         serials = self.store.serial[slot]
+        memo = self._series_memo(selector)
         out: InstantVector = []
         for index, variant in enumerate(variants):
             values = variant.value(cols)
             for r in np.flatnonzero(~np.isnan(values) & (serials > 0)):
-                labels = self._series(selector, family, index, variant, int(serials[r]))
+                labels = self._series(selector, family, index, variant, int(serials[r]), memo)
                 if labels is not None:
                     out.append((labels, float(values[r])))
         return out
@@ -133,7 +140,8 @@ class SimulatedMetrics:
             return []
         times = self.store.times[slots]  # simulated seconds, like the evaluator's t
         serial_m = self.store.serial[slots]  # (S, width)
-        cols = {name: col[slots] for name, col in self.store.cols.items()}
+        cols = _SlotColumns(self.store.cols, slots)
+        memo = self._series_memo(selector)
         out: RangeVector = []
         for index, variant in enumerate(variants):
             values_m = variant.value(cols)
@@ -145,7 +153,21 @@ class SimulatedMetrics:
                 groups = [(int(ser[0]), mask)] if (ser == ser[0]).all() else \
                     [(int(x), mask & (col == x)) for x in np.unique(ser)]
                 for serial, m in groups:
-                    labels = self._series(selector, family, index, variant, serial)
+                    labels = self._series(selector, family, index, variant, serial, memo)
                     if labels is not None:
                         out.append((labels, times[m], values_m[m, r].astype(float)))
         return out
+
+
+class _SlotColumns(dict):
+    """The stored columns at some slots, sliced only when a metric family asks for them (a
+    family reads one or two of the fifteen columns)."""
+
+    def __init__(self, cols: dict[str, np.ndarray], slots: np.ndarray) -> None:
+        super().__init__()
+        self._cols = cols
+        self._slots = slots
+
+    def __missing__(self, name: str) -> np.ndarray:
+        value = self[name] = self._cols[name][self._slots]
+        return value

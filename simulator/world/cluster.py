@@ -27,6 +27,7 @@ from kubeskippy.devcluster.store import ObjectStore
 from kubeskippy.errors import APINotFound, api_error_for_status
 from kubeskippy.kinds import kind_info
 
+from .jsoncopy import copy_json
 from .objects import deployment_object, node_object, pod_object, replicaset_object
 from .naming import template_hash
 from .world import World
@@ -152,13 +153,18 @@ class SimulatedCluster:
         elif key == ("v1", "Node"):
             out = [node_object(world, n.index) for n in world.nodes]
         elif key == ("v1", "Event"):
-            shared = world.recorder.objects(world.now(), namespace) + [
+            # The decision code asks for one object's Events (involvedObject.kind/name): narrow
+            # by subject before any Event object is built; the full selector still decides.
+            subject = {r.field.split(".", 1)[1]: r.value for r in fields
+                       if not r.negated and r.field in ("involvedObject.kind", "involvedObject.name")}
+            shared = world.recorder.objects(world.now(), namespace, kind=subject.get("kind"),
+                                            name=subject.get("name")) + [
                 e for e in self.posted_events if namespace in (None, e["metadata"]["namespace"])]
             # Built Events are cached and shared: copy only what the selectors let through.
-            return [copy.deepcopy(o) for o in shared if fields_match(fields, o) and
+            return [copy_json(o) for o in shared if fields_match(fields, o) and
                     labels_match(labels, o["metadata"].get("labels"))]
         else:
-            out = [copy.deepcopy(p) for p in self._pdbs(namespace)
+            out = [copy_json(p) for p in self._pdbs(namespace)
                    if labels_match(labels, p["metadata"].get("labels"))]
         return [o for o in out if fields_match(fields, o)]
 

@@ -8,13 +8,13 @@ conditions, ownerReferences up to the Deployment, Deployment status with its con
 
 from __future__ import annotations
 
-import copy
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from kubeskippy.clock import to_rfc3339
 
+from .jsoncopy import copy_json
 from .state import DeploymentState, ReplicaSetState
 from .table import BACKOFF, CREATING, NONE, RUNNING, TERM_REASONS, TERMINATED
 
@@ -45,7 +45,7 @@ def pod_object(world: "World", row: int) -> dict:
     rs = world.replicasets[int(tbl.rs[row])]
     template = rs.template
     meta_t = template.get("metadata") or {}
-    spec = copy.deepcopy(template["spec"])
+    spec = copy_json(template["spec"])
     state_code = int(tbl.cstate[row])
     now = world.now()
     container = spec["containers"][0]
@@ -142,14 +142,14 @@ def replicaset_object(world: "World", rs: ReplicaSetState) -> dict:
                      "generation": 1,
                      "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": dep.name,
                                           "uid": dep.uid, "controller": True, "blockOwnerDeletion": True}]},
-        "spec": {"replicas": rs.replicas, "selector": selector, "template": copy.deepcopy(rs.template)},
+        "spec": {"replicas": rs.replicas, "selector": selector, "template": copy_json(rs.template)},
         "status": {"replicas": sum(1 for r in rows if np.isnan(tbl.deleting[r])), "fullyLabeledReplicas": len(rows),
                    "readyReplicas": ready, "availableReplicas": available, "observedGeneration": 1},
     }
 
 
 def deployment_object(world: "World", dep: DeploymentState) -> dict:
-    obj = copy.deepcopy(dep.obj)
+    obj = copy_json(dep.obj)
     rows = world.rows_of(dep)
     tbl = world.table
     new = world.current_rs(dep)

@@ -120,18 +120,22 @@ class EventRecorder:
                           pod_container=other.field_path[len("spec.containers{"):-1])
         return template.format(**fields)
 
-    def aggregates(self, now: float, namespace: str | None = None) -> list[_Aggregate]:
+    def aggregates(self, now: float, namespace: str | None = None, *, kind: str | None = None,
+                   name: str | None = None) -> list[_Aggregate]:
         """Aggregated Events as of ``now`` (an Event whose first occurrence is after ``now`` is not
-        there yet; one whose last occurrence is older than the TTL is gone)."""
+        there yet; one whose last occurrence is older than the TTL is gone), optionally only those
+        about objects of ``kind`` and/or named ``name``."""
         self._fold()
         cutoff = now - self._ttl
         found = [a for a in self._aggs.values() if a.last >= cutoff and a.first <= now
-                 and (namespace is None or a.subject.namespace == namespace)]
+                 and (namespace is None or a.subject.namespace == namespace)
+                 and (kind is None or a.subject.kind == kind) and (name is None or a.subject.name == name)]
         return sorted(found, key=lambda a: (a.last, a.subject.name, a.reason))
 
-    def objects(self, now: float, namespace: str | None = None) -> list[dict]:
+    def objects(self, now: float, namespace: str | None = None, *, kind: str | None = None,
+                name: str | None = None) -> list[dict]:
         out = []
-        for a in self.aggregates(now, namespace):
+        for a in self.aggregates(now, namespace, kind=kind, name=name):
             key = (a.subject.uid, a.reason, a.message)
             obj = self._objects.get(key)
             if obj is None:

@@ -28,7 +28,7 @@ def memory_leak(w: World) -> Finding:
     # steady growth 0.45 + tight fit 0.15 + limit within the hour 0.15 + memory trigger 0.05 = 0.80
     _, rs = _base(w)
     pod = w.pod(rs)
-    w.metrics.add("memory", pod["metadata"]["name"], ramp(w.clock, 200 * MI, 440 * MI), container="app")
+    w.metrics.add("memory", w.namespace, pod["metadata"]["name"], ramp(w.clock, 200 * MI, 440 * MI), container="app")
     return w.finding(pod, trigger="high-memory")
 
 
@@ -38,7 +38,7 @@ def memory_limit_too_low(w: World) -> Finding:
     pod = w.pod(rs, restarts=4, last={"reason": "OOMKilled", "exitCode": 137, "startedAt": w.ts(130),
                                       "finishedAt": w.ts(60)},
                 state={"running": {"startedAt": w.ts(50)}})
-    w.metrics.add("memory", pod["metadata"]["name"], flat(w.clock, 500 * MI, wobble=2 * MI), container="app")
+    w.metrics.add("memory", w.namespace, pod["metadata"]["name"], flat(w.clock, 500 * MI, wobble=2 * MI), container="app")
     return w.finding(pod, trigger="high-memory")
 
 
@@ -78,9 +78,9 @@ def cpu_saturation(w: World) -> Finding:
     _, rs = _base(w)
     pod = w.pod(rs)
     name = pod["metadata"]["name"]
-    w.metrics.add("cpu", name, flat(w.clock, 0.49, wobble=0.005), container="app")
-    w.metrics.add("cpu_throttling", name, flat(w.clock, 0.4, wobble=0.02), container="app")
-    w.metrics.add("memory", name, flat(w.clock, 200 * MI), container="app")
+    w.metrics.add("cpu", w.namespace, name, flat(w.clock, 0.49, wobble=0.005), container="app")
+    w.metrics.add("cpu_throttling", w.namespace, name, flat(w.clock, 0.4, wobble=0.02), container="app")
+    w.metrics.add("memory", w.namespace, name, flat(w.clock, 200 * MI), container="app")
     return w.finding(pod, trigger="high-cpu")
 
 
@@ -115,14 +115,14 @@ def error_rate_spike(w: World) -> Finding:
     _, rs = _base(w)
     pod = w.pod(rs)
     points = [(t, 0.01 if i < 40 else 0.2) for i, (t, _) in enumerate(flat(w.clock, 0.0))]
-    w.metrics.add("error_rate", pod["metadata"]["name"], points)
+    w.metrics.add("error_rate", w.namespace, pod["metadata"]["name"], points)
     return w.finding(pod, trigger="high-error-rate")
 
 
 def nothing_wrong(w: World) -> Finding:
     _, rs = _base(w)
     pod = w.pod(rs)
-    w.metrics.add("memory", pod["metadata"]["name"], flat(w.clock, 100 * MI), container="app")
+    w.metrics.add("memory", w.namespace, pod["metadata"]["name"], flat(w.clock, 100 * MI), container="app")
     return w.finding(pod, trigger="high-memory")
 
 

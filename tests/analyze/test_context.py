@@ -70,7 +70,7 @@ def test_a_pod_level_series_is_compared_with_the_sum_of_container_limits():
     world = World()
     finding = memory_leak(world)
     world.metrics.series.clear()
-    world.metrics.add("memory", "api-1abc-x1", ramp(world.clock, 100 * MI, 200 * MI))  # no container label
+    world.metrics.add("memory", world.namespace, "api-1abc-x1", ramp(world.clock, 100 * MI, 200 * MI))  # no container label
     (trend,) = gather(world, finding).trends_for("memory")
     assert trend.limit == 512 * MI
 

@@ -113,16 +113,19 @@ def test_deleting_a_persistent_volume_claim_is_never_planned():
     assert result.accepted == [] and result.rejected[0].reason.startswith("forbidden_delete")
 
 
-@pytest.mark.parametrize("params, reason", [
-    ({"patch": '{"spec": {"replicas": 100}}'}, "param_not_allowed"),
-    ({"max": "64Gi"}, "param_not_allowed"),
-    ({"replicas": -1}, "bad_param"),
-    ({"replicas": "10"}, "bad_param"),
-    ({"replicas": True}, "bad_param"),
-    ({"percent": float("nan")}, "bad_param"),
+@pytest.mark.parametrize("action, params, reason", [
+    ("scale-up", {"patch": '{"spec": {"replicas": 100}}'}, "param_not_allowed"),
+    ("raise-memory-limit", {"max": "64Gi"}, "param_not_allowed"),
+    ("scale-up", {"percent": 10}, "param_not_allowed"),
+    ("restart-pods", {"resource": "memory"}, "param_not_allowed"),
+    ("scale-up", {"replicas": -1}, "bad_param"),
+    ("scale-up", {"replicas": "10"}, "bad_param"),
+    ("scale-up", {"replicas": True}, "bad_param"),
+    ("raise-memory-limit", {"percent": float("nan")}, "bad_param"),
+    ("raise-memory-limit", {"resource": "disk"}, "bad_param"),
 ])
-def test_only_a_few_well_typed_overrides_are_accepted(params, reason):
-    plan, f = run(Suggestion(action="scale-up", target=None, params=params), cause="cpu_saturation")
+def test_only_a_few_well_typed_overrides_are_accepted_on_the_kind_they_fit(action, params, reason):
+    plan, f = run(Suggestion(action=action, target=None, params=params), cause="cpu_saturation")
     assert reasons(plan) == [reason]
 
 

@@ -32,12 +32,13 @@ class SeriesMetrics:
     """Answers the context's range queries from prepared series keyed by (signal, pod)."""
 
     def __init__(self) -> None:
-        self.series: dict[tuple[str, str], list[Series]] = {}
+        self.series: dict[tuple[str, str, str], list[Series]] = {}
         self.queries: list[str] = []
         self.fail_with: Exception | None = None
 
-    def add(self, signal: str, pod: str, points: list[tuple[float, float]], **labels: str) -> None:
-        self.series.setdefault((signal, pod), []).append(Series(labels={"pod": pod, **labels}, points=tuple(points)))
+    def add(self, signal: str, namespace: str, pod: str, points: list[tuple[float, float]], **labels: str) -> None:
+        self.series.setdefault((signal, namespace, pod), []).append(
+            Series(labels={"namespace": namespace, "pod": pod, **labels}, points=tuple(points)))
 
     def query(self, promql: str, at: float | None = None) -> list[Sample]:
         return []
@@ -48,8 +49,9 @@ class SeriesMetrics:
             raise self.fail_with
         signal = next(s for marker, s in SIGNAL_OF_QUERY if marker in promql)
         pod = re.search(r'pod="([^"]+)"', promql).group(1)
+        namespace = re.search(r'namespace="([^"]+)"', promql).group(1)
         return [Series(labels=s.labels, points=tuple((t, v) for t, v in s.points if start <= t <= end))
-                for s in self.series.get((signal, pod), [])]
+                for s in self.series.get((signal, namespace, pod), [])]
 
 
 def ramp(clock: ManualClock, start: float, end: float, *, minutes: float = 30, step: float = 30.0) -> list[tuple[float, float]]:

@@ -190,6 +190,8 @@ class FunctionServer:
                 if response.status_code == 200:
                     return time.monotonic() - started
                 last = response.text
+                if last.startswith("start failed"):  # FunctionApp stays unready until restarted
+                    raise RuntimeError(f"{self.url} reports {last!r}:\n{self.log()[-3000:]}")
             except httpx.HTTPError as e:
                 last = str(e)
             time.sleep(0.02)

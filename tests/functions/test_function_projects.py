@@ -120,12 +120,10 @@ def cluster() -> Iterator[Cluster]:
 
 @pytest.fixture(scope="module")
 def dryrun_policy(tmp_path_factory) -> Path:
-    """The demo crash-loop policy in dryrun mode, with a diagnostics action beside its delete:
-    the test must never delete anything, and two outcomes exercise publishing to K_SINK."""
+    """The demo crash-loop policy in dryrun mode: the test must never delete anything. Its two
+    actions (capture diagnostics, recreate the pod) give two outcomes, published to K_SINK."""
     doc = yaml.safe_load(DEMO_POLICY.read_text())
     doc["spec"]["mode"] = "dryrun"
-    doc["spec"]["actions"].append({"name": "capture-diagnostics", "type": "custom", "priority": 50,
-                                   "description": "Collect status, events and logs for the owners"})
     path = tmp_path_factory.mktemp("policies") / "crashloop-dryrun.yaml"
     path.write_text(yaml.safe_dump(doc))
     return path
@@ -207,8 +205,8 @@ def test_analyze_answers_a_finding_with_a_plan_from_the_rules(plan, finding, clu
     assert data["analyzer"] == "rules"
     assert data["root_cause"]["category"] == "failing_probes"
     victim = cluster.crashing["metadata"]["name"]
-    assert [(a["action"], a["type"], a["target"]["name"]) for a in data["actions"]] == [
-        ("recreate-pod", "delete", victim), ("capture-diagnostics", "diagnostics", victim)]
+    assert sorted((a["action"], a["type"], a["target"]["name"]) for a in data["actions"]) == [
+        ("capture-diagnostics", "diagnostics", victim), ("recreate-pod", "delete", victim)]
 
 
 def test_remediate_in_dryrun_publishes_its_outcomes_to_k_sink_and_changes_nothing(

@@ -1,0 +1,32 @@
+"""A deep copy for JSON documents (dicts, lists and scalars), several times faster than
+``copy.deepcopy``.
+
+Why: every read through the Cluster port hands out Kubernetes-shaped dicts built from shared,
+cached parts (pod templates, Event objects), and the caller may mutate what it gets. The
+decision code reads thousands of them per simulated hour, and ``copy.deepcopy``'s memo and
+dispatch machinery was a tenth of the healing arm's run time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["copy_json"]
+
+
+def copy_json(obj: Any) -> Any:
+    """A copy sharing nothing mutable with ``obj`` (strings and numbers are immutable: shared)."""
+    if type(obj) is dict:
+        return {k: (v if type(v) in _ATOMIC else copy_json(v)) for k, v in obj.items()}
+    if type(obj) is list:
+        return [v if type(v) in _ATOMIC else copy_json(v) for v in obj]
+    if type(obj) is tuple:
+        return tuple(copy_json(v) for v in obj)
+    if type(obj) in _ATOMIC:
+        return obj
+    import copy
+
+    return copy.deepcopy(obj)  # anything unusual (a set, a numpy scalar): the general path
+
+
+_ATOMIC = frozenset({str, int, float, bool, type(None)})
