@@ -2,20 +2,26 @@
 
 Works with OpenAI, Azure OpenAI (when an API version is configured) and servers that speak the
 same chat-completions API: vLLM, llama.cpp's server, LM Studio. Structured output goes as
-``response_format`` ``json_schema``; validation keywords that strict mode does not accept are
-removed from the wire copy (the analyzer validates the full schema itself). The client's own
-retries are off: the analyzer owns retries and the time budget.
+``response_format`` ``json_schema``. OpenAI's and Azure's strict mode reject ``minLength`` and
+``maxLength``, so their wire copy drops them (the analyzer still validates the full schema);
+self-hosted servers get the full schema, whose length limits their grammars enforce — that also
+stops a small model from rambling. The client's own retries are off: the analyzer owns retries
+and the time budget.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import openai
 
 from ..errors import TemporaryError, api_error_for_status
 
-__all__ = ["OpenAIChat", "wire_schema"]
+__all__ = ["OpenAIChat", "wire_schema", "HOSTED"]
+
+HOSTED = frozenset({"api.openai.com"})
+"""Hosts whose strict structured output rejects length keywords (Azure is recognised by its API version)."""
 
 _UNSUPPORTED_IN_STRICT = frozenset({"minLength", "maxLength"})
 
@@ -38,6 +44,7 @@ class OpenAIChat:
                  temperature: float = 0.1, max_tokens: int = 800) -> None:
         self.model = model
         self.base_url = base_url
+        self.hosted = bool(api_version) or urlsplit(base_url).hostname in HOSTED
         self.temperature = temperature
         self.max_tokens = max_tokens
         key = api_key or "not-needed"  # local servers accept any key; the client insists on one
@@ -59,7 +66,7 @@ class OpenAIChat:
                 max_tokens=self.max_tokens, timeout=timeout,
                 response_format={"type": "json_schema",
                                  "json_schema": {"name": "kubeskippy_diagnosis", "strict": True,
-                                                 "schema": wire_schema(schema)}},
+                                                 "schema": wire_schema(schema) if self.hosted else schema}},
             )
         except openai.APITimeoutError as e:
             raise TemporaryError(f"{self.base_url} did not answer within {timeout:.1f}s") from e

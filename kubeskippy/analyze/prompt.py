@@ -35,6 +35,9 @@ separate guard rejects anything outside the policy. Keep the explanation to at m
 sentences. Answer with one JSON object matching the required schema and nothing else."""
 
 _MAX_TEXT = 300
+MAX_EXPLANATION = 600
+"""Characters; also bounds how long a model may talk (servers that honour maxLength stop there)."""
+MAX_REASON = 200
 _MAX_EVENTS = 20
 _MAX_LOG_LINES = 20
 
@@ -57,7 +60,7 @@ class _Action(BaseModel):
     action: str = Field(max_length=253)
     target: _Target
     params: _Params | None = None
-    reason: str = Field(default="", max_length=1000)
+    reason: str = Field(default="", max_length=MAX_REASON)
 
 
 class Answer(BaseModel):
@@ -66,7 +69,7 @@ class Answer(BaseModel):
     model_config = ConfigDict(extra="forbid")
     root_cause: Literal[ROOT_CAUSES]  # type: ignore[valid-type]
     confidence: float = Field(ge=0.0, le=1.0)
-    explanation: str = Field(max_length=2000)
+    explanation: str = Field(max_length=MAX_EXPLANATION)
     actions: list[_Action] = Field(default_factory=list, max_length=8)
 
 
@@ -81,7 +84,7 @@ ANSWER_SCHEMA: dict[str, Any] = {
     "properties": {
         "root_cause": {"type": "string", "enum": list(ROOT_CAUSES)},
         "confidence": {"type": "number", "minimum": 0, "maximum": 1},
-        "explanation": {"type": "string", "maxLength": 2000},
+        "explanation": {"type": "string", "maxLength": MAX_EXPLANATION},
         "actions": {
             "type": "array",
             "maxItems": 8,
@@ -105,7 +108,7 @@ ANSWER_SCHEMA: dict[str, Any] = {
                         "properties": {"replicas": _nullable({"type": "integer", "minimum": 0}),
                                        "percent": _nullable({"type": "number", "minimum": 0})},
                     }),
-                    "reason": {"type": "string"},
+                    "reason": {"type": "string", "maxLength": MAX_REASON},
                 },
             },
         },

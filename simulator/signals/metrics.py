@@ -13,7 +13,8 @@ import numpy as np
 
 from kubeskippy.ports import Sample, Series
 
-from .promql import Evaluator, InstantVector, Labels, PromQLError, RangeVector, Selector, parse
+from .evaluation import Evaluator, Matrix
+from .promql import Labels, PromQLError, Selector, parse
 from .store import FAMILIES, SeriesStore
 
 __all__ = ["SimulatedMetrics"]
@@ -62,16 +63,23 @@ class SimulatedMetrics:
         self.queries += 1
         if step <= 0:
             raise PromQLError("step must be positive")
-        parse(promql)  # syntax errors surface before any step is evaluated
-        points: dict[Labels, list[tuple[float, float]]] = {}
+        node = parse(promql)  # syntax errors surface before any step is evaluated
+        stamps: list[float] = []
         t = start
         while t <= end + 1e-9:
-            result = self._evaluate(promql, t - self.epoch)
-            if isinstance(result, float):
-                result = [((), result)]
-            for labels, value in result:
-                points.setdefault(labels, []).append((t, value))
+            stamps.append(t)
             t += step
+        if not stamps:
+            return []
+        result = self.evaluator.evaluate_range(node, np.array([s - self.epoch for s in stamps]))
+        points: dict[Labels, list[tuple[float, float]]] = {}
+        if isinstance(result, Matrix):
+            present = result.present
+            for j, stamp in enumerate(stamps):
+                for i in np.flatnonzero(present[:, j]):
+                    points.setdefault(result.labels[i], []).append((stamp, float(result.values[i, j])))
+        else:
+            points[()] = [(stamp, float(v)) for stamp, v in zip(stamps, result)]
         return [Series(dict(labels), tuple(pts)) for labels, pts in sorted(points.items())]
 
     # -- selectors
@@ -113,36 +121,61 @@ class SimulatedMetrics:
         memo[key] = found
         return found
 
-    def _select(self, selector: Selector, t: float) -> InstantVector:
+    def _select(self, selector: Selector, times: np.ndarray) -> Matrix:
+        """The instant selector at each of ``times``: each series' latest scrape within the
+        lookback delta. Series are ordered by metric variant, then row, then serial."""
+        steps = len(times)
         family, variants = self._variants(selector)
-        slot = self.store.latest_slot(t - selector.offset, self.lookback)
-        if family is None or slot is None:
-            return []
-        cols = self.store.columns_at(slot)
-        serials = self.store.serial[slot]
+        if family is None:
+            return Matrix.empty(steps)
+        slots = self.store.latest_slots(times - selector.offset, self.lookback)
+        at = np.flatnonzero(slots >= 0)
+        if not len(at):
+            return Matrix.empty(steps)
+        slots = slots[at]
+        cols = _SlotColumns(self.store.cols, slots)
+        serial_m = self.store.serial[slots]  # (steps with a scrape, width)
         memo = self._series_memo(selector)
-        out: InstantVector = []
+        labels_out: list = []
+        blocks_v, blocks_p = [], []
         for index, variant in enumerate(variants):
-            values = variant.value(cols)
-            for r in np.flatnonzero(~np.isnan(values) & (serials > 0)):
-                labels = self._series(selector, family, index, variant, int(serials[r]), memo)
+            values_m = variant.value(cols)
+            step_i, rows = np.nonzero(~np.isnan(values_m) & (serial_m > 0))
+            if not len(rows):
+                continue
+            serials = serial_m[step_i, rows]
+            keys, inverse = np.unique((rows.astype(np.int64) << 40) | serials, return_inverse=True)
+            values = np.zeros((len(keys), steps))
+            present = np.zeros((len(keys), steps), dtype=bool)
+            values[inverse, at[step_i]] = values_m[step_i, rows]
+            present[inverse, at[step_i]] = True
+            keep = []
+            for k, key in enumerate(keys.tolist()):
+                labels = self._series(selector, family, index, variant, key & ((1 << 40) - 1), memo)
                 if labels is not None:
-                    out.append((labels, float(values[r])))
-        return out
+                    labels_out.append(labels)
+                    keep.append(k)
+            blocks_v.append(values[keep])
+            blocks_p.append(present[keep])
+        if not labels_out:
+            return Matrix.empty(steps)
+        return Matrix(labels_out, np.concatenate(blocks_v), np.concatenate(blocks_p))
 
-    def _select_range(self, selector: Selector, t: float) -> RangeVector:
+    def _select_range(self, selector: Selector, times: np.ndarray) -> list[tuple]:
+        """Every series with a scrape inside some step's window ``[t - range, t]`` (both ends
+        included, Prometheus 2.x), as (labels, times, values) in time order."""
         family, variants = self._variants(selector)
         if family is None:
             return []
-        end = t - selector.offset
-        slots = self.store.slots_between(end - selector.range - 1e-9, end)  # both ends included (Prometheus 2.x)
+        ends = times - selector.offset
+        slots = self.store.slots_between(float(ends.min()) - selector.range - 1e-9, float(ends.max()))
         if not len(slots):
             return []
-        times = self.store.times[slots]  # simulated seconds, like the evaluator's t
+        stamps = self.store.times[slots]  # simulated seconds, like the evaluator's times
         serial_m = self.store.serial[slots]  # (S, width)
         cols = _SlotColumns(self.store.cols, slots)
         memo = self._series_memo(selector)
-        out: RangeVector = []
+        out: list[tuple] = []
         for index, variant in enumerate(variants):
             values_m = variant.value(cols)
             present = ~np.isnan(values_m) & (serial_m > 0)
@@ -155,9 +188,8 @@ class SimulatedMetrics:
                 for serial, m in groups:
                     labels = self._series(selector, family, index, variant, serial, memo)
                     if labels is not None:
-                        out.append((labels, times[m], values_m[m, r].astype(float)))
+                        out.append((labels, stamps[m], values_m[m, r].astype(float)))
         return out
-
 
 class _SlotColumns(dict):
     """The stored columns at some slots, sliced only when a metric family asks for them (a

@@ -1,4 +1,5 @@
-"""A small PromQL evaluator over the simulated series.
+"""A small PromQL over the simulated series: the language (lexer, parser, AST) and the
+range functions on one window; :mod:`.evaluation` evaluates the tree.
 
 Not all of PromQL: the expressions KubeSkippy itself writes — the built-in metrics of
 kubeskippy.detect.builtin_metrics and the alert rules compiled from policies — and what people
@@ -15,17 +16,17 @@ selectors include both ends (2.x semantics), so rules fire at the same scrape as
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from kubeskippy.errors import InvalidInput
 
-__all__ = ["PromQLError", "parse", "Evaluator", "Labels", "InstantVector", "RangeVector"]
+__all__ = ["PromQLError", "parse", "Labels", "InstantVector", "RangeVector", "Selector", "Matcher", "Number",
+           "Call", "Aggregate", "Binary", "Unary"]
 
 
 class PromQLError(InvalidInput):
@@ -379,261 +380,5 @@ def _range_fn(name: str, t: np.ndarray, v: np.ndarray, start: float, end: float,
 _RANGE_FUNCS = {"rate", "irate", "increase", "delta", "idelta", "deriv", "predict_linear", "resets", "changes",
                 "avg_over_time", "max_over_time", "min_over_time", "sum_over_time", "count_over_time",
                 "last_over_time", "stddev_over_time", "stdvar_over_time"}
-_MATH: dict[str, Callable[[float], float]] = {
-    "abs": abs, "ceil": math.ceil, "floor": math.floor, "sqrt": lambda x: math.sqrt(x) if x >= 0 else math.nan,
-    "exp": math.exp, "ln": lambda x: math.log(x) if x > 0 else (-math.inf if x == 0 else math.nan),
-}
-_FUNCTIONS = _RANGE_FUNCS | set(_MATH) | {"round", "clamp", "clamp_min", "clamp_max", "time", "vector", "scalar",
-                                          "absent"}
-
-
-# ------------------------------------------------------------------ evaluator
-
-def _drop_name(labels: Labels) -> Labels:
-    return tuple(p for p in labels if p[0] != "__name__")
-
-
-def _compare(op: str, a: float, b: float) -> bool:
-    return {"==": a == b, "!=": a != b, ">": a > b, "<": a < b, ">=": a >= b, "<=": a <= b}[op]
-
-
-def _arith(op: str, a: float, b: float) -> float:
-    """IEEE 754 semantics, as Go's float64 (x/0 is ±Inf, 0/0 is NaN)."""
-    x, y = np.float64(a), np.float64(b)
-    with np.errstate(all="ignore"):
-        if op == "+":
-            return float(x + y)
-        if op == "-":
-            return float(x - y)
-        if op == "*":
-            return float(x * y)
-        if op == "/":
-            return float(x / y)
-        if op == "%":
-            return float(np.fmod(x, y))
-        if op == "^":
-            return float(np.power(x, y))
-        if op == "atan2":
-            return float(np.arctan2(x, y))
-    raise PromQLError(f"unknown operator {op}")
-
-
-_COMPARISONS = {"==", "!=", ">", "<", ">=", "<="}
-_SET_OPS = {"and", "or", "unless"}
-
-
-class Evaluator:
-    """Evaluates a parsed expression at simulated time ``t`` against a series source.
-
-    ``select(selector, t) -> InstantVector`` and ``select_range(selector, t) -> RangeVector``
-    come from the store adapter (:mod:`.metrics`)."""
-
-    def __init__(self, select: Callable[[Selector, float], InstantVector],
-                 select_range: Callable[[Selector, float], RangeVector], *, epoch: float = 0.0) -> None:
-        self._select = select
-        self._select_range = select_range
-        self._epoch = epoch
-
-    def evaluate(self, node: Any, t: float) -> float | InstantVector:
-        if isinstance(node, Number):
-            return node.value
-        if isinstance(node, Selector):
-            if node.range is not None:
-                raise PromQLError("a range vector cannot be the result of an expression; wrap it in a function")
-            return self._select(node, t)
-        if isinstance(node, Unary):
-            v = self.evaluate(node.expr, t)
-            if isinstance(v, float):
-                return -v if node.op == "-" else v
-            return [(_drop_name(lb), -x if node.op == "-" else x) for lb, x in v]
-        if isinstance(node, Call):
-            return self._call(node, t)
-        if isinstance(node, Aggregate):
-            return self._aggregate(node, t)
-        if isinstance(node, Binary):
-            return self._binary(node, t)
-        raise PromQLError(f"cannot evaluate {node!r}")
-
-    # -- functions
-
-    def _call(self, node: Call, t: float) -> float | InstantVector:
-        f, args = node.func, node.args
-        if f in _RANGE_FUNCS:
-            sel = args[0] if args else None
-            if not isinstance(sel, Selector) or sel.range is None:
-                raise PromQLError(f"{f}() needs a range vector argument, e.g. {f}(metric[5m])")
-            extra = None
-            if f == "predict_linear":
-                extra = self._scalar(args[1], t)
-            end = t - sel.offset
-            start = end - sel.range
-            out: InstantVector = []
-            for labels, times, values in self._select_range(sel, t):
-                r = _range_fn(f, times, values, start, end, extra)
-                if r is not None:
-                    out.append((labels if f == "last_over_time" else _drop_name(labels), r))
-            return out
-        if f == "time":
-            return self._epoch + t
-        if f == "vector":
-            return [((), self._scalar(args[0], t))]
-        if f == "scalar":
-            v = self.evaluate(args[0], t)
-            return v[0][1] if isinstance(v, list) and len(v) == 1 else (v if isinstance(v, float) else math.nan)
-        if f == "absent":
-            v = self.evaluate(args[0], t)
-            if v:
-                return []
-            sel = args[0]
-            labels = tuple(sorted((m.name, m.value) for m in getattr(sel, "matchers", ()) if m.op == "="))
-            return [(labels, 1.0)]
-        v = self.evaluate(args[0], t)
-        if not isinstance(v, list):
-            raise PromQLError(f"{f}() needs an instant vector")
-        if f in _MATH:
-            return [(_drop_name(lb), float(_MATH[f](x))) for lb, x in v]
-        if f == "round":
-            to = self._scalar(args[1], t) if len(args) > 1 else 1.0
-            return [(_drop_name(lb), math.floor(x / to + 0.5) * to) for lb, x in v]
-        if f == "clamp_min":
-            lo = self._scalar(args[1], t)
-            return [(_drop_name(lb), max(x, lo)) for lb, x in v]
-        if f == "clamp_max":
-            hi = self._scalar(args[1], t)
-            return [(_drop_name(lb), min(x, hi)) for lb, x in v]
-        lo, hi = self._scalar(args[1], t), self._scalar(args[2], t)
-        return [(_drop_name(lb), min(max(x, lo), hi)) for lb, x in v] if lo <= hi else []
-
-    def _scalar(self, node: Any, t: float) -> float:
-        v = self.evaluate(node, t)
-        if isinstance(v, list):
-            raise PromQLError("expected a scalar")
-        return float(v)
-
-    # -- aggregation
-
-    def _aggregate(self, node: Aggregate, t: float) -> InstantVector:
-        v = self.evaluate(node.expr, t)
-        if not isinstance(v, list):
-            raise PromQLError(f"{node.op}() needs an instant vector")
-        groups: dict[Labels, list[tuple[Labels, float]]] = {}
-        for labels, x in v:
-            if node.without:
-                key = tuple(p for p in labels if p[0] not in node.grouping and p[0] != "__name__")
-            else:
-                key = tuple(p for p in labels if p[0] in node.grouping)
-            groups.setdefault(key, []).append((labels, x))
-        out: InstantVector = []
-        if node.op in ("topk", "bottomk"):
-            k = int(self._scalar(node.param, t))
-            for members in groups.values():
-                ranked = sorted(members, key=lambda m: m[1], reverse=node.op == "topk")
-                out.extend(ranked[:k])
-            return out
-        for key, members in groups.items():
-            xs = np.array([m[1] for m in members])
-            value = {"sum": np.sum, "min": np.min, "max": np.max, "avg": np.mean, "count": len,
-                     "group": lambda a: 1.0, "stddev": np.std, "stdvar": np.var}[node.op](xs)
-            out.append((key, float(value)))
-        return out
-
-    # -- binary operators
-
-    def _binary(self, node: Binary, t: float) -> float | InstantVector:
-        lhs = self.evaluate(node.lhs, t)
-        rhs = self.evaluate(node.rhs, t)
-        op = node.op
-        if op in _SET_OPS:
-            if not isinstance(lhs, list) or not isinstance(rhs, list):
-                raise PromQLError(f"{op} needs instant vectors on both sides")
-            sig = self._signature(node)
-            right = {sig(lb) for lb, _ in rhs}
-            if op == "and":
-                return [(lb, x) for lb, x in lhs if sig(lb) in right]
-            if op == "unless":
-                return [(lb, x) for lb, x in lhs if sig(lb) not in right]
-            left = {sig(lb) for lb, _ in lhs}
-            return list(lhs) + [(lb, x) for lb, x in rhs if sig(lb) not in left]
-        if isinstance(lhs, float) and isinstance(rhs, float):
-            if op in _COMPARISONS:
-                if not node.bool_:
-                    raise PromQLError("comparisons between scalars must use the bool modifier")
-                return 1.0 if _compare(op, lhs, rhs) else 0.0
-            return _arith(op, lhs, rhs)
-        if isinstance(lhs, list) and isinstance(rhs, float):
-            return self._vector_scalar(op, lhs, rhs, node.bool_, scalar_right=True)
-        if isinstance(lhs, float) and isinstance(rhs, list):
-            return self._vector_scalar(op, rhs, lhs, node.bool_, scalar_right=False)
-        return self._vector_vector(node, lhs, rhs)
-
-    @staticmethod
-    def _vector_scalar(op: str, vec: InstantVector, s: float, bool_: bool, *, scalar_right: bool) -> InstantVector:
-        out: InstantVector = []
-        for labels, x in vec:
-            a, b = (x, s) if scalar_right else (s, x)
-            if op in _COMPARISONS:
-                ok = _compare(op, a, b)
-                if bool_:
-                    out.append((_drop_name(labels), 1.0 if ok else 0.0))
-                elif ok:
-                    out.append((labels, x))
-            else:
-                out.append((_drop_name(labels), _arith(op, a, b)))
-        return out
-
-    @staticmethod
-    def _signature(node: Binary) -> Callable[[Labels], Labels]:
-        names = set(node.labels)
-        if node.on:
-            return lambda lb: tuple(p for p in lb if p[0] in names)
-        return lambda lb: tuple(p for p in lb if p[0] not in names and p[0] != "__name__")
-
-    def _vector_vector(self, node: Binary, lhs: InstantVector, rhs: InstantVector) -> InstantVector:
-        sig = self._signature(node)
-        op = node.op
-        one, many, many_is_left = (rhs, lhs, True) if node.group != "right" else (lhs, rhs, False)
-        index: dict[Labels, tuple[Labels, float]] = {}
-        for labels, x in one:
-            key = sig(labels)
-            if key in index:
-                side = "right" if many_is_left else "left"
-                raise PromQLError(f"found duplicate series for the match group {dict(key)} on the {side} hand-side "
-                                  "of the operation (many-to-many matching is not allowed)")
-            index[key] = (labels, x)
-        out: InstantVector = []
-        seen: set[Labels] = set()
-        for labels, x in many:
-            key = sig(labels)
-            match = index.get(key)
-            if match is None:
-                continue
-            a, b = (x, match[1]) if many_is_left else (match[1], x)
-            if op in _COMPARISONS:
-                ok = _compare(op, a, b)
-                if not node.bool_ and not ok:
-                    continue
-                value = (1.0 if ok else 0.0) if node.bool_ else a
-            else:
-                value = _arith(op, a, b)
-            result = dict(labels)
-            if op not in _COMPARISONS or node.bool_:
-                result.pop("__name__", None)
-            if not node.group:
-                if node.on:
-                    result = {k: v for k, v in result.items() if k in node.labels}
-                elif node.matching:
-                    result = {k: v for k, v in result.items() if k not in node.labels}
-            else:
-                other = dict(match[0])
-                for name in node.include:
-                    if name in other:
-                        result[name] = other[name]
-                    else:
-                        result.pop(name, None)
-            out_labels = tuple(sorted(result.items()))
-            if not node.group and out_labels in seen:
-                raise PromQLError("multiple matches for labels: many-to-one matching must be explicit "
-                                  "(group_left/group_right)")
-            seen.add(out_labels)
-            out.append((out_labels, value))
-        return out
+_MATH = {"abs", "ceil", "floor", "sqrt", "exp", "ln"}
+_FUNCTIONS = _RANGE_FUNCS | _MATH | {"round", "clamp", "clamp_min", "clamp_max", "time", "vector", "scalar", "absent"}

@@ -168,6 +168,13 @@ class SeriesStore:
         hi = np.searchsorted(self._sorted_times, end + 1e-9, side="right")
         return self._order[lo:hi]
 
+    def latest_slots(self, ats: np.ndarray, lookback: float) -> np.ndarray:
+        """For each time in ``ats``, the slot of the latest scrape in (at - lookback, at], or -1."""
+        self.slots_between(0.0, -1.0)  # sorts the slots if a scrape came in since the last read
+        lo = np.searchsorted(self._sorted_times, ats - lookback, side="right")
+        hi = np.searchsorted(self._sorted_times, ats + 1e-9, side="right")
+        return np.where(hi > lo, self._order[np.maximum(hi - 1, 0)] if len(self._order) else -1, -1)
+
     def latest_slot(self, at: float, lookback: float) -> int | None:
         idx = self.slots_between(at - lookback, at)
         return int(idx[-1]) if len(idx) else None

@@ -17,7 +17,7 @@ fails and the wheelhouse is refreshed from the index once, then the install is r
 Two more savings that change nothing about what gets resolved: the virtualenv is created without
 its own pip and filled by this interpreter's pip (``pip --python <venv python> install``), and
 ``--no-compile`` skips byte-compiling ~65 packages (the function compiles what it imports when it
-starts). Together they take an install from ~55 s to ~12 s of one core.
+starts). Together they took one install from ~57 s to ~12 s (docs/functions.md).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import venv
 from concurrent.futures import ThreadPoolExecutor
@@ -75,6 +76,15 @@ class InstallError(RuntimeError):
     """pip failed; the message carries its output."""
 
 
+@dataclass
+class _Refreshes:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    generation: int = 0
+
+
+_refreshes = _Refreshes()
+
+
 def _run(cmd: list[str], what: str, *, timeout: float, cwd: Path | None = None,
          env: Mapping[str, str] | None = None) -> None:
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd,
@@ -118,10 +128,14 @@ def install_function(name: str, where: Path) -> Path:
     project = _copy_project(name, where)
     offline = [*_PIP, "--python", str(python), "install", "--no-compile", "--no-index", "--find-links",
                str(WHEELHOUSE), str(project), FUNC_PYTHON]
+    generation = _refreshes.generation
     try:
         _run(offline, f"pip install {name} (offline, from {WHEELHOUSE})", timeout=900)
     except InstallError:
-        refresh_wheelhouse(project)
+        with _refreshes.lock:  # parallel installs that all failed refresh the wheelhouse once
+            if _refreshes.generation == generation:
+                refresh_wheelhouse(project)
+                _refreshes.generation += 1
         _run(offline, f"pip install {name} (offline, after refreshing the wheelhouse)", timeout=900)
     return python
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kubeskippy.simulator.signals.promql import Evaluator, PromQLError, Selector, _extrapolated, parse
+from kubeskippy.simulator.signals.evaluation import Evaluator, Matrix
+from kubeskippy.simulator.signals.promql import PromQLError, Selector, _extrapolated, parse
 
 
 def test_rate_extrapolates_like_prometheus():
@@ -24,10 +25,13 @@ def test_a_counter_reset_is_added_back():
 
 
 def fixed(samples):
-    def select(sel: Selector, t: float):
-        return [(tuple(sorted({**labels, "__name__": sel.name}.items())), value)
-                for labels, value in samples.get(sel.name, [])]
-    return Evaluator(select, lambda sel, t: [])
+    """An evaluator over series that hold the same value at every step."""
+    def select(sel: Selector, times: np.ndarray) -> Matrix:
+        found = samples.get(sel.name, [])
+        return Matrix([tuple(sorted({**labels, "__name__": sel.name}.items())) for labels, _ in found],
+                      np.array([[value] * len(times) for _, value in found]).reshape(len(found), len(times)),
+                      np.ones((len(found), len(times)), dtype=bool))
+    return Evaluator(select, lambda sel, times: [])
 
 
 def test_vector_matching_with_on_and_or_fallback():
