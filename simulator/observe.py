@@ -62,12 +62,18 @@ class RunRecord:
                               "actions": self.actions, "plots": self.plots})
 
 
+_HOT, _DIED, _SHORT = 1, 2, 4  # cause bits
+_CAUSES = ((_HOT, "memory_or_errors"), (_DIED, "container_died"), (_SHORT, "unavailable"))
+
+
 class Observer:
+    """Per-tick ground truth, one vector operation per measure whatever the Deployment count:
+    open incidents are arrays indexed by Deployment (Python runs only when one closes)."""
+
     def __init__(self, world: World, scenario: Scenario) -> None:
         self.world = world
         self.spec = scenario.incidents
         self.scenario = scenario
-        self.open: dict[int, Incident] = {}
         self.closed: list[Incident] = []
         self.available_seconds = 0.0
         self.desired_seconds = 0.0
@@ -78,16 +84,49 @@ class Observer:
         self.outcomes: list[tuple[float, Outcome]] = []
         self.plot_memory: dict[str, list[tuple[float, float]]] = {}
         self._next_plot = 0.0
+        # open incidents, by Deployment index
+        self._open = np.zeros(0, dtype=bool)
+        self._start = np.zeros(0)
+        self._last_bad = np.zeros(0)
+        self._detected = np.zeros(0)
+        self._causes = np.zeros(0, dtype=np.int8)
+        self._seq = np.zeros(0, dtype=np.int64)  # opening order (closing ties keep it)
+        self._opened = 0
+
+    def _grow(self, k: int) -> None:
+        extra = k - len(self._open)
+        if extra <= 0:
+            return
+        self._open = np.concatenate([self._open, np.zeros(extra, dtype=bool)])
+        self._start = np.concatenate([self._start, np.zeros(extra)])
+        self._last_bad = np.concatenate([self._last_bad, np.zeros(extra)])
+        self._detected = np.concatenate([self._detected, np.full(extra, np.nan)])
+        self._causes = np.concatenate([self._causes, np.zeros(extra, dtype=np.int8)])
+        self._seq = np.concatenate([self._seq, np.zeros(extra, dtype=np.int64)])
+        self._exits_seen = np.concatenate([self._exits_seen, np.zeros(extra, dtype=np.int64)])
+
+    def _incident(self, d: int, *, closed: bool) -> Incident:
+        dep = self.world.deployments[d]
+        detected = None if np.isnan(self._detected[d]) else float(self._detected[d])
+        return Incident(f"{dep.namespace}/{dep.name}", float(self._start[d]),
+                        float(self._last_bad[d]) if closed else None, float(self._last_bad[d]), detected,
+                        {name for bit, name in _CAUSES if self._causes[d] & bit})
+
+    @property
+    def open(self) -> dict[int, Incident]:
+        """Open incidents by Deployment index, in the order they opened."""
+        return {int(d): self._incident(int(d), closed=False)
+                for d in sorted(np.flatnonzero(self._open), key=lambda d: self._seq[d])}
 
     # -- healing hooks
 
     def on_finding(self, t: float, finding: Finding) -> None:
         self.findings.append((t, finding))
         workload = finding.workload
-        key = f"{workload.namespace}/{workload.name}"
-        for inc in self.open.values():
-            if inc.workload == key and inc.detected is None:
-                inc.detected = t
+        dep = self.world.by_name.get((workload.namespace, workload.name))
+        if dep is not None and dep.index < len(self._open) and self._open[dep.index] \
+                and np.isnan(self._detected[dep.index]):
+            self._detected[dep.index] = t
 
     def on_outcome(self, t: float, outcome: Outcome) -> None:
         self.outcomes.append((t, outcome))
@@ -101,43 +140,38 @@ class Observer:
         dt = t - self._last_t
         self._last_t = t
         k = len(world.deployments)
+        self._grow(k)
         avail, existing = world.ready_by_deployment()
         desired = world.desired
         self.available_seconds += float(np.minimum(avail, desired).sum()) * dt
         self.desired_seconds += float(desired.sum()) * dt
         self.replica_seconds += float(existing.sum()) * dt
-        alive = tbl.alive[:n]
-        deps = tbl.dep[:n]
         with np.errstate(invalid="ignore", divide="ignore"):
             mem_pct = np.where(tbl.mem_limit[:n] > 0, 100.0 * tbl.mem[:n] / tbl.mem_limit[:n], 0.0)
-        hot = alive & ((mem_pct >= self.spec.memory_percent) | (tbl.err[:n] >= self.spec.error_rate)
-                       & (tbl.err[:n] > 0))
-        hot_deps = np.bincount(deps[hot], minlength=k) > 0
+        err = tbl.err[:n]
+        hot = tbl.alive[:n] & ((mem_pct >= self.spec.memory_percent) | (err >= self.spec.error_rate) & (err > 0))
+        hot_deps = np.bincount(tbl.dep[:n][hot], minlength=k) > 0
         exits = world.stats.exits[:k]
-        if len(self._exits_seen) < k:
-            self._exits_seen = np.concatenate([self._exits_seen, np.zeros(k - len(self._exits_seen), dtype=np.int64)])
-        died = exits > self._exits_seen
-        self._exits_seen = exits.copy()
+        died = exits > self._exits_seen[:k]
+        self._exits_seen[:k] = exits
         short = avail < desired
         bad = hot_deps | died | short
-        for d in np.flatnonzero(bad):
-            d = int(d)
-            inc = self.open.get(d)
-            if inc is None:
-                dep = world.deployments[d]
-                inc = self.open[d] = Incident(f"{dep.namespace}/{dep.name}", t - dt)
-            inc.last_bad = t
-            if hot_deps[d]:
-                inc.causes.add("memory_or_errors")
-            if died[d]:
-                inc.causes.add("container_died")
-            if short[d]:
-                inc.causes.add("unavailable")
-        for d, inc in list(self.open.items()):
-            if not bad[d] and t - inc.last_bad >= self.spec.merge_gap:
-                inc.end = inc.last_bad
-                self.closed.append(inc)
-                del self.open[d]
+        opening = bad & ~self._open
+        if opening.any():
+            new = np.flatnonzero(opening)
+            self._open[new] = True
+            self._start[new] = t - dt
+            self._detected[new] = np.nan
+            self._causes[new] = 0
+            self._seq[new] = self._opened + np.arange(len(new))
+            self._opened += len(new)
+        self._last_bad[bad] = t
+        self._causes |= np.where(bad, hot_deps * _HOT | died * _DIED | short * _SHORT, 0).astype(np.int8)
+        closing = self._open & ~bad & (t - self._last_bad >= self.spec.merge_gap)
+        if closing.any():
+            for d in sorted(np.flatnonzero(closing), key=lambda d: self._seq[d]):
+                self.closed.append(self._incident(int(d), closed=True))
+            self._open[closing] = False
         if t >= self._next_plot:
             self._next_plot = t + _PLOT_STEP
             self._sample_plot(t, mem_pct)

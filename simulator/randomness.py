@@ -38,23 +38,29 @@ def derive_key(*parts: object) -> int:
 
 def mix64(x: np.ndarray) -> np.ndarray:
     """SplitMix64 finaliser over a uint64 array (wrapping arithmetic)."""
-    with np.errstate(over="ignore"):
-        z = x.astype(np.uint64, copy=True)
-        z ^= z >> _S30
-        z *= _M1
-        z ^= z >> _S27
-        z *= _M2
-        z ^= z >> _S31
+    return _mix_in_place(np.array(x, dtype=np.uint64))
+
+
+def _mix_in_place(z: np.ndarray) -> np.ndarray:
+    # Array integer arithmetic wraps silently in numpy (only scalar arithmetic warns), so no
+    # errstate context is needed: it cost more than the mixing on small arrays.
+    z ^= z >> _S30
+    z *= _M1
+    z ^= z >> _S27
+    z *= _M2
+    z ^= z >> _S31
     return z
+
+
+_MASK = 2**64 - 1
 
 
 def uniform(keys: np.ndarray, purpose: int, counter: np.ndarray | int) -> np.ndarray:
     """Uniform floats in [0, 1), one per key, for decision ``purpose`` at step ``counter``."""
-    with np.errstate(over="ignore"):
-        k = np.asarray(keys, dtype=np.uint64)
-        c = np.asarray(counter, dtype=np.int64).astype(np.uint64)
-        x = mix64(k ^ (np.uint64(purpose) * _GOLDEN))
-        x = mix64(x + c * _GOLDEN)
+    salt = np.uint64((purpose * int(_GOLDEN)) & _MASK)
+    x = _mix_in_place(np.bitwise_xor(np.asarray(keys, dtype=np.uint64), salt))
+    x += np.atleast_1d(np.asarray(counter, dtype=np.int64)).astype(np.uint64) * _GOLDEN
+    x = _mix_in_place(x)
     return (x >> _S11).astype(np.float64) / _TWO53
 
 

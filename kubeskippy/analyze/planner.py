@@ -116,7 +116,7 @@ class Planner:
             changes = sum(1 for k in kept if is_mutating(kind_of[k.action]))
             (held if is_mutating(kind_of[a.action]) and changes >= self.max_changes else kept).append(a)
         if held:
-            notes.append("held back (one change at a time): " + ", ".join(f"{a.action} on {a.target}" for a in held))
+            notes.append(f"held back (at most {self.max_changes} change(s) per plan): " + ", ".join(f"{a.action} on {a.target}" for a in held))
         actions = kept
         plan = Plan(id=plan_id_for(finding), finding=finding, root_cause=diagnosis.root_cause,
                     analyzer=diagnosis.analyzer, actions=actions, rejected=result.rejected,

@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from ..world.table import BACKOFF, CREATING, RUNNING, TERM_REASONS, TERMINATED
+from ..world.table import BACKOFF, CREATING, RUNNING, SIGNAL_COLUMNS, TERM_REASONS, TERMINATED
 
 if TYPE_CHECKING:
     from ..world import World
 
 __all__ = ["SeriesStore", "Family", "FAMILIES", "STORED_COLUMNS"]
 
-STORED_COLUMNS = ("mem", "cpu_total", "mem_limit", "cpu_limit", "mem_req", "cpu_req", "restarts", "ready",
-                  "cstate", "lt_reason", "req_total", "err_total", "lat", "err", "deleting")
+_STATE_COLUMNS = ("restarts", "ready", "cstate", "lt_reason", "deleting")
+STORED_COLUMNS = SIGNAL_COLUMNS + _STATE_COLUMNS
 _WAITING = {CREATING: "ContainerCreating", BACKOFF: "CrashLoopBackOff"}
 
 
@@ -108,7 +108,8 @@ class SeriesStore:
         self._sorted_times = np.zeros(0)
         self.width = 0
         self.serial = np.zeros((self.slots, 0), dtype=np.int64)
-        self.cols: dict[str, np.ndarray] = {c: np.zeros((self.slots, 0), dtype=np.float32) for c in STORED_COLUMNS}
+        self.block = np.zeros((self.slots, len(STORED_COLUMNS), 0), dtype=np.float32)  # slot × column × row
+        self.cols: dict[str, np.ndarray] = {}  # name → (slots × rows) view of the block
         self._labels: dict[int, dict[str, str]] = {}  # serial → namespace/pod/container/node, on first read
         self._world: "World | None" = None
         self._ensure(capacity)
@@ -120,10 +121,10 @@ class SeriesStore:
         serial = np.zeros((self.slots, width), dtype=np.int64)
         serial[:, : self.width] = self.serial
         self.serial = serial
-        for name, old in self.cols.items():
-            new = np.full((self.slots, width), np.nan, dtype=np.float32)
-            new[:, : self.width] = old
-            self.cols[name] = new
+        block = np.full((self.slots, len(STORED_COLUMNS), width), np.nan, dtype=np.float32)
+        block[:, :, : self.width] = self.block
+        self.block = block
+        self.cols = {name: block[:, c, :] for c, name in enumerate(STORED_COLUMNS)}
         self.width = width
 
     def scrape(self, world: "World", t: float) -> None:
@@ -134,15 +135,20 @@ class SeriesStore:
         self.times[slot] = t
         self.last_time = t
         self._order = None
-        alive = tbl.alive[:n]
-        serial = np.where(alive, tbl.serial[:n], 0)
-        self.serial[slot, :n] = serial
-        self.serial[slot, n:] = 0
-        for name in STORED_COLUMNS:
-            col = tbl.view(name)
-            values = (~np.isnan(col)).astype(np.float32) if name == "deleting" else col
-            self.cols[name][slot, :n] = np.where(alive, values, np.nan)
-            self.cols[name][slot, n:] = np.nan
+        # Rows at and beyond n were never used: NaN / serial 0 in every slot already.
+        dst = self.block[slot, :, :n]
+        k = len(SIGNAL_COLUMNS)
+        dst[:k] = tbl.signals[:, :n]
+        dst[k] = tbl.restarts[:n]
+        dst[k + 1] = tbl.ready[:n]
+        dst[k + 2] = tbl.cstate[:n]
+        dst[k + 3] = tbl.lt_reason[:n]
+        np.logical_not(np.isnan(tbl.deleting[:n]), out=dst[k + 4], casting="unsafe")
+        self.serial[slot, :n] = tbl.serial[:n]
+        dead = np.flatnonzero(~tbl.alive[:n])
+        if len(dead):
+            dst[:, dead] = np.nan
+            self.serial[slot, dead] = 0
         if self._world is None:
             self._world = world
         self.count += 1

@@ -20,7 +20,7 @@ from kubeskippy.errors import FieldError, InvalidInput
 from .. import randomness
 from ..world.table import PodTable
 
-__all__ = ["WorkloadModel", "Schedule", "MIB", "draw_between"]
+__all__ = ["WorkloadModel", "RowParams", "Schedule", "MIB", "draw_between"]
 
 MIB = float(2**20)
 
@@ -72,6 +72,10 @@ class WorkloadModel:
         """Parameter ``name`` for each row."""
         return self._params[tbl.dep[rows], self._index[name]]
 
+    def params(self, tbl: PodTable, rows: np.ndarray) -> "RowParams":
+        """Every parameter for each row, gathered once (a tick reads many)."""
+        return RowParams(self._params[tbl.dep[rows]], self._index)
+
     # -- behaviour ------------------------------------------------------------------------
 
     def on_start(self, tbl: PodTable, rows: np.ndarray, at: np.ndarray) -> None:
@@ -80,6 +84,23 @@ class WorkloadModel:
     def advance(self, tbl: PodTable, rows: np.ndarray, t0: float, t1: float) -> None:
         """Bring the signals of running containers ``rows`` from t0 to t1."""
         raise NotImplementedError
+
+
+class RowParams:
+    """A model's parameters for a set of rows: ``P["name"]`` is a column (a view, no copy)."""
+
+    __slots__ = ("values", "_index")
+
+    def __init__(self, values: np.ndarray, index: dict[str, int]) -> None:
+        self.values = values
+        self._index = index
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.values[:, self._index[name]]
+
+    def subset(self, which: np.ndarray) -> "RowParams":
+        """The parameters of some of the rows (a mask or positions)."""
+        return RowParams(self.values[which], self._index)
 
 
 class Schedule:

@@ -85,11 +85,12 @@ class ChaosMonkey(WorkloadModel):
                 tbl.n0[rc] += 1
                 tbl.n1[rc] = _WAITING
                 tbl.s0[rc] = at[cd] + self._wait(tbl, rc, tbl.n0[rc])
+        P = self.params(tbl, rows)
         kind = self.injections(tbl, rows)
-        mem = self.p(tbl, rows, "base_mib") + np.where(kind == 0, self.p(tbl, rows, "memory_mib"), 0.0)
+        mem = P["base_mib"] + np.where(kind == 0, P["memory_mib"], 0.0)
         tbl.mem[rows] = mem * MIB
         cap = np.where(tbl.cpu_limit[rows] > 0, tbl.cpu_limit[rows], np.inf)
-        cores = np.where(kind == 1, self.p(tbl, rows, "cpu_cores"), self.p(tbl, rows, "idle_cores"))
+        cores = np.where(kind == 1, P["cpu_cores"], P["idle_cores"])
         add_cpu(tbl, rows, np.minimum(cores, cap), t0, t1)
-        tbl.err[rows] = np.where(kind == 3, self.p(tbl, rows, "network_error_rate"), 0.0)
-        tbl.lat[rows] = np.where(kind == 3, self.p(tbl, rows, "network_latency"), 0.005)
+        tbl.err[rows] = np.where(kind == 3, P["network_error_rate"], 0.0)
+        tbl.lat[rows] = np.where(kind == 3, P["network_latency"], 0.005)

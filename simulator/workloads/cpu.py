@@ -76,8 +76,9 @@ class CpuSpike(WorkloadModel):
         tbl.s1[rows] = at  # phase start
 
     def advance(self, tbl: PodTable, rows: np.ndarray, t0: float, t1: float) -> None:
-        spike = self.p(tbl, rows, "spike_cores")
-        idle = self.p(tbl, rows, "idle_cores")
+        P = self.params(tbl, rows)
+        spike = P["spike_cores"]
+        idle = P["idle_cores"]
         cap = np.where(tbl.cpu_limit[rows] > 0, tbl.cpu_limit[rows], np.inf)
         cores_of = lambda phase: np.minimum(np.where(phase == 1, spike, idle), cap)  # noqa: E731
         used = np.zeros(len(rows))
@@ -93,8 +94,9 @@ class CpuSpike(WorkloadModel):
             cursor[due] = end
             nxt = 1 - phase
             count = tbl.n1[r] + 1
-            lo = np.where(nxt == 1, self.p(tbl, r, "spike_min"), self.p(tbl, r, "normal_min"))
-            hi = np.where(nxt == 1, self.p(tbl, r, "spike_max"), self.p(tbl, r, "normal_max"))
+            Pr = P.subset(due)
+            lo = np.where(nxt == 1, Pr["spike_min"], Pr["normal_min"])
+            hi = np.where(nxt == 1, Pr["spike_max"], Pr["normal_max"])
             tbl.s0[r] = end + np.where(nxt == 1, draw_between(tbl.rkey[r], _SPIKE, count, lo, hi),
                                        draw_between(tbl.rkey[r], _NORMAL, count, lo, hi))
             tbl.n0[r] = nxt
@@ -103,5 +105,5 @@ class CpuSpike(WorkloadModel):
         used += cores * np.maximum(t1 - cursor, 0)
         tbl.cpu[rows] = cores
         tbl.cpu_total[rows] += used
-        tbl.mem[rows] = self.p(tbl, rows, "base_mib") * MIB
+        tbl.mem[rows] = P["base_mib"] * MIB
 

@@ -27,14 +27,15 @@ class CrashLoop(WorkloadModel):
     defaults = {"run_seconds": 30.0, "exit_code": 1.0, "base_mib": 1.0, "cpu_cores": 0.001}
 
     def advance(self, tbl: PodTable, rows: np.ndarray, t0: float, t1: float) -> None:
-        end = tbl.started[rows] + self.p(tbl, rows, "run_seconds")
+        P = self.params(tbl, rows)
+        end = tbl.started[rows] + P["run_seconds"]
         dying = (end <= t1) & np.isnan(tbl.exit_at[rows])
         if dying.any():
             r = rows[dying]
             tbl.exit_at[r] = end[dying]
-            tbl.exit_code[r] = self.p(tbl, r, "exit_code").astype(np.int16)
-        tbl.mem[rows] = self.p(tbl, rows, "base_mib") * MIB
-        add_cpu(tbl, rows, self.p(tbl, rows, "cpu_cores"), t0, np.minimum(t1, end))
+            tbl.exit_code[r] = P["exit_code"][dying].astype(np.int16)
+        tbl.mem[rows] = P["base_mib"] * MIB
+        add_cpu(tbl, rows, P["cpu_cores"], t0, np.minimum(t1, end))
 
 
 class RandomCrasher(WorkloadModel):
@@ -49,6 +50,13 @@ class RandomCrasher(WorkloadModel):
                                          self.p(tbl, rows, "runtime_max"))
 
     def advance(self, tbl: PodTable, rows: np.ndarray, t0: float, t1: float) -> None:
+        P = self.params(tbl, rows)
+        if ((tbl.s0[rows] <= t1) & np.isnan(tbl.exit_at[rows])).any():
+            self._cycle(tbl, rows, t1)
+        tbl.mem[rows] = P["base_mib"] * MIB
+        add_cpu(tbl, rows, P["cpu_cores"], t0, t1)
+
+    def _cycle(self, tbl: PodTable, rows: np.ndarray, t1: float) -> None:
         while True:
             due = (tbl.s0[rows] <= t1) & np.isnan(tbl.exit_at[rows])
             if not due.any():
@@ -65,5 +73,3 @@ class RandomCrasher(WorkloadModel):
             tbl.s0[alive] += draw_between(tbl.rkey[alive], _RUNTIME, tbl.n0[alive],
                                           self.p(tbl, alive, "runtime_min"), self.p(tbl, alive, "runtime_max"))
             tbl.s0[r[crash]] = np.inf
-        tbl.mem[rows] = self.p(tbl, rows, "base_mib") * MIB
-        add_cpu(tbl, rows, self.p(tbl, rows, "cpu_cores"), t0, t1)

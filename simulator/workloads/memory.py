@@ -43,11 +43,19 @@ class MemoryLeak(WorkloadModel):
         tbl.mem[rows] = self.p(tbl, rows, "base_mib") * MIB
 
     def advance(self, tbl: PodTable, rows: np.ndarray, t0: float, t1: float) -> None:
-        chunk = self.p(tbl, rows, "chunk_mib") * MIB
-        base = self.p(tbl, rows, "base_mib") * MIB
-        interval = self.p(tbl, rows, "interval")
-        p_free = self.p(tbl, rows, "free_probability")
-        min_chunks = self.p(tbl, rows, "free_min_chunks")
+        P = self.params(tbl, rows)
+        due = tbl.s0[rows] <= t1
+        if due.any():  # only rows with an allocation due take part in the loop
+            rows_due, P_due = rows[due], P.subset(due)
+            self._allocate(tbl, rows_due, P_due, t1)
+        add_cpu(tbl, rows, P["cpu_cores"], t0, t1)
+
+    def _allocate(self, tbl: PodTable, rows: np.ndarray, P, t1: float) -> None:
+        chunk = P["chunk_mib"] * MIB
+        base = P["base_mib"] * MIB
+        interval = P["interval"]
+        p_free = P["free_probability"]
+        min_chunks = P["free_min_chunks"]
         limit = tbl.mem_limit[rows]
         while True:
             due = tbl.s0[rows] <= t1
@@ -70,7 +78,6 @@ class MemoryLeak(WorkloadModel):
             nxt = tbl.s0[r] + interval[due]
             nxt[oom] = np.inf
             tbl.s0[r] = nxt
-        add_cpu(tbl, rows, self.p(tbl, rows, "cpu_cores"), t0, t1)
 
 
 class MemoryDegradation(WorkloadModel):
@@ -96,7 +103,8 @@ class MemoryDegradation(WorkloadModel):
         self._schedules[dep] = Schedule(durations, values)
 
     def advance(self, tbl: PodTable, rows: np.ndarray, t0: float, t1: float) -> None:
-        base = self.p(tbl, rows, "base_mib") * MIB
+        P = self.params(tbl, rows)
+        base = P["base_mib"] * MIB
         age = t1 - tbl.started[rows]
         deps = tbl.dep[rows]
         extra = np.zeros(len(rows))
@@ -104,4 +112,4 @@ class MemoryDegradation(WorkloadModel):
             sel = deps == dep
             extra[sel] = self._schedules[int(dep)].value(age[sel])
         tbl.mem[rows] = base + extra
-        add_cpu(tbl, rows, self.p(tbl, rows, "cpu_cores"), t0, t1)
+        add_cpu(tbl, rows, P["cpu_cores"], t0, t1)

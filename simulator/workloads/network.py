@@ -32,20 +32,21 @@ class NetworkDegradation(WorkloadModel):
                 "fail_hold": 30.0, "exit_code": 1.0, "base_mib": 8.0, "cpu_cores": 0.01}
 
     def advance(self, tbl: PodTable, rows: np.ndarray, t0: float, t1: float) -> None:
-        steps = self.p(tbl, rows, "steps")
-        step_s = self.p(tbl, rows, "step_seconds")
+        P = self.params(tbl, rows)
+        steps = P["steps"]
+        step_s = P["step_seconds"]
         age = t1 - tbl.started[rows]
         step = np.minimum(np.floor(age / step_s) + 1, steps)
-        tbl.err[rows] = np.minimum(step * self.p(tbl, rows, "error_per_step"), 1.0)
-        tbl.lat[rows] = step * self.p(tbl, rows, "latency_per_step")
-        end = tbl.started[rows] + (steps - 1) * step_s + self.p(tbl, rows, "fail_hold")
+        tbl.err[rows] = np.minimum(step * P["error_per_step"], 1.0)
+        tbl.lat[rows] = step * P["latency_per_step"]
+        end = tbl.started[rows] + (steps - 1) * step_s + P["fail_hold"]
         dying = (end <= t1) & np.isnan(tbl.exit_at[rows])
         if dying.any():
             r = rows[dying]
             tbl.exit_at[r] = end[dying]
-            tbl.exit_code[r] = self.p(tbl, r, "exit_code").astype(np.int16)
-        tbl.mem[rows] = self.p(tbl, rows, "base_mib") * MIB
-        add_cpu(tbl, rows, self.p(tbl, rows, "cpu_cores"), t0, t1)
+            tbl.exit_code[r] = P["exit_code"][dying].astype(np.int16)
+        tbl.mem[rows] = P["base_mib"] * MIB
+        add_cpu(tbl, rows, P["cpu_cores"], t0, t1)
 
 
 class FlakyWeb(WorkloadModel):
@@ -63,6 +64,7 @@ class FlakyWeb(WorkloadModel):
         tbl.s1[rows] = np.inf  # end of the current issue
 
     def advance(self, tbl: PodTable, rows: np.ndarray, t0: float, t1: float) -> None:
+        P = self.params(tbl, rows)
         while True:
             ending = tbl.s1[rows] <= t1
             starting = (tbl.s0[rows] <= t1) & ~ending & (tbl.n1[rows] == 0)
@@ -86,10 +88,10 @@ class FlakyWeb(WorkloadModel):
                 tbl.s0[r] = began + length + draw_between(tbl.rkey[r], _ISSUE_WAIT, n + 1,
                                                           self.p(tbl, r, "issue_min"), self.p(tbl, r, "issue_max"))
         issue = tbl.n1[rows]
-        tbl.mem[rows] = (self.p(tbl, rows, "base_mib") + np.where(issue == 1, self.p(tbl, rows, "spike_mib"), 0)) * MIB
+        tbl.mem[rows] = (P["base_mib"] + np.where(issue == 1, P["spike_mib"], 0)) * MIB
         cap = np.where(tbl.cpu_limit[rows] > 0, tbl.cpu_limit[rows], np.inf)
-        cores = np.minimum(np.where(issue == 2, self.p(tbl, rows, "spike_cores"), self.p(tbl, rows, "idle_cores")), cap)
+        cores = np.minimum(np.where(issue == 2, P["spike_cores"], P["idle_cores"]), cap)
         add_cpu(tbl, rows, cores, t0, t1)
-        e500, e504, e502 = (self.p(tbl, rows, k) for k in ("error_500", "error_504", "error_502"))
+        e500, e504, e502 = (P[k] for k in ("error_500", "error_504", "error_502"))
         tbl.err[rows] = e500 + e504 + e502
-        tbl.lat[rows] = e504 * self.p(tbl, rows, "hang_seconds") + (1 - e504) * 0.005
+        tbl.lat[rows] = e504 * P["hang_seconds"] + (1 - e504) * 0.005

@@ -124,7 +124,8 @@ class Steady(WorkloadModel):
     defaults = {"memory_mib": 64.0, "cpu_cores": 0.05, "error_rate": 0.0, "latency": 0.01}
 
     def advance(self, tbl: PodTable, rows: np.ndarray, t0: float, t1: float) -> None:
-        tbl.mem[rows] = self.p(tbl, rows, "memory_mib") * MIB
-        tbl.err[rows] = self.p(tbl, rows, "error_rate")
-        tbl.lat[rows] = self.p(tbl, rows, "latency")
-        add_cpu(tbl, rows, self.p(tbl, rows, "cpu_cores"), t0, t1)
+        P = self.params(tbl, rows)
+        tbl.mem[rows] = P["memory_mib"] * MIB
+        tbl.err[rows] = P["error_rate"]
+        tbl.lat[rows] = P["latency"]
+        add_cpu(tbl, rows, P["cpu_cores"], t0, t1)

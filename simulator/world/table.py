@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
-    "PodTable",
+    "PodTable", "SIGNAL_COLUMNS",
     "NONE", "CREATING", "RUNNING", "BACKOFF", "TERMINATED",
     "REASON_NONE", "REASON_OOM", "REASON_ERROR", "REASON_COMPLETED",
     "TERM_REASONS",
@@ -55,6 +55,13 @@ _COLUMNS: dict[str, type] = {
 _NAN_COLUMNS = ("scheduled", "due", "started", "ready_at", "deleting", "gone_at", "lt_started",
                 "lt_finished", "exit_at", "backoff_update")
 
+SIGNAL_COLUMNS = ("mem", "cpu_total", "mem_limit", "cpu_limit", "mem_req", "cpu_req", "req_total", "err_total",
+                  "lat", "err")
+"""The float columns a scrape copies: kept as the rows of one matrix, ``signals``, so a scrape
+copies them with one operation (each name is a view of its row)."""
+
+_PENDING_COLUMNS = ("due", "ready_at", "exit_at", "gone_at")  # cleared when a row is released
+
 
 class PodTable:
     """Columns of pod state; ``rows()`` gives the indices of live pods."""
@@ -68,13 +75,15 @@ class PodTable:
         self._grow(max(capacity, 16))
 
     def _grow(self, capacity: int) -> None:
+        signals = np.zeros((len(SIGNAL_COLUMNS), capacity))
         for name, dtype in _COLUMNS.items():
             old = getattr(self, name)
-            new = np.zeros(capacity, dtype=dtype)
+            new = signals[SIGNAL_COLUMNS.index(name)] if name in SIGNAL_COLUMNS else np.zeros(capacity, dtype=dtype)
             if name in _NAN_COLUMNS:
                 new[:] = np.nan
             new[: len(old)] = old
             setattr(self, name, new)
+        self.signals = signals
         self.capacity = capacity
 
     def allocate(self) -> int:
@@ -91,6 +100,8 @@ class PodTable:
 
     def release(self, row: int) -> None:
         self.alive[row] = False
+        for name in _PENDING_COLUMNS:  # so "is anything due?" checks need not mask dead rows
+            getattr(self, name)[row] = np.nan
         self._free.append(row)
 
     def live(self) -> np.ndarray:

@@ -95,6 +95,7 @@ class World:
         self._changed: list[np.ndarray] = []
         self._added: list[int] = []
         self._probe_rs = np.zeros((0, 6))
+        self._probed = False  # does any ReplicaSet have a probe?
         self._ready_delay = np.zeros(0)
         self.desired = np.zeros(0, dtype=np.int64)  # per RS: ready delay, period, threshold, live delay, period, threshold
         self._build_nodes()
@@ -340,37 +341,46 @@ class World:
         self._t = t1
         tbl = self.table
         n = tbl.size
-        alive = tbl.alive[:n]
-        gone = np.flatnonzero(alive & (tbl.gone_at[:n] <= t1))
-        for row in gone:
-            self._dirty.add(int(tbl.dep[row]))
-            self._remove_pod(int(row))
+        # Each phase first asks one question of a whole column ("is anything due by t1?";
+        # released rows hold NaN there), so a tick where nothing happens costs a few operations.
+        if n and _earliest(tbl.gone_at[:n]) <= t1:
+            for row in np.flatnonzero(tbl.alive[:n] & (tbl.gone_at[:n] <= t1)):
+                self._dirty.add(int(tbl.dep[row]))
+                self._remove_pod(int(row))
         if self._pending:
             self._schedule(t1)
-        self._start_due(t1)
         n = tbl.size
-        running = tbl.alive[:n] & (tbl.cstate[:n] == RUNNING)
-        present = np.unique(tbl.model[:n][running]) if running.any() else ()
-        for k in present:
-            rows = np.flatnonzero(running & (tbl.model[:n] == k))
-            self.model_list[int(k)].advance(tbl, rows, t0, t1)
-        oom = running & (tbl.mem[:n] >= tbl.mem_limit[:n]) & (tbl.mem_limit[:n] > 0) & np.isnan(tbl.exit_at[:n])
-        if oom.any():
-            tbl.exit_at[:n][oom] = t1
-            tbl.exit_code[:n][oom] = 137
-        self._probe(t1)
-        self._process_exits(t1)
-        self._settle_readiness(t1)
+        if n and _earliest(tbl.due[:n]) <= t1:
+            self._start_due(t1)
+        running = np.flatnonzero(tbl.alive[:n] & (tbl.cstate[:n] == RUNNING))
+        if len(running):
+            models = tbl.model[running]
+            order = np.argsort(models, kind="stable")  # rows stay ascending within a model
+            bounds = np.concatenate([[0], np.cumsum(np.bincount(models, minlength=len(self.model_list)))])
+            for k in np.flatnonzero(bounds[1:] > bounds[:-1]):
+                self.model_list[int(k)].advance(tbl, running[order[bounds[k]:bounds[k + 1]]], t0, t1)
+            limit = tbl.mem_limit[running]
+            oom = running[(tbl.mem[running] >= limit) & (limit > 0) & np.isnan(tbl.exit_at[running])]
+            if len(oom):
+                tbl.exit_at[oom] = t1
+                tbl.exit_code[oom] = 137
+            if self._probed:
+                self._probe(t1)
+            if _earliest(tbl.exit_at[:n]) <= t1:
+                self._process_exits(t1)
+        if n and _earliest(tbl.ready_at[:n]) <= t1:
+            self._settle_readiness(t1)
         self._count_traffic(t0, t1)
-        if self._changed:
-            changed = np.unique(np.concatenate(self._changed))
-            self._dirty.update(int(d) for d in np.unique(tbl.dep[changed]))
+        counted = len(self._changed)
+        changed = np.unique(np.concatenate(self._changed)) if counted else None
+        if changed is not None:
+            self._dirty.update(np.unique(tbl.dep[changed]).tolist())
         for d in sorted(self._dirty):
             dep = self.deployments[d]
             if not self._settled(dep):
                 self.reconcile(dep)
         self._dirty.clear()
-        self._flush_notifications()
+        self._flush_notifications(changed, counted)
 
     def _schedule(self, t1: float) -> None:
         tbl = self.table
@@ -438,6 +448,7 @@ class World:
             tbl.rkey[rows] = mix64(tbl.pkey[rows] ^ (tbl.restarts[rows].astype(np.uint64) * _GOLDEN))
         tbl.cstate[rows] = RUNNING
         tbl.started[rows] = at
+        tbl.due[rows] = np.nan  # nothing pending: keeps "is a start due?" a one-column question
         tbl.exit_at[rows] = np.nan
         tbl.ready[rows] = False
         tbl.rp_fail[rows] = 0
@@ -565,6 +576,7 @@ class World:
         rows = np.flatnonzero(tbl.alive[:n] & (tbl.cstate[:n] == RUNNING) & ~tbl.ready[:n] & (tbl.ready_at[:n] <= t1))
         if len(rows):
             tbl.ready[rows] = True
+            tbl.ready_at[rows] = np.nan  # settled
             tbl.rv[rows] = self._next_rv()
             self._changed.append(rows)
 
@@ -581,9 +593,15 @@ class World:
         tbl.req_total[rows] += requests
         tbl.err_total[rows] += requests * tbl.err[rows]
 
-    def _flush_notifications(self) -> None:
+    def _flush_notifications(self, changed: np.ndarray | None, counted: int) -> None:
+        """ApiServerSource: one event per watched pod that changed this tick. ``changed`` holds
+        the rows of the first ``counted`` entries of ``_changed`` (the controllers may have
+        added more since)."""
         tbl = self.table
-        changed = np.unique(np.concatenate(self._changed)) if self._changed else np.zeros(0, dtype=np.int64)
+        if self.listeners and len(self._changed) != counted:
+            changed = np.unique(np.concatenate(self._changed))
+        if changed is None:
+            changed = np.zeros(0, dtype=np.int64)
         added = set(self._added)
         self._changed.clear()
         self._added.clear()
@@ -659,6 +677,7 @@ class World:
             grown[: len(self._probe_rs)] = self._probe_rs
             self._probe_rs = grown
         self._probe_rs[index] = probes
+        self._probed = self._probed or bool(np.isfinite(probes).any())
         rs.resource_version = self._next_rv()
         self.replicasets.append(rs)
         dep.replicasets.append(index)
@@ -766,6 +785,11 @@ class World:
         avail = np.bincount(deps[alive & tbl.ready[:n] & np.isnan(tbl.deleting[:n])], minlength=k)
         existing = np.bincount(deps[alive], minlength=k)
         return avail, existing
+
+
+def _earliest(times: np.ndarray) -> float:
+    """The earliest time in a column, ignoring NaN (nothing pending); NaN if none."""
+    return float(np.fmin.reduce(times))
 
 
 def _int_or_str(value: str) -> int | str:

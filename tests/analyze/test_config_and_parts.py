@@ -154,3 +154,13 @@ def test_a_fenced_answer_is_accepted_but_trailing_text_is_not():
     assert root.category == "memory_leak"
     with pytest.raises(AnswerError, match="not JSON"):
         parse_answer(body + " I hope this helps!", ctx)
+
+
+def test_only_hosted_openai_gets_the_schema_without_length_limits():
+    from kubeskippy.adapters.llm_openai import OpenAIChat, wire_schema
+    assert OpenAIChat(model="m", base_url="https://api.openai.com/v1", api_key="k").hosted
+    assert OpenAIChat(model="m", base_url="https://x.openai.azure.com", api_key="k", api_version="2024-06-01").hosted
+    assert not OpenAIChat(model="m", base_url="http://127.0.0.1:8080/v1").hosted
+    stripped = wire_schema(ANSWER_SCHEMA)
+    assert "maxLength" not in str(stripped) and "maxLength" in str(ANSWER_SCHEMA)
+    assert stripped["properties"]["actions"]["maxItems"] == 8

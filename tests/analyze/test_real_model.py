@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -53,8 +54,10 @@ def llama_server():
     # Weight repacking selects AMX kernels on CPUs that advertise AMX; in sandboxes that do not
     # enable AMX state they die with an invalid opcode. Repacking only speeds up; turn it off.
     env = {**os.environ, "LLAMA_ARG_REPACK": "false"}
+    # The wrapper starts the real server as a child: give both their own process group and stop
+    # that group (by its id) at the end, or the server outlives the test.
     proc = subprocess.Popen([binary, "-m", str(model), "--host", "127.0.0.1", "--port", str(port), "--ctx-size", "8192"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     try:
@@ -71,12 +74,23 @@ def llama_server():
             time.sleep(0.5)
         yield url
     finally:
-        proc.terminate()
+        _stop_group(proc)
+
+
+def _stop_group(proc: subprocess.Popen) -> None:
+    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=wait)
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline:  # the child may outlive the wrapper briefly
+                os.killpg(proc.pid, 0)
+                time.sleep(0.1)
+        except (subprocess.TimeoutExpired, ProcessLookupError):
+            continue
 
 
 def test_a_real_model_answers_through_the_openai_compatible_path(llama_server):

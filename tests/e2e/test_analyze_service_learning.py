@@ -38,7 +38,7 @@ def test_outcomes_and_verifications_teach_the_learning_store(tmp_path):
 
     [plan_event] = service.handle(make_event(FINDING, finding, function="detect"))
     plan = decode_payload(plan_event)
-    [action] = plan.actions
+    [action] = [a for a in plan.actions if a.type == "delete"]  # the demo policy also captures diagnostics
     now = store.clock.now()
     outcome = Outcome(id="o-1", plan_id=plan.id, finding_fingerprint="fp-1", policy=finding.policy,
                       action=action.action, action_type=action.type, target=target, status="executed", at=now)
