@@ -11,10 +11,13 @@ Three measurements, each in a fresh subprocess (so peak RSS is its own):
    tick with the same rules (10 MiB per 10 s leak with 10 % frees, OOM at the limit, kubelet
    back-off, crash after 30 s, a scrape copying every pod's values).
 
+4. the healing arm: what ``kubeskippy simulate`` with no arguments runs (the demo suite, 1 h,
+   3 seeds, its demo policies against no healing), CPU seconds per run and in total.
+
 Times: wall and CPU (process) seconds; per-pod-hour costs use CPU time, because the machine is
 shared and wall time then measures the neighbours too.
 
-Run:  .venv/bin/python benchmarks/simulator.py            (all; about 2–3 minutes)
+Run:  .venv/bin/python benchmarks/simulator.py            (all; about 3–4 minutes)
       .venv/bin/python benchmarks/simulator.py --quick    (smaller sizes, for a smoke check)
 """
 
@@ -124,6 +127,27 @@ def run_naive(pods: int, hours: float) -> dict:
             "peak_rss_mib": _rss_mib()}
 
 
+def run_demo_suite(seeds: int) -> dict:
+    """The default ``kubeskippy simulate`` grid, without the table rendering."""
+    from kubeskippy.simulator.arms import arms_for
+    from kubeskippy.simulator.runner import run_once
+    from kubeskippy.simulator.scenario import DEMO_SUITE, load_scenario
+
+    runs = []
+    started, cpu = time.perf_counter(), time.process_time()
+    for name in DEMO_SUITE:
+        sc = load_scenario(name)
+        for k in range(seeds):
+            for arm in arms_for(sc):
+                c = time.process_time()
+                record = run_once(sc, arm, sc.seed + k)
+                runs.append({"scenario": sc.name, "arm": arm.name, "seed": sc.seed + k,
+                             "cpu_s": time.process_time() - c, "actions": record.metrics["actions"],
+                             "oom_kills": record.metrics["oom_kills"]})
+    return {"kind": "demo", "seeds": seeds, "wall_s": time.perf_counter() - started,
+            "cpu_s": time.process_time() - cpu, "runs": runs, "peak_rss_mib": _rss_mib()}
+
+
 def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
@@ -140,7 +164,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.one:
         kind, pods, hours = args.one[0], int(args.one[1]), float(args.one[2])
-        result = run_naive(pods, hours) if kind == "naive" else run_vectorised(pods, hours, kind)
+        if kind == "demo":
+            result = run_demo_suite(pods)
+        else:
+            result = run_naive(pods, hours) if kind == "naive" else run_vectorised(pods, hours, kind)
         print(json.dumps(result))
         return
     sizes, hours = ([100, 1000], 2.0) if args.quick else ([100, 1000, 10000], 24.0)
@@ -161,7 +188,13 @@ def main() -> None:
           f"({vec['peak_rss_mib']:.0f} MiB), naive one-process-per-pod {naive['cpu_s']:.2f} s CPU "
           f"({naive['peak_rss_mib']:.0f} MiB): {naive['cpu_s'] / vec['cpu_s']:.1f}× faster; same restarts: "
           f"{vec['exits']} vs {naive['restarts']}")
-    print(json.dumps({"scale": results, "vectorised": vec, "naive": naive}))
+    demo = _subprocess(["demo", "1" if args.quick else "3", "1"])
+    healing = [r["cpu_s"] for r in demo["runs"] if r["arm"] != "no-healing"]
+    baseline = [r["cpu_s"] for r in demo["runs"] if r["arm"] == "no-healing"]
+    print(f"healing   kubeskippy simulate (demo suite, {demo['seeds']} seeds × 2 arms × 1 h): {demo['cpu_s']:.2f} s CPU "
+          f"({demo['wall_s']:.2f} s wall, {demo['peak_rss_mib']:.0f} MiB); per run: healing arm "
+          f"{min(healing):.2f}–{max(healing):.2f} s, no-healing arm {min(baseline):.2f}–{max(baseline):.2f} s")
+    print(json.dumps({"scale": results, "vectorised": vec, "naive": naive, "demo": demo}))
 
 
 if __name__ == "__main__":

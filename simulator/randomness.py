@@ -17,7 +17,7 @@ import hashlib
 
 import numpy as np
 
-__all__ = ["derive_key", "mix64", "uniform", "randint", "uniform_scalar"]
+__all__ = ["derive_key", "mix64", "premix", "uniform", "uniform_premixed", "randint", "uniform_scalar"]
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -55,13 +55,23 @@ def _mix_in_place(z: np.ndarray) -> np.ndarray:
 _MASK = 2**64 - 1
 
 
-def uniform(keys: np.ndarray, purpose: int, counter: np.ndarray | int) -> np.ndarray:
-    """Uniform floats in [0, 1), one per key, for decision ``purpose`` at step ``counter``."""
+def premix(keys: np.ndarray, purpose: int) -> np.ndarray:
+    """The part of a draw that depends only on (key, purpose): models that draw for the same
+    purpose every tick compute it once per container and call :func:`uniform_premixed`."""
     salt = np.uint64((purpose * int(_GOLDEN)) & _MASK)
-    x = _mix_in_place(np.bitwise_xor(np.asarray(keys, dtype=np.uint64), salt))
-    x += np.atleast_1d(np.asarray(counter, dtype=np.int64)).astype(np.uint64) * _GOLDEN
+    return _mix_in_place(np.bitwise_xor(np.asarray(keys, dtype=np.uint64), salt))
+
+
+def uniform_premixed(premixed: np.ndarray, counter: np.ndarray | int) -> np.ndarray:
+    """``uniform(keys, purpose, counter)`` given ``premix(keys, purpose)``."""
+    x = np.atleast_1d(np.asarray(counter, dtype=np.int64)).astype(np.uint64) * _GOLDEN + premixed
     x = _mix_in_place(x)
     return (x >> _S11).astype(np.float64) / _TWO53
+
+
+def uniform(keys: np.ndarray, purpose: int, counter: np.ndarray | int) -> np.ndarray:
+    """Uniform floats in [0, 1), one per key, for decision ``purpose`` at step ``counter``."""
+    return uniform_premixed(premix(keys, purpose), counter)
 
 
 def randint(keys: np.ndarray, purpose: int, counter: np.ndarray | int, low: int, high: int) -> np.ndarray:

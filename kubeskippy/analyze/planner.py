@@ -117,7 +117,10 @@ class Planner:
             (held if is_mutating(kind_of[a.action]) and changes >= self.max_changes else kept).append(a)
         if held:
             notes.append(f"held back (at most {self.max_changes} change(s) per plan): " + ", ".join(f"{a.action} on {a.target}" for a in held))
-        actions = kept
+        # Diagnostics first: a capture must see the state before anything changes it (after the pod
+        # is deleted there is nothing left to capture). Stable: the rest keeps the preference and
+        # learning order (an escalation puts its notification first).
+        actions = sorted(kept, key=lambda a: kind_of[a.action] != "diagnostics")
         plan = Plan(id=plan_id_for(finding), finding=finding, root_cause=diagnosis.root_cause,
                     analyzer=diagnosis.analyzer, actions=actions, rejected=result.rejected,
                     created_at=self.clock.now(), notes=notes)

@@ -40,6 +40,7 @@ class MemoryLeak(WorkloadModel):
         tbl.n0[rows] = 0  # chunks held
         tbl.n1[rows] = 0  # allocations done
         tbl.s0[rows] = at  # time of the next allocation (the first is immediate)
+        tbl.mkey[rows] = randomness.premix(tbl.rkey[rows], _FREE)  # this incarnation's "free?" stream
         tbl.mem[rows] = self.p(tbl, rows, "base_mib") * MIB
 
     def advance(self, tbl: PodTable, rows: np.ndarray, t0: float, t1: float) -> None:
@@ -63,7 +64,7 @@ class MemoryLeak(WorkloadModel):
                 break
             r = rows[due]
             done = tbl.n1[r]
-            u = randomness.uniform(tbl.rkey[r], _FREE, done)
+            u = randomness.uniform_premixed(tbl.mkey[r], done)
             frees = (done > 0) & (u < p_free[due]) & (tbl.n0[r] > min_chunks[due])
             tbl.n0[r] -= frees.astype(np.int64)
             tbl.n0[r] += 1

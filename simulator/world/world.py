@@ -437,9 +437,10 @@ class World:
     def _start_due(self, t1: float) -> None:
         tbl = self.table
         n = tbl.size
-        cs = tbl.cstate[:n]
-        waiting = (cs == CREATING) | (cs == BACKOFF) | (cs == TERMINATED)
-        rows = np.flatnonzero(tbl.alive[:n] & waiting & (tbl.due[:n] <= t1) & np.isnan(tbl.deleting[:n]))
+        rows = np.flatnonzero(tbl.due[:n] <= t1)  # due is NaN unless a waiting container has a start time
+        cs = tbl.cstate[rows]
+        rows = rows[tbl.alive[rows] & ((cs == CREATING) | (cs == BACKOFF) | (cs == TERMINATED)) &
+                    np.isnan(tbl.deleting[rows])]
         if not len(rows):
             return
         at = tbl.due[rows]
@@ -528,7 +529,8 @@ class World:
     def _process_exits(self, t1: float) -> None:
         tbl = self.table
         n = tbl.size
-        rows = np.flatnonzero(tbl.alive[:n] & (tbl.cstate[:n] == RUNNING) & (tbl.exit_at[:n] <= t1))
+        rows = np.flatnonzero(tbl.exit_at[:n] <= t1)  # exit_at is NaN unless an exit was asked for
+        rows = rows[tbl.alive[rows] & (tbl.cstate[rows] == RUNNING)]
         if not len(rows):
             return
         fin = tbl.exit_at[rows]
@@ -573,7 +575,8 @@ class World:
     def _settle_readiness(self, t1: float) -> None:
         tbl = self.table
         n = tbl.size
-        rows = np.flatnonzero(tbl.alive[:n] & (tbl.cstate[:n] == RUNNING) & ~tbl.ready[:n] & (tbl.ready_at[:n] <= t1))
+        rows = np.flatnonzero(tbl.ready_at[:n] <= t1)  # ready_at is NaN once settled
+        rows = rows[tbl.alive[rows] & (tbl.cstate[rows] == RUNNING) & ~tbl.ready[rows]]
         if len(rows):
             tbl.ready[rows] = True
             tbl.ready_at[rows] = np.nan  # settled

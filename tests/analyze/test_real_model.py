@@ -78,19 +78,20 @@ def llama_server():
 
 
 def _stop_group(proc: subprocess.Popen) -> None:
-    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+    """TERM, then KILL, the process group we started; return once nothing of it is left."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(proc.pid, sig)
         except ProcessLookupError:
-            break
-        try:
-            proc.wait(timeout=wait)
-            deadline = time.monotonic() + wait
-            while time.monotonic() < deadline:  # the child may outlive the wrapper briefly
+            return
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            proc.poll()  # reap the wrapper so a zombie does not keep the group alive
+            try:
                 os.killpg(proc.pid, 0)
-                time.sleep(0.1)
-        except (subprocess.TimeoutExpired, ProcessLookupError):
-            continue
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
 
 
 def test_a_real_model_answers_through_the_openai_compatible_path(llama_server):

@@ -22,6 +22,11 @@ def plan_for(name: str, **policy_annotations: str):
     return planner.plan(finding), expected, world
 
 
+def first_change(plan):
+    """The plan's action that changes the cluster (diagnostics always come first)."""
+    return next(a for a in plan.actions if a.type not in ("diagnostics", "notify"))
+
+
 @pytest.mark.parametrize("name", list(SCENARIOS), ids=list(SCENARIOS))
 def test_each_scenario_gets_its_cause_confidence_band_and_plan(name):
     plan, expected, _ = plan_for(name)
@@ -51,7 +56,7 @@ def test_memory_leak_explains_when_the_limit_will_be_reached():
 
 def test_memory_leak_restarts_the_pod_not_the_workload():
     plan, _, world = plan_for("memory_leak")
-    restart = plan.actions[0]
+    restart = first_change(plan)
     assert restart.target.kind == "Pod" and restart.type == "restart"
     assert restart.params == {"restartAction": {"strategy": "rolling", "maxConcurrent": 1, "gracePeriodSeconds": 30}}
     assert any("held back" in n and "delete-pod" in n and "raise-memory-limit" in n for n in plan.notes)
@@ -59,15 +64,15 @@ def test_memory_leak_restarts_the_pod_not_the_workload():
 
 def test_rollback_is_aimed_at_the_deployment_with_the_extended_type():
     plan, _, _ = plan_for("crash_loop_after_rollout")
-    rollback = plan.actions[0]
+    rollback = first_change(plan)
     assert (rollback.target.kind, rollback.target.name, rollback.type) == ("Deployment", "api", "rollback")
     assert rollback.params == {"custom": "rollback"}
 
 
 def test_limit_too_low_raises_the_limit_on_the_deployment_and_never_scales():
     plan, _, _ = plan_for("memory_limit_too_low")
-    assert plan.actions[0].target.kind == "Deployment"
-    assert plan.actions[0].type == "raise_limit"
+    assert first_change(plan).target.kind == "Deployment"
+    assert first_change(plan).type == "raise_limit"
     assert "scale-up" not in [a.action for a in plan.actions]
 
 
