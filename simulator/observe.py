@@ -146,8 +146,8 @@ class Observer:
         self.available_seconds += float(np.minimum(avail, desired).sum()) * dt
         self.desired_seconds += float(desired.sum()) * dt
         self.replica_seconds += float(existing.sum()) * dt
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mem_pct = np.where(tbl.mem_limit[:n] > 0, 100.0 * tbl.mem[:n] / tbl.mem_limit[:n], 0.0)
+        limit = tbl.mem_limit[:n]
+        mem_pct = np.divide(100.0 * tbl.mem[:n], limit, out=np.zeros(n), where=limit > 0)
         err = tbl.err[:n]
         hot = tbl.alive[:n] & ((mem_pct >= self.spec.memory_percent) | (err >= self.spec.error_rate) & (err > 0))
         hot_deps = np.bincount(tbl.dep[:n][hot], minlength=k) > 0
@@ -166,7 +166,9 @@ class Observer:
             self._seq[new] = self._opened + np.arange(len(new))
             self._opened += len(new)
         self._last_bad[bad] = t
-        self._causes |= np.where(bad, hot_deps * _HOT | died * _DIED | short * _SHORT, 0).astype(np.int8)
+        self._causes[hot_deps] |= _HOT  # every bad Deployment has an open incident by now
+        self._causes[died] |= _DIED
+        self._causes[short] |= _SHORT
         closing = self._open & ~bad & (t - self._last_bad >= self.spec.merge_gap)
         if closing.any():
             for d in sorted(np.flatnonzero(closing), key=lambda d: self._seq[d]):

@@ -12,9 +12,13 @@ A result is a :class:`Matrix` — labels per series, ``values[i, j]`` and ``pres
 apart) — or, for scalars, a float array with one value per step.
 
 Exactness: every per-step value is computed with the same float64 operations, in the same
-order, as a step-by-step evaluation with numpy would (a group's sum is sequential, as
+order, as the former step-by-step evaluator did (a group's sum is sequential, as
 ``numpy.add.reduce`` is for up to seven values; longer or rarer cases call numpy on the very
-same slice), so alert firing times do not move.
+same slice), so alert firing times do not move — checked by ``tests/simulator/test_evaluation.py``
+(a range query equals its steps asked one by one) and by comparing whole what-if runs with the
+former evaluator. Two deliberate differences: ``exp``/``ln`` use numpy's (Python's ``math``
+may differ in the last bit), and ``ceil``/``floor``/``exp`` of ±Inf or NaN answer as Prometheus
+does instead of raising; ``topk``/``bottomk`` list their series in series order, not by rank.
 """
 
 from __future__ import annotations

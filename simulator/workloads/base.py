@@ -20,7 +20,7 @@ from kubeskippy.errors import FieldError, InvalidInput
 from .. import randomness
 from ..world.table import PodTable
 
-__all__ = ["WorkloadModel", "RowParams", "Schedule", "MIB", "draw_between"]
+__all__ = ["WorkloadModel", "RowParams", "Schedule", "MIB", "draw_between", "draw_between_premixed"]
 
 MIB = float(2**20)
 
@@ -132,5 +132,11 @@ class Schedule:
 def draw_between(keys: np.ndarray, purpose: int, counter: np.ndarray | int, lo: np.ndarray | float,
                  hi: np.ndarray | float) -> np.ndarray:
     """Per row, an integer in [lo, hi] like ``random.randint`` (as floats, for times)."""
-    u = randomness.uniform(keys, purpose, counter)
+    return draw_between_premixed(randomness.premix(keys, purpose), counter, lo, hi)
+
+
+def draw_between_premixed(premixed: np.ndarray, counter: np.ndarray | int, lo: np.ndarray | float,
+                          hi: np.ndarray | float) -> np.ndarray:
+    """:func:`draw_between` given ``randomness.premix(keys, purpose)`` (kept per container)."""
+    u = randomness.uniform_premixed(premixed, counter)
     return lo + np.floor(u * (np.asarray(hi) - lo + 1))

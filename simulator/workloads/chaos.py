@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..world.table import PodTable
-from .base import MIB, WorkloadModel, draw_between
+from .. import randomness
+from .base import MIB, WorkloadModel, draw_between_premixed
 from .memory import add_cpu
 
 __all__ = ["ChaosMonkey", "CHAOS_KINDS"]
@@ -22,6 +23,7 @@ __all__ = ["ChaosMonkey", "CHAOS_KINDS"]
 _WAIT, _KIND = 1, 2  # randomness purposes
 CHAOS_KINDS = ("memory", "cpu", "crash", "network", "restart")
 _WAITING, _COOLDOWN = 0, 6  # phases; 1..5 are the CHAOS_KINDS
+_KIND_OF_DRAW = np.array([1, 1, 1, 2, 2, 2, 3, 3, 4, 4, 5])  # randint(0, 10) → kind, odds 3:3:2:2:1
 
 
 class ChaosMonkey(WorkloadModel):
@@ -33,15 +35,16 @@ class ChaosMonkey(WorkloadModel):
                 "network_latency": 1.0, "restart_seconds": 5.0, "crash_exits": 1.0, "restart_exits": 1.0,
                 "base_mib": 2.0, "idle_cores": 0.002}
 
-    def _wait(self, tbl: PodTable, rows: np.ndarray, counter: np.ndarray) -> np.ndarray:
-        offset = draw_between(tbl.rkey[rows], _WAIT, counter, -15, 14)
-        return np.clip(self.p(tbl, rows, "interval") + offset, self.p(tbl, rows, "min_interval"),
-                       self.p(tbl, rows, "max_interval"))
+    def _wait(self, tbl: PodTable, rows: np.ndarray, counter: np.ndarray, P) -> np.ndarray:
+        offset = draw_between_premixed(tbl.mkey[rows], counter, -15, 14)
+        return np.clip(P["interval"] + offset, P["min_interval"], P["max_interval"])
 
     def on_start(self, tbl: PodTable, rows: np.ndarray, at: np.ndarray) -> None:
         tbl.n0[rows] = 0  # injections so far
         tbl.n1[rows] = _WAITING
-        tbl.s0[rows] = at + self._wait(tbl, rows, np.zeros(len(rows), dtype=np.int64))
+        tbl.mkey[rows] = randomness.premix(tbl.rkey[rows], _WAIT)  # this incarnation's streams
+        tbl.mkey2[rows] = randomness.premix(tbl.rkey[rows], _KIND)
+        tbl.s0[rows] = at + self._wait(tbl, rows, np.zeros(len(rows), dtype=np.int64), self.params(tbl, rows))
 
     def injections(self, tbl: PodTable, rows: np.ndarray) -> np.ndarray:
         """The chaos kind (index into CHAOS_KINDS) each row is injecting now, or -1."""
@@ -49,25 +52,27 @@ class ChaosMonkey(WorkloadModel):
         return np.where((phase >= 1) & (phase <= 5), phase - 1, -1)
 
     def advance(self, tbl: PodTable, rows: np.ndarray, t0: float, t1: float) -> None:
+        P = self.params(tbl, rows)
+        seconds = [self._index[k + "_seconds"] for k in CHAOS_KINDS]
         while True:
             live = np.isnan(tbl.exit_at[rows])
             due = live & (tbl.s0[rows] <= t1)
             if not due.any():
                 break
             r = rows[due]
+            Pr = P.subset(due)
             phase = tbl.n1[r]
             at = tbl.s0[r]
             # waiting → inject
             w = phase == _WAITING
             if w.any():
-                rw = r[w]
-                draw = draw_between(tbl.rkey[rw], _KIND, tbl.n0[rw], 0, 10)
-                kind = np.select([draw <= 2, draw <= 5, draw <= 7, draw <= 9], [1, 2, 3, 4], 5)
-                length = np.choose(kind - 1, [self.p(tbl, rw, k + "_seconds") for k in CHAOS_KINDS])
+                rw, Pw = r[w], Pr.subset(w)
+                draw = draw_between_premixed(tbl.mkey2[rw], tbl.n0[rw], 0, 10)
+                kind = _KIND_OF_DRAW[draw.astype(np.int64)]
+                length = Pw.values[np.arange(len(rw)), np.take(seconds, kind - 1)]
                 tbl.n1[rw] = kind
                 tbl.s0[rw] = at[w] + length
-                exits = ((kind == 3) & (self.p(tbl, rw, "crash_exits") > 0)) | \
-                        ((kind == 5) & (self.p(tbl, rw, "restart_exits") > 0))
+                exits = ((kind == 3) & (Pw["crash_exits"] > 0)) | ((kind == 5) & (Pw["restart_exits"] > 0))
                 if exits.any():
                     dead = rw[exits]
                     tbl.exit_at[dead] = at[w][exits]
@@ -77,15 +82,14 @@ class ChaosMonkey(WorkloadModel):
             if inj.any():
                 ri = r[inj]
                 tbl.n1[ri] = _COOLDOWN
-                tbl.s0[ri] = at[inj] + self.p(tbl, ri, "cooldown")
+                tbl.s0[ri] = at[inj] + Pr["cooldown"][inj]
             # cool-down → waiting
             cd = phase == _COOLDOWN
             if cd.any():
                 rc = r[cd]
                 tbl.n0[rc] += 1
                 tbl.n1[rc] = _WAITING
-                tbl.s0[rc] = at[cd] + self._wait(tbl, rc, tbl.n0[rc])
-        P = self.params(tbl, rows)
+                tbl.s0[rc] = at[cd] + self._wait(tbl, rc, tbl.n0[rc], Pr.subset(cd))
         kind = self.injections(tbl, rows)
         mem = P["base_mib"] + np.where(kind == 0, P["memory_mib"], 0.0)
         tbl.mem[rows] = mem * MIB

@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..world.table import PodTable
-from .base import MIB, Schedule, WorkloadModel, draw_between
+from .. import randomness
+from .base import MIB, Schedule, WorkloadModel, draw_between_premixed
 
 __all__ = ["CpuOscillation", "CpuSpike"]
 
@@ -72,7 +73,9 @@ class CpuSpike(WorkloadModel):
         tbl.n0[rows] = 0  # phase: 0 normal, 1 spike
         tbl.n1[rows] = 0  # phases completed
         lo, hi = self.p(tbl, rows, "normal_min"), self.p(tbl, rows, "normal_max")
-        tbl.s0[rows] = at + draw_between(tbl.rkey[rows], _NORMAL, 0, lo, hi)
+        tbl.mkey[rows] = randomness.premix(tbl.rkey[rows], _NORMAL)  # this incarnation's streams
+        tbl.mkey2[rows] = randomness.premix(tbl.rkey[rows], _SPIKE)
+        tbl.s0[rows] = at + draw_between_premixed(tbl.mkey[rows], 0, lo, hi)
         tbl.s1[rows] = at  # phase start
 
     def advance(self, tbl: PodTable, rows: np.ndarray, t0: float, t1: float) -> None:
@@ -95,10 +98,16 @@ class CpuSpike(WorkloadModel):
             nxt = 1 - phase
             count = tbl.n1[r] + 1
             Pr = P.subset(due)
-            lo = np.where(nxt == 1, Pr["spike_min"], Pr["normal_min"])
-            hi = np.where(nxt == 1, Pr["spike_max"], Pr["normal_max"])
-            tbl.s0[r] = end + np.where(nxt == 1, draw_between(tbl.rkey[r], _SPIKE, count, lo, hi),
-                                       draw_between(tbl.rkey[r], _NORMAL, count, lo, hi))
+            spiking = nxt == 1
+            length = np.empty(len(r))
+            if spiking.any():
+                length[spiking] = draw_between_premixed(tbl.mkey2[r[spiking]], count[spiking],
+                                                        Pr["spike_min"][spiking], Pr["spike_max"][spiking])
+            if not spiking.all():
+                calm = ~spiking
+                length[calm] = draw_between_premixed(tbl.mkey[r[calm]], count[calm],
+                                                     Pr["normal_min"][calm], Pr["normal_max"][calm])
+            tbl.s0[r] = end + length
             tbl.n0[r] = nxt
             tbl.n1[r] = count
         cores = cores_of(tbl.n0[rows])

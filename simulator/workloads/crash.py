@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import randomness
 from ..world.table import PodTable
-from .base import MIB, WorkloadModel, draw_between
+from .base import MIB, WorkloadModel, draw_between_premixed
 from .memory import add_cpu
 
 __all__ = ["CrashLoop", "RandomCrasher"]
@@ -46,8 +46,10 @@ class RandomCrasher(WorkloadModel):
 
     def on_start(self, tbl: PodTable, rows: np.ndarray, at: np.ndarray) -> None:
         tbl.n0[rows] = 0  # cycles completed
-        tbl.s0[rows] = at + draw_between(tbl.rkey[rows], _RUNTIME, 0, self.p(tbl, rows, "runtime_min"),
-                                         self.p(tbl, rows, "runtime_max"))
+        tbl.mkey[rows] = randomness.premix(tbl.rkey[rows], _RUNTIME)  # this incarnation's streams
+        tbl.mkey2[rows] = randomness.premix(tbl.rkey[rows], _CRASH)
+        tbl.s0[rows] = at + draw_between_premixed(tbl.mkey[rows], 0, self.p(tbl, rows, "runtime_min"),
+                                                  self.p(tbl, rows, "runtime_max"))
 
     def advance(self, tbl: PodTable, rows: np.ndarray, t0: float, t1: float) -> None:
         P = self.params(tbl, rows)
@@ -63,13 +65,13 @@ class RandomCrasher(WorkloadModel):
                 break
             r = rows[due]
             cycle = tbl.n0[r]
-            crash = randomness.uniform(tbl.rkey[r], _CRASH, cycle) < self.p(tbl, r, "crash_probability")
+            crash = randomness.uniform_premixed(tbl.mkey2[r], cycle) < self.p(tbl, r, "crash_probability")
             if crash.any():
                 dead = r[crash]
                 tbl.exit_at[dead] = tbl.s0[dead]
                 tbl.exit_code[dead] = self.p(tbl, dead, "exit_code").astype(np.int16)
             alive = r[~crash]
             tbl.n0[alive] += 1
-            tbl.s0[alive] += draw_between(tbl.rkey[alive], _RUNTIME, tbl.n0[alive],
-                                          self.p(tbl, alive, "runtime_min"), self.p(tbl, alive, "runtime_max"))
+            tbl.s0[alive] += draw_between_premixed(tbl.mkey[alive], tbl.n0[alive],
+                                                   self.p(tbl, alive, "runtime_min"), self.p(tbl, alive, "runtime_max"))
             tbl.s0[r[crash]] = np.inf

@@ -52,33 +52,37 @@ class MemoryLeak(WorkloadModel):
         add_cpu(tbl, rows, P["cpu_cores"], t0, t1)
 
     def _allocate(self, tbl: PodTable, rows: np.ndarray, P, t1: float) -> None:
+        """Every allocation due by t1, in order, for rows with at least one due: the state is
+        gathered once, stepped allocation by allocation on local arrays, and written back."""
         chunk = P["chunk_mib"] * MIB
         base = P["base_mib"] * MIB
         interval = P["interval"]
         p_free = P["free_probability"]
         min_chunks = P["free_min_chunks"]
         limit = tbl.mem_limit[rows]
+        keys = tbl.mkey[rows]
+        s0, held, done = tbl.s0[rows], tbl.n0[rows], tbl.n1[rows]
+        live = np.isnan(tbl.exit_at[rows])
+        exit_at = np.full(len(rows), np.nan)
+        act = s0 <= t1
         while True:
-            due = tbl.s0[rows] <= t1
-            if not due.any():
+            u = randomness.uniform_premixed(keys[act], done[act])
+            frees = (done[act] > 0) & (u < p_free[act]) & (held[act] > min_chunks[act])
+            held[act] += 1 - frees
+            done[act] += 1
+            mem = base + held * chunk
+            oom = act & (mem >= limit) & live
+            exit_at[oom] = s0[oom]
+            live &= ~oom
+            s0 = np.where(act, np.where(oom, np.inf, s0 + interval), s0)
+            act = s0 <= t1
+            if not act.any():
                 break
-            r = rows[due]
-            done = tbl.n1[r]
-            u = randomness.uniform_premixed(tbl.mkey[r], done)
-            frees = (done > 0) & (u < p_free[due]) & (tbl.n0[r] > min_chunks[due])
-            tbl.n0[r] -= frees.astype(np.int64)
-            tbl.n0[r] += 1
-            tbl.n1[r] += 1
-            mem = base[due] + tbl.n0[r] * chunk[due]
-            tbl.mem[r] = mem
-            oom = (mem >= limit[due]) & np.isnan(tbl.exit_at[r])
-            if oom.any():
-                dead = r[oom]
-                tbl.exit_at[dead] = tbl.s0[dead]
-                tbl.exit_code[dead] = 137
-            nxt = tbl.s0[r] + interval[due]
-            nxt[oom] = np.inf
-            tbl.s0[r] = nxt
+        tbl.s0[rows], tbl.n0[rows], tbl.n1[rows], tbl.mem[rows] = s0, held, done, mem
+        dead = ~np.isnan(exit_at)
+        if dead.any():
+            tbl.exit_at[rows[dead]] = exit_at[dead]
+            tbl.exit_code[rows[dead]] = 137
 
 
 class MemoryDegradation(WorkloadModel):

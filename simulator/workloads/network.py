@@ -17,7 +17,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..world.table import PodTable
-from .base import MIB, WorkloadModel, draw_between
+from .. import randomness
+from .base import MIB, WorkloadModel, draw_between_premixed
 from .memory import add_cpu
 
 __all__ = ["NetworkDegradation", "FlakyWeb"]
@@ -59,8 +60,10 @@ class FlakyWeb(WorkloadModel):
     def on_start(self, tbl: PodTable, rows: np.ndarray, at: np.ndarray) -> None:
         tbl.n0[rows] = 0  # issues so far
         tbl.n1[rows] = 0  # current issue: 0 none, 1 memory, 2 cpu
-        tbl.s0[rows] = at + draw_between(tbl.rkey[rows], _ISSUE_WAIT, 0, self.p(tbl, rows, "issue_min"),
-                                         self.p(tbl, rows, "issue_max"))
+        tbl.mkey[rows] = randomness.premix(tbl.rkey[rows], _ISSUE_WAIT)  # this incarnation's streams
+        tbl.mkey2[rows] = randomness.premix(tbl.rkey[rows], _ISSUE_KIND)
+        tbl.s0[rows] = at + draw_between_premixed(tbl.mkey[rows], 0, self.p(tbl, rows, "issue_min"),
+                                                  self.p(tbl, rows, "issue_max"))
         tbl.s1[rows] = np.inf  # end of the current issue
 
     def advance(self, tbl: PodTable, rows: np.ndarray, t0: float, t1: float) -> None:
@@ -68,25 +71,26 @@ class FlakyWeb(WorkloadModel):
         while True:
             ending = tbl.s1[rows] <= t1
             starting = (tbl.s0[rows] <= t1) & ~ending & (tbl.n1[rows] == 0)
-            if not (ending.any() or starting.any()):
+            any_ending, any_starting = ending.any(), starting.any()
+            if not (any_ending or any_starting):
                 break
-            if ending.any():
+            if any_ending:
                 r = rows[ending]
                 tbl.n1[r] = 0
                 tbl.s1[r] = np.inf
-            if starting.any():
+            if any_starting:
                 r = rows[starting]
+                Pr = P.subset(starting)
                 n = tbl.n0[r]
-                kind = draw_between(tbl.rkey[r], _ISSUE_KIND, n, 0, 2).astype(np.int64)  # memory, cpu, none
+                kind = draw_between_premixed(tbl.mkey2[r], n, 0, 2).astype(np.int64)  # memory, cpu, none
                 began = tbl.s0[r]
-                length = np.where(kind == 0, self.p(tbl, r, "memory_seconds"),
-                                  np.where(kind == 1, self.p(tbl, r, "cpu_seconds"), 0.0))
+                length = np.where(kind == 0, Pr["memory_seconds"], np.where(kind == 1, Pr["cpu_seconds"], 0.0))
                 tbl.n1[r] = np.where(kind == 2, 0, kind + 1)
                 tbl.s1[r] = np.where(kind == 2, np.inf, began + length)
                 tbl.n0[r] = n + 1
                 # The background thread sleeps randint(60, 180) after the issue finishes.
-                tbl.s0[r] = began + length + draw_between(tbl.rkey[r], _ISSUE_WAIT, n + 1,
-                                                          self.p(tbl, r, "issue_min"), self.p(tbl, r, "issue_max"))
+                tbl.s0[r] = began + length + draw_between_premixed(tbl.mkey[r], n + 1, Pr["issue_min"],
+                                                                   Pr["issue_max"])
         issue = tbl.n1[rows]
         tbl.mem[rows] = (P["base_mib"] + np.where(issue == 1, P["spike_mib"], 0)) * MIB
         cap = np.where(tbl.cpu_limit[rows] > 0, tbl.cpu_limit[rows], np.inf)

@@ -40,6 +40,7 @@ class EventBatch:
     messages: list[str] | str
     kind: str = "Pod"
     extras: np.ndarray | None = None  # per subject: a pod serial the message names ({pod}, {container})
+    latest: float = 0.0  # max(times), for pruning without a pass over every batch's times
 
 
 @dataclass
@@ -74,8 +75,13 @@ class EventRecorder:
         subjects = np.atleast_1d(np.asarray(subjects, dtype=np.int64))
         if len(subjects) == 0:
             return
-        times = np.broadcast_to(np.asarray(times, dtype=float), subjects.shape).copy()
-        self._batches.append(EventBatch(reason, type_, component, subjects, times, messages, kind, extras))
+        if np.ndim(times) == 0:
+            latest = float(times)
+            times = np.full(len(subjects), latest)
+        else:
+            times = np.broadcast_to(np.asarray(times, dtype=float), subjects.shape).copy()
+            latest = float(times.max())
+        self._batches.append(EventBatch(reason, type_, component, subjects, times, messages, kind, extras, latest))
         self.total += len(subjects)
         self.by_reason[reason] = self.by_reason.get(reason, 0) + len(subjects)
 
@@ -83,8 +89,8 @@ class EventRecorder:
         """Forget what is older than the API server's --event-ttl (without aggregating it first:
         in runs where nobody reads Events, they are never turned into objects at all)."""
         cutoff = now - self._ttl
-        kept = [b for b in self._batches if b.times.max() >= cutoff]
-        self._folded = sum(1 for b in self._batches[: self._folded] if b.times.max() >= cutoff)
+        kept = [b for b in self._batches if b.latest >= cutoff]
+        self._folded = sum(1 for b in self._batches[: self._folded] if b.latest >= cutoff)
         self._batches = kept
         for key in [k for k, a in self._aggs.items() if a.last < cutoff]:
             del self._aggs[key]

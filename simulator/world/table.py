@@ -48,7 +48,7 @@ _COLUMNS: dict[str, type] = {
     # exits requested by the model this tick (nan: none)
     "exit_at": np.float64, "exit_code": np.int16,
     # workload model scratch state and parameters
-    "rkey": np.uint64, "mkey": np.uint64, "s0": np.float64, "s1": np.float64, "s2": np.float64, "s3": np.float64,
+    "rkey": np.uint64, "mkey": np.uint64, "mkey2": np.uint64, "s0": np.float64, "s1": np.float64, "s2": np.float64, "s3": np.float64,
     "n0": np.int64, "n1": np.int64, "n2": np.int64,
 }
 

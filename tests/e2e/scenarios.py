@@ -29,7 +29,7 @@ MIN_CONFIDENCE = "kubeskippy.io/min-confidence"
 
 def crashloop_policy(max_actions_per_hour: int | None = None) -> dict:
     policy = demo_policy(CRASHLOOP_POLICY)
-    policy["metadata"]["annotations"] = {MIN_CONFIDENCE: "0"}
+    policy["metadata"].setdefault("annotations", {})[MIN_CONFIDENCE] = "0"
     if max_actions_per_hour is not None:
         policy["spec"]["safetyRules"]["maxActionsPerHour"] = max_actions_per_hour
     return policy
@@ -65,9 +65,11 @@ class CrashLoopRun:
         return self.victim["metadata"]["name"]
 
 
-def healing_actions_for(world: World, pod_name: str) -> list[dict]:
+def healing_actions_for(world: World, pod_name: str, action_type: str = "delete") -> list[dict]:
+    """The HealingActions of one kind on one pod (the demo policy also captures diagnostics first)."""
     return [ha for ha in world.healing_actions()
-            if ((ha.get("spec") or {}).get("targetResource") or {}).get("name") == pod_name]
+            if ((ha.get("spec") or {}).get("targetResource") or {}).get("name") == pod_name
+            and ((ha.get("spec") or {}).get("action") or {}).get("type") == action_type]
 
 
 def pod_deletes(world: World, pod_name: str) -> list:

@@ -67,13 +67,16 @@ def test_finding_plan_outcome_and_verification_events_tell_one_story(world, heal
     assert plan["finding"]["fingerprint"] == finding["fingerprint"]
     assert plan["analyzer"] == "rules"
     assert [(a["action"], a["type"], a["target"]["name"]) for a in plan["actions"]] == [
+        ("capture-diagnostics", "diagnostics", healed.victim_name),  # before anything changes
         ("recreate-pod", "delete", healed.victim_name)]
-    outcomes = [o for o in world.payloads(OUTCOME) if o["plan_id"] == plan["id"]]
-    assert {(o["id"], o["status"]) for o in outcomes} == {(outcomes[0]["id"], "executed")}
+    outcomes = {o["action"]: o for o in world.payloads(OUTCOME) if o["plan_id"] == plan["id"]}
+    assert {a: o["status"] for a, o in outcomes.items()} == {"capture-diagnostics": "executed",
+                                                             "recreate-pod": "executed"}
+    assert outcomes["capture-diagnostics"]["details"]["diagnostics"]  # captured while the pod still existed
     verifications = {v["id"]: v for v in world.payloads(VERIFICATION) if v["plan_id"] == plan["id"]}
-    [verification] = verifications.values()
+    [verification] = verifications.values()  # only the change is verified
     assert verification["healthy"] is True
-    assert verification["outcome_id"] == outcomes[0]["id"]
+    assert verification["outcome_id"] == outcomes["recreate-pod"]["id"]
     assert (verification["target"]["kind"], verification["target"]["name"]) == ("Deployment", healed.app)
 
 

@@ -88,7 +88,7 @@ def alerted(s3_server: SeaweedFS, tmp_path_factory: pytest.TempPathFactory) -> I
                 name = victim["metadata"]["name"]
                 wait_until(lambda: world.store.find("v1", "Pod", name, APPS_NAMESPACE) is None, timeout=90,
                            what=lambda: f"the leaking pod {name} to be restarted\n{world.diagnostics()}")
-                wait_until(lambda: (healing_actions_for(world, name)[0].get("status") or {}).get("phase")
+                wait_until(lambda: (healing_actions_for(world, name, "restart")[0].get("status") or {}).get("phase")
                            == "Succeeded", timeout=30, what="the HealingAction to succeed")
                 wait_until(lambda: len([p for p in world.pods(APP) if p["metadata"]["name"] != name]) == 2,
                            timeout=10, what="a replacement pod")

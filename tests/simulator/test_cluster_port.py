@@ -78,6 +78,20 @@ def test_kubelet_events_are_listed_like_the_api_server_aggregates_them():
     assert events[0]["involvedObject"]["kind"] == "Pod"
 
 
+def test_listing_one_objects_events_returns_exactly_what_filtering_the_full_list_returns():
+    world = world_after(scenario_with({"name": "crashloop-app", "model": "crash_loop", "replicas": 2}), 600)
+    cluster = cluster_for(world)
+    everything = cluster.list("v1", "Event", "demo-apps")
+    pod = everything[-1]["involvedObject"]
+    narrowed = cluster.list("v1", "Event", "demo-apps",
+                            field_selector=f"involvedObject.kind=Pod,involvedObject.name={pod['name']}")
+    expected = [e for e in everything if e["involvedObject"]["kind"] == "Pod"
+                and e["involvedObject"]["name"] == pod["name"]]
+    assert narrowed == expected and 3 <= len(narrowed) < len(everything)
+    narrowed[0]["involvedObject"]["name"] = "changed"  # a copy: the shared Event object is untouched
+    assert cluster.list("v1", "Event", "demo-apps")[everything.index(expected[0])]["involvedObject"]["name"] == pod["name"]
+
+
 def test_a_scenario_with_an_unknown_field_is_rejected_with_its_path():
     with pytest.raises(InvalidInput, match=r"workloads\[0\]\.replica"):
         parse_scenario({"name": "x", "workloads": [{"name": "a", "model": "steady", "replica": 2}]})
