@@ -2,7 +2,8 @@
 
 Times at the port are epoch seconds (the Clock port's unit); the store keeps simulated seconds.
 An instant query takes each series' latest scrape within the lookback delta (5 min), the way
-Prometheus does; a range selector takes the scrapes inside ``[t - range, t]``.
+Prometheus does; a range selector takes the scrapes inside ``[t - range, t]``. A ``query_range``
+is evaluated once on its whole grid of step times (:mod:`.evaluation`), not step by step.
 """
 
 from __future__ import annotations
@@ -31,12 +32,12 @@ class SimulatedMetrics:
         self.evaluator = Evaluator(self._select, self._select_range, epoch=epoch)
         self.queries = 0
         self._cache: dict[tuple[str, float], object] = {}
-        self._series_cache: dict[tuple, tuple | None] = {}
+        self._series_cache: dict[tuple, dict] = {}  # selector matchers → {(family, variant, serial): labels}
         self.cache_hits = 0
 
     def _evaluate(self, promql: str, t: float):
-        """Evaluate at simulated ``t``, memoised once every scrape up to ``t`` is in: results for
-        such a time can no longer change (sweeps and trend look-backs re-ask the same times)."""
+        """An instant query at simulated ``t``, memoised once every scrape up to ``t`` is in:
+        results for such a time can no longer change."""
         final = self.store.count > 0 and t <= self.store.last_time
         key = (promql, round(t, 6))
         if final and key in self._cache:
@@ -178,17 +179,22 @@ class SimulatedMetrics:
         out: list[tuple] = []
         for index, variant in enumerate(variants):
             values_m = variant.value(cols)
-            present = ~np.isnan(values_m) & (serial_m > 0)
-            for r in np.flatnonzero(present.any(axis=0)):
-                mask = present[:, r]
-                col = serial_m[:, r]
-                ser = col[mask]
-                groups = [(int(ser[0]), mask)] if (ser == ser[0]).all() else \
-                    [(int(x), mask & (col == x)) for x in np.unique(ser)]
-                for serial, m in groups:
-                    labels = self._series(selector, family, index, variant, serial, memo)
-                    if labels is not None:
-                        out.append((labels, stamps[m], values_m[m, r].astype(float)))
+            # Samples as (row, slot) pairs, grouped by series (row, serial), in time order: one
+            # sort for all series instead of a pass per row.
+            rows, at = np.nonzero((~np.isnan(values_m) & (serial_m > 0)).T)
+            if not len(rows):
+                continue
+            keys = (rows.astype(np.int64) << 40) | serial_m[at, rows]
+            order = np.argsort(keys, kind="stable")  # within a series, slots stay in time order
+            keys, rows, at = keys[order], rows[order], at[order]
+            sample_t = stamps[at]
+            sample_v = values_m[at, rows].astype(float)
+            starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
+            ends = np.append(starts[1:], len(keys))
+            for a, b, key in zip(starts.tolist(), ends.tolist(), keys[starts].tolist()):
+                labels = self._series(selector, family, index, variant, key & ((1 << 40) - 1), memo)
+                if labels is not None:
+                    out.append((labels, sample_t[a:b], sample_v[a:b]))
         return out
 
 class _SlotColumns(dict):

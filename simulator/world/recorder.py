@@ -75,12 +75,10 @@ class EventRecorder:
         subjects = np.atleast_1d(np.asarray(subjects, dtype=np.int64))
         if len(subjects) == 0:
             return
-        if np.ndim(times) == 0:
-            latest = float(times)
-            times = np.full(len(subjects), latest)
-        else:
-            times = np.broadcast_to(np.asarray(times, dtype=float), subjects.shape).copy()
-            latest = float(times.max())
+        times = np.array(times, dtype=float)  # a copy: callers pass views of live columns
+        if times.shape != subjects.shape:
+            times = np.broadcast_to(times, subjects.shape).copy()
+        latest = float(times.max())
         self._batches.append(EventBatch(reason, type_, component, subjects, times, messages, kind, extras, latest))
         self.total += len(subjects)
         self.by_reason[reason] = self.by_reason.get(reason, 0) + len(subjects)

@@ -371,16 +371,14 @@ class World:
         if n and _earliest(tbl.ready_at[:n]) <= t1:
             self._settle_readiness(t1)
         self._count_traffic(t0, t1)
-        counted = len(self._changed)
-        changed = np.unique(np.concatenate(self._changed)) if counted else None
-        if changed is not None:
-            self._dirty.update(np.unique(tbl.dep[changed]).tolist())
+        if self._changed:
+            self._dirty.update(tbl.dep[np.concatenate(self._changed)].tolist())
         for d in sorted(self._dirty):
             dep = self.deployments[d]
             if not self._settled(dep):
                 self.reconcile(dep)
         self._dirty.clear()
-        self._flush_notifications(changed, counted)
+        self._flush_notifications()
 
     def _schedule(self, t1: float) -> None:
         tbl = self.table
@@ -445,8 +443,7 @@ class World:
             return
         at = tbl.due[rows]
         restart = tbl.cstate[rows] != CREATING
-        with np.errstate(over="ignore"):
-            tbl.rkey[rows] = mix64(tbl.pkey[rows] ^ (tbl.restarts[rows].astype(np.uint64) * _GOLDEN))
+        tbl.rkey[rows] = mix64(tbl.pkey[rows] ^ (tbl.restarts[rows].astype(np.uint64) * _GOLDEN))  # arrays wrap
         tbl.cstate[rows] = RUNNING
         tbl.started[rows] = at
         tbl.due[rows] = np.nan  # nothing pending: keeps "is a start due?" a one-column question
@@ -462,9 +459,10 @@ class World:
         probes = self._probe_rs[tbl.rs[rows]]
         delay = self._ready_delay[tbl.dep[rows]]
         tbl.ready_at[rows] = np.where(np.isfinite(probes[:, 1]), np.inf, at + delay)
-        for k in np.unique(tbl.model[rows]):
-            sel = tbl.model[rows] == k
-            self.model_list[int(k)].on_start(tbl, rows[sel], at[sel])
+        models = tbl.model[rows]
+        for k in sorted(set(models.tolist())):  # a handful of rows: cheaper than np.unique
+            sel = models == k
+            self.model_list[k].on_start(tbl, rows[sel], at[sel])
         tbl.rv[rows] = self._next_rv()
         self._changed.append(rows)
         self._event("Created", "Normal", "kubelet", tbl.serial[rows], at, "Created container {container}")
@@ -596,20 +594,18 @@ class World:
         tbl.req_total[rows] += requests
         tbl.err_total[rows] += requests * tbl.err[rows]
 
-    def _flush_notifications(self, changed: np.ndarray | None, counted: int) -> None:
-        """ApiServerSource: one event per watched pod that changed this tick. ``changed`` holds
-        the rows of the first ``counted`` entries of ``_changed`` (the controllers may have
-        added more since)."""
+    def _flush_notifications(self) -> None:
+        """ApiServerSource: one event per watched pod that changed this tick (nothing to build
+        when nobody listens: the no-healing arm)."""
         tbl = self.table
-        if self.listeners and len(self._changed) != counted:
-            changed = np.unique(np.concatenate(self._changed))
-        if changed is None:
-            changed = np.zeros(0, dtype=np.int64)
+        if not self.listeners:
+            self._changed.clear()
+            self._added.clear()
+            return
+        changed = np.unique(np.concatenate(self._changed)) if self._changed else np.zeros(0, dtype=np.int64)
         added = set(self._added)
         self._changed.clear()
         self._added.clear()
-        if not self.listeners:
-            return
         from .objects import pod_object
 
         rows = sorted(set(int(r) for r in changed if tbl.alive[r] and tbl.watched[r]) |
