@@ -49,10 +49,9 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -81,20 +80,7 @@ WARNING_REASONS = ("BackOff", "Unhealthy", "FailedMount", "ProbeWarning")
 
 # --- the Kubernetes API double, in its own process -------------------------------------------------
 
-class _ShiftedClock:
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def now(self) -> float:
-        return time.time() + self.offset
-
-    @contextmanager
-    def shifted(self, seconds: float) -> Iterator[None]:
-        self.offset = seconds
-        try:
-            yield
-        finally:
-            self.offset = 0.0
+from kubeskippy.clock import OffsetClock as _ShiftedClock  # noqa: E402  (the wall clock plus an offset)
 
 
 def _build_world(seed: int, mesh_runs: int) -> tuple[Any, dict]:
@@ -250,13 +236,9 @@ class FunctionProcess:
         raise TimeoutError(f"{self.folder.name} did not answer within {timeout}s")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        from kubeskippy.mesh.runner import stop_process
+
+        stop_process(self.process)
 
 
 # --- load --------------------------------------------------------------------------------------------

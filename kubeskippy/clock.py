@@ -4,10 +4,11 @@ clock in tests. Decision code never calls ``time.time()`` itself."""
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Protocol, runtime_checkable
+from typing import Iterator, Protocol, runtime_checkable
 
-__all__ = ["Clock", "WallClock", "ManualClock", "to_rfc3339", "from_rfc3339"]
+__all__ = ["Clock", "WallClock", "ManualClock", "OffsetClock", "to_rfc3339", "from_rfc3339"]
 
 
 @runtime_checkable
@@ -40,6 +41,26 @@ class ManualClock:
 
     def set(self, when: float) -> None:
         self._now = float(when)
+
+
+class OffsetClock:
+    """The wall clock plus an offset a test sets: ``with clock.shifted(-120)`` stamps what is
+    written meanwhile as two minutes old (a pod crash-looping for a while), while everything else
+    still compares against the real time."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def now(self) -> float:
+        return time.time() + self.offset
+
+    @contextmanager
+    def shifted(self, seconds: float) -> Iterator[None]:
+        self.offset = seconds
+        try:
+            yield
+        finally:
+            self.offset = 0.0
 
 
 def to_rfc3339(ts: float) -> str:

@@ -23,7 +23,7 @@ import uvicorn
 from .broker import Broker, DeliverySpec, Trigger
 from .ingress import BrokerIngress
 
-__all__ = ["free_port", "FUNCTIONS", "default_triggers", "BrokerServer", "FunctionProcess", "Mesh"]
+__all__ = ["free_port", "FUNCTIONS", "default_triggers", "BrokerServer", "FunctionProcess", "Mesh", "stop_process"]
 
 FUNCTIONS = ("detect", "analyze", "remediate", "audit")
 
@@ -121,13 +121,18 @@ class FunctionProcess:
         raise RuntimeError(f"function {self.name} not ready after {timeout}s: {last}")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
+
+
+def stop_process(process: subprocess.Popen | None, timeout: float = 10.0) -> None:
+    """SIGTERM (func-python shuts down cleanly on it), then SIGKILL after ``timeout`` seconds."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 class Mesh:

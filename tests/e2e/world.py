@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
 import httpx
 import yaml
 
-from kubeskippy.clock import to_rfc3339
+from kubeskippy.clock import to_rfc3339, OffsetClock
 from kubeskippy.devcluster import Controller, DevClusterServer, ObjectStore
 from kubeskippy.devcluster.api import RequestRecord
 from kubeskippy.devcluster.authz import service_account_user
@@ -86,24 +86,7 @@ def wait_until(condition: Callable[[], T], *, timeout: float, what: str | Callab
         time.sleep(interval)
 
 
-class ShiftedClock:
-    """The wall clock plus an offset the test sets: ``with clock.shifted(-120)`` stamps what the
-    double writes meanwhile as two minutes old (a pod that has been crash-looping for a while),
-    while the functions compare against the real time."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def now(self) -> float:
-        return time.time() + self.offset
-
-    @contextmanager
-    def shifted(self, seconds: float) -> Iterator[None]:
-        self.offset = seconds
-        try:
-            yield
-        finally:
-            self.offset = 0.0
+ShiftedClock = OffsetClock  # the wall clock plus a settable offset
 
 
 class ControllerLoop:

@@ -212,13 +212,9 @@ class FunctionServer:
         raise TimeoutError(f"{self.url} not ready after {timeout}s ({last}):\n{self.log()[-3000:]}")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        from kubeskippy.mesh.runner import stop_process
+
+        stop_process(self.process)
 
     def __enter__(self) -> "FunctionServer":
         self.start()

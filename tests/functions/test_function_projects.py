@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -33,7 +32,7 @@ import pytest
 import yaml
 
 from kubeskippy.audit.local_sink import LocalDirectorySink
-from kubeskippy.clock import to_rfc3339
+from kubeskippy.clock import to_rfc3339, OffsetClock
 from kubeskippy.devcluster import Controller, ObjectStore
 from kubeskippy.devcluster.builders import deployment, event
 from kubeskippy.devcluster.server import DevClusterServer
@@ -50,22 +49,7 @@ DEMO_POLICY = ROOT / "demo" / "policies" / "crashloop-recovery.yaml"
 POLICY_NAME = f"{NAMESPACE}/crashloop-recovery"
 
 
-class ShiftedClock:
-    """Wall time plus an offset, so the double can stamp a crash as minutes old."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def now(self) -> float:
-        return time.time() + self.offset
-
-    @contextmanager
-    def shifted(self, seconds: float) -> Iterator[None]:
-        self.offset = seconds
-        try:
-            yield
-        finally:
-            self.offset = 0.0
+ShiftedClock = OffsetClock  # the wall clock plus a settable offset
 
 
 class Cluster:
