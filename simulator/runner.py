@@ -54,7 +54,7 @@ class Run:
         self.cluster = SimulatedCluster(self.world, self.clock)
         signals = scenario.signals
         self.store = SeriesStore(signals.retention, signals.scrape_interval,
-                                 capacity=sum(w.replicas * w.count for w in scenario.workloads) + 16)  # grows ×2 on demand
+                                 capacity=sum(w.replicas * w.count for w in scenario.workloads) + 16)  # grows on demand
         self.metrics = SimulatedMetrics(self.store, epoch=scenario.epoch_seconds, now=lambda: float(self.env.now),
                                         lookback=signals.lookback_delta)
         self.observer = Observer(self.world, scenario)

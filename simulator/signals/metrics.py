@@ -145,7 +145,11 @@ class SimulatedMetrics:
             if not len(rows):
                 continue
             serials = serial_m[step_i, rows]
-            keys, inverse = np.unique((rows.astype(np.int64) << 40) | serials, return_inverse=True)
+            keys = (rows.astype(np.int64) << 40) | serials
+            if len(at) == 1:  # one scrape: one serial per row, rows ascending — already unique and sorted
+                inverse = np.arange(len(keys))
+            else:
+                keys, inverse = np.unique(keys, return_inverse=True)
             values = np.zeros((len(keys), steps))
             present = np.zeros((len(keys), steps), dtype=bool)
             values[inverse, at[step_i]] = values_m[step_i, rows]

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..world.table import PodTable
 from .. import randomness
+from ..world.table import PodTable
 from .base import MIB, WorkloadModel, draw_between_premixed
 from .memory import add_cpu
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..world.table import PodTable
 from .. import randomness
+from ..world.table import PodTable
 from .base import MIB, Schedule, WorkloadModel, draw_between_premixed
 
 __all__ = ["CpuOscillation", "CpuSpike"]

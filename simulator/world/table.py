@@ -48,8 +48,9 @@ _COLUMNS: dict[str, type] = {
     # exits requested by the model this tick (nan: none)
     "exit_at": np.float64, "exit_code": np.int16,
     # workload model scratch state and parameters
-    "rkey": np.uint64, "mkey": np.uint64, "mkey2": np.uint64, "s0": np.float64, "s1": np.float64, "s2": np.float64, "s3": np.float64,
-    "n0": np.int64, "n1": np.int64, "n2": np.int64,
+    # (rkey: the incarnation's random key; mkey, mkey2: a model's pre-mixed streams, see randomness.premix)
+    "rkey": np.uint64, "mkey": np.uint64, "mkey2": np.uint64,
+    "s0": np.float64, "s1": np.float64, "s2": np.float64, "s3": np.float64, "n0": np.int64, "n1": np.int64, "n2": np.int64,
 }
 
 _NAN_COLUMNS = ("scheduled", "due", "started", "ready_at", "deleting", "gone_at", "lt_started",
