@@ -15,6 +15,7 @@ from ..errors import InvalidInput
 from ..events.cloudevents import as_cloudevent, decode_payload, make_event
 from ..events.types import FINDING, OUTCOME, PLAN, VERIFICATION
 from .config import Lazy, PolicySource, cluster_from_config, metrics_from_config, namespace_from_config
+from .request_cache import RequestCachedCluster
 
 __all__ = ["AnalyzeService", "build"]
 
@@ -27,13 +28,19 @@ class AnalyzeService:
         self.policies = PolicySource(cfg, self.cluster)
         self.analyzer = analyzer_from_config(cfg, clock=self.clock)  # configuration errors surface at start
         namespace = namespace_from_config(cfg)
-        self.learning = Lazy(lambda: _learning_store(self.cluster.get(), namespace, self.clock))
+        # One request's repeated reads (the learning ConfigMap, owners) are served once.
+        self.cached_cluster = Lazy(lambda: RequestCachedCluster(self.cluster.get()))
+        self.learning = Lazy(lambda: _learning_store(self.cached_cluster.get(), namespace, self.clock))
         self.planner = Lazy(lambda: Planner(policies=lambda key: self.policies.by_key().get(key),
-                                            cluster=self.cluster.get(), metrics=self.metrics.get(),
+                                            cluster=self.cached_cluster.get(), metrics=self.metrics.get(),
                                             clock=self.clock, analyzer=self.analyzer,
                                             learning=self.learning.get()))
 
     def handle(self, event: Any) -> Sequence[Any]:
+        with self.cached_cluster.get().scope():
+            return self._handle(event)
+
+    def _handle(self, event: Any) -> Sequence[Any]:
         ce = as_cloudevent(event)
         event_type = ce["type"]
         if event_type == FINDING:

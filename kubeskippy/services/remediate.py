@@ -18,6 +18,7 @@ from ..safety.config import SafetyConfig
 from ..safety.ledger import Ledger
 from .config import Lazy, PolicySource, cluster_from_config, float_setting, namespace_from_config
 from .detect import PING_TYPE
+from .request_cache import RequestCachedCluster
 
 __all__ = ["RemediateService", "build", "safety_config_from"]
 
@@ -40,25 +41,32 @@ class RemediateService:
         self.namespace = namespace_from_config(cfg)
         self.safety = safety_config_from(cfg)
         self.holder = cfg.get("HOSTNAME") or cfg.get("K_REVISION") or f"remediate-{os.getpid()}"
+        # One request's repeated reads (the Deployment, its ReplicaSets) are served once; any write
+        # (the HealingAction, the ledger's ConfigMaps, the action) drops them.
+        self.cached_cluster = Lazy(lambda: RequestCachedCluster(self.cluster.get()))
         self.remediator = Lazy(self._build_remediator)
 
     def _build_remediator(self) -> Remediator:
         from ..adapters.configmap_store import ConfigMapStore
 
-        cluster = self.cluster.get()
+        cluster = self.cached_cluster.get()
         ledger = Ledger(ConfigMapStore(cluster, self.namespace, prefix=""), self.clock, self.safety, self.holder)
         return Remediator(cluster=cluster, ledger=ledger, clock=self.clock,
                           policies=lambda key: self.policies.by_key().get(key), holder=self.holder,
                           protection=self.safety, namespace_for_actions=self.namespace)
 
     def handle(self, event: Any) -> Sequence[Any]:
+        with self.cached_cluster.get().scope():
+            return self._handle(event)
+
+    def _handle(self, event: Any) -> Sequence[Any]:
         ce = as_cloudevent(event)
         event_type = ce["type"]
         remediator = self.remediator.get()
         if event_type == PLAN:
             result = remediator.execute(decode_payload(ce))
         elif event_type.startswith((APISERVER_RESOURCE_PREFIX, APISERVER_REF_PREFIX)):
-            observed = decode_apiserver_event(ce, self.cluster.get(), clock=self.clock)
+            observed = decode_apiserver_event(ce, self.cached_cluster.get(), clock=self.clock)
             result = remediator.on_healing_action_update(observed.obj) if observed.verb != "delete" \
                 else RemediationResult()
         elif event_type == PING_TYPE:

@@ -1,0 +1,142 @@
+"""RequestCachedCluster: repeated reads inside one request are served once, and nothing else."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from kubeskippy.devcluster.builders import deployment
+from kubeskippy.devcluster.memory_cluster import MemoryCluster
+from kubeskippy.errors import APIConflict, APINotFound
+from kubeskippy.services.request_cache import RequestCachedCluster
+
+
+class CountingCluster(MemoryCluster):
+    """A MemoryCluster that counts the reads that reach it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads: list[tuple] = []
+
+    def get(self, api_version, kind, name, namespace=None):
+        self.reads.append(("get", kind, name))
+        return super().get(api_version, kind, name, namespace)
+
+    def list(self, api_version, kind, namespace=None, label_selector=None, field_selector=None):
+        self.reads.append(("list", kind, label_selector))
+        return super().list(api_version, kind, namespace, label_selector, field_selector)
+
+
+@pytest.fixture
+def inner() -> CountingCluster:
+    cluster = CountingCluster()
+    cluster.seed([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "apps"}},
+                  deployment("web", "apps", replicas=2, labels={"app": "web"})])
+    return cluster
+
+
+def test_a_repeated_get_inside_one_scope_reaches_the_api_once(inner):
+    cached = RequestCachedCluster(inner)
+    with cached.scope():
+        first = cached.get("apps/v1", "Deployment", "web", "apps")
+        second = cached.get("apps/v1", "Deployment", "web", "apps")
+    assert first == second
+    assert inner.reads == [("get", "Deployment", "web")]
+    assert cached.hits == 1
+
+
+def test_lists_are_cached_by_their_selectors(inner):
+    cached = RequestCachedCluster(inner)
+    with cached.scope():
+        cached.list("apps/v1", "Deployment", "apps", label_selector="app=web")
+        cached.list("apps/v1", "Deployment", "apps", label_selector="app=web")
+        cached.list("apps/v1", "Deployment", "apps", label_selector="app=other")
+    assert inner.reads == [("list", "Deployment", "app=web"), ("list", "Deployment", "app=other")]
+
+
+def test_nothing_is_cached_outside_a_scope(inner):
+    cached = RequestCachedCluster(inner)
+    cached.get("apps/v1", "Deployment", "web", "apps")
+    cached.get("apps/v1", "Deployment", "web", "apps")
+    assert len(inner.reads) == 2
+
+
+def test_reads_are_not_shared_between_requests(inner):
+    cached = RequestCachedCluster(inner)
+    with cached.scope():
+        cached.get("apps/v1", "Deployment", "web", "apps")
+    with cached.scope():
+        cached.get("apps/v1", "Deployment", "web", "apps")
+    assert len(inner.reads) == 2
+
+
+def test_a_write_through_the_wrapper_makes_the_next_read_fresh(inner):
+    cached = RequestCachedCluster(inner)
+    with cached.scope():
+        before = cached.get("apps/v1", "Deployment", "web", "apps")
+        cached.patch("apps/v1", "Deployment", "web", "apps", {"spec": {"replicas": 5}})
+        after = cached.get("apps/v1", "Deployment", "web", "apps")
+    assert before["spec"]["replicas"] == 2
+    assert after["spec"]["replicas"] == 5
+    assert len(inner.reads) == 2
+
+
+def test_a_failed_write_still_drops_the_cache_so_a_retry_rereads(inner):
+    cached = RequestCachedCluster(inner)
+    with cached.scope():
+        stale = cached.get("apps/v1", "Deployment", "web", "apps")
+        inner.patch("apps/v1", "Deployment", "web", "apps", {"spec": {"replicas": 3}})  # another writer
+        with pytest.raises(APIConflict):
+            cached.replace(stale)
+        fresh = cached.get("apps/v1", "Deployment", "web", "apps")
+    assert fresh["spec"]["replicas"] == 3
+
+
+def test_a_caller_editing_a_result_does_not_change_what_the_next_caller_reads(inner):
+    cached = RequestCachedCluster(inner)
+    with cached.scope():
+        cached.get("apps/v1", "Deployment", "web", "apps")["spec"]["replicas"] = 99
+        again = cached.get("apps/v1", "Deployment", "web", "apps")
+    assert again["spec"]["replicas"] == 2
+
+
+def test_a_missing_object_is_not_cached(inner):
+    cached = RequestCachedCluster(inner)
+    with cached.scope():
+        with pytest.raises(APINotFound):
+            cached.get("apps/v1", "Deployment", "api", "apps")
+        inner.create(deployment("api", "apps", replicas=1, labels={"app": "api"}))
+        found = cached.get("apps/v1", "Deployment", "api", "apps")
+    assert found["metadata"]["name"] == "api"
+
+
+def test_a_nested_scope_shares_the_outer_requests_reads(inner):
+    cached = RequestCachedCluster(inner)
+    with cached.scope():
+        cached.get("apps/v1", "Deployment", "web", "apps")
+        with cached.scope():
+            cached.get("apps/v1", "Deployment", "web", "apps")
+        cached.get("apps/v1", "Deployment", "web", "apps")
+    assert len(inner.reads) == 1
+
+
+def test_concurrent_requests_in_other_threads_keep_their_own_reads(inner):
+    cached = RequestCachedCluster(inner)
+    inside = threading.Event()
+    release = threading.Event()
+
+    def other_request() -> None:
+        with cached.scope():
+            cached.get("apps/v1", "Deployment", "web", "apps")
+            inside.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=other_request)
+    thread.start()
+    assert inside.wait(5)
+    with cached.scope():
+        cached.get("apps/v1", "Deployment", "web", "apps")
+    release.set()
+    thread.join(5)
+    assert len(inner.reads) == 2
