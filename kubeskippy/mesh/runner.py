@@ -28,10 +28,25 @@ __all__ = ["free_port", "FUNCTIONS", "default_triggers", "BrokerServer", "Functi
 FUNCTIONS = ("detect", "analyze", "remediate", "audit")
 
 
+_HANDED_OUT: set[int] = set()
+_PORT_LOCK = threading.Lock()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port nothing listens on now and that this process has not handed out before.
+
+    The kernel may return the same ephemeral port to two quick bind-and-release probes; two
+    function processes given one port would have the second fail to bind while the first
+    answered its readiness checks, so ports are never handed out twice.
+    """
+    with _PORT_LOCK:
+        while True:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+            if port not in _HANDED_OUT:
+                _HANDED_OUT.add(port)
+                return port
 
 
 def default_triggers(urls: Mapping[str, str]) -> list[Trigger]:
@@ -112,7 +127,7 @@ class FunctionProcess:
                                    f"log: {self.log_path.read_text()[-2000:] if self.log_path else ''}")
             try:
                 r = httpx.get(self.url + "health/readiness", timeout=1.0)
-                if r.status_code == 200:
+                if r.status_code == 200 and self.process is not None and self.process.poll() is None:
                     return
                 last = r.text
             except httpx.HTTPError as e:

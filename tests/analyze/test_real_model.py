@@ -8,7 +8,6 @@ import importlib.util
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -38,9 +37,9 @@ def _model_file() -> Path | None:
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    from kubeskippy.mesh.runner import free_port  # never hands out one port twice
+
+    return free_port()
 
 
 @pytest.fixture(scope="module")

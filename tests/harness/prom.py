@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -27,6 +26,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 import pytest
 import yaml
+from kubeskippy.mesh.runner import free_port  # never hands out one port twice
 
 __all__ = [
     "Prometheus",
@@ -71,10 +71,6 @@ def require_alertmanager() -> str:
     return path
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(condition: Callable[[], object], *, timeout: float, interval: float = 0.25, what: str = "condition"):

@@ -6,7 +6,6 @@ patching a client.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections import defaultdict, deque
@@ -43,9 +42,9 @@ class ScriptedServer:
     received: list[Received] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        from kubeskippy.mesh.runner import free_port  # never hands out one port twice
+
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._server = uvicorn.Server(uvicorn.Config(self._app, host="127.0.0.1", port=self.port,
                                                      log_level="warning", lifespan="off",
