@@ -15,7 +15,7 @@ from ...ports import Cluster
 from ..model import ActionContext, ActionReport, Intent, change
 from ..objects import meta, owner_of, top_owner
 
-__all__ = ["Action", "unsupported", "workload_for", "evict_pod", "ref_dict", "load_ref"]
+__all__ = ["Action", "unsupported", "workload_for", "live_pod", "evict_pod", "ref_dict", "load_ref"]
 
 
 class Action:
@@ -71,15 +71,24 @@ def load_ref(data: dict) -> ObjectRef:
     return ObjectRef(**data)
 
 
+def live_pod(ctx: ActionContext, ref: ObjectRef) -> dict | None:
+    """The pod an intent names, or None when it is gone or replaced by one of the same name
+    (the uid pins it, so a re-drive never acts on the replacement)."""
+    try:
+        live = ctx.cluster.get("v1", "Pod", ref.name, ref.namespace)
+    except APINotFound:
+        return None
+    if ref.uid and meta(live).get("uid") != ref.uid:
+        return None
+    return live
+
+
 def evict_pod(ctx: ActionContext, pod_ref: dict, grace: int | None) -> tuple[str, Any]:
     """Evict one pod unless it is already gone or replaced. Returns ("evicted", change),
     ("gone", None) or ("blocked", message) when a PodDisruptionBudget forbids it now."""
     ref = load_ref(pod_ref)
-    try:
-        live = ctx.cluster.get("v1", "Pod", ref.name, ref.namespace)
-    except APINotFound:
-        return "gone", None
-    if ref.uid and meta(live).get("uid") != ref.uid:
+    live = live_pod(ctx, ref)
+    if live is None:
         return "gone", None
     try:
         ctx.cluster.evict(ref.name, ref.namespace or "", grace_period_seconds=grace, dry_run=ctx.dry_run)

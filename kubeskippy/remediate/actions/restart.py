@@ -23,7 +23,7 @@ from ...ports import Cluster
 from ..model import ActionContext, ActionReport, Intent, change
 from ..objects import meta, owner_of, pod_ready, pods_of, restart_count
 from ..params import ParamReader
-from .base import Action, evict_pod, load_ref, ref_dict, unsupported
+from .base import Action, evict_pod, live_pod, load_ref, ref_dict, unsupported
 
 __all__ = ["RestartParams", "RestartAction", "RESTARTED_AT"]
 
@@ -144,11 +144,8 @@ class RestartAction(Action):
     @staticmethod
     def _delete_pod(ctx: ActionContext, pod_ref: dict, grace: int | None) -> tuple[str, Any]:
         ref = load_ref(pod_ref)
-        try:
-            live = ctx.cluster.get("v1", "Pod", ref.name, ref.namespace)
-        except APINotFound:
-            return "gone", None
-        if ref.uid and meta(live).get("uid") != ref.uid:
+        live = live_pod(ctx, ref)
+        if live is None:
             return "gone", None
         try:
             ctx.cluster.delete("v1", "Pod", ref.name, ref.namespace, grace_period_seconds=grace, dry_run=ctx.dry_run)
