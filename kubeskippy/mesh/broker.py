@@ -130,8 +130,7 @@ class Broker:
         status: int | None = None
         response_body = b""
         for attempt in range(spec.retry + 1):
-            if attempt:
-                await asyncio.sleep(spec.backoff_delay * (2 ** (attempt - 1)))
+            await _backoff(spec, attempt)
             status, response_body, reply = await self._post(trigger.subscriber, headers, body, spec.timeout)
             self.records.append(DeliveryRecord(trigger.name, event["id"], event["type"], attempt, status,
                                                time.time()))
@@ -177,13 +176,18 @@ class Broker:
         if spec.dead_letter_sink:
             headers, body = encode(dead, mode="binary")
             for attempt in range(spec.retry + 1):
-                if attempt:
-                    await asyncio.sleep(spec.backoff_delay * (2 ** (attempt - 1)))
+                await _backoff(spec, attempt)
                 dl_status, _, _ = await self._post(spec.dead_letter_sink, headers, body, spec.timeout)
                 if dl_status is not None and 200 <= dl_status < 300:
                     return
                 if not is_retryable(dl_status):
                     return
+
+
+async def _backoff(spec: DeliverySpec, attempt: int) -> None:
+    """Knative's exponential policy: no wait before the first attempt, then delay × 2^(n-1)."""
+    if attempt:
+        await asyncio.sleep(spec.backoff_delay * (2 ** (attempt - 1)))
 
 
 def _with_extensions(event: Any, extensions: Mapping[str, str]) -> Any:
