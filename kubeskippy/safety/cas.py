@@ -16,7 +16,7 @@ from ..errors import APIConflict, PayloadTooLarge, TemporaryError
 from ..ports import Versioned, VersionedStore
 from .memory_store import record_size
 
-__all__ = ["Backoff", "Change", "update_record", "Mutation", "UNREAD"]
+__all__ = ["Backoff", "Change", "update_record", "update_record_versioned", "Mutation", "UNREAD"]
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,12 @@ UNREAD: Any = _Unread()
 """``snapshot`` default: read the record first."""
 
 
-def update_record(
+def update_record(store: VersionedStore, name: str, decide: Mutation[T], **kwargs: Any) -> T:
+    """Apply ``decide`` to record ``name`` atomically; see :func:`update_record_versioned`."""
+    return update_record_versioned(store, name, decide, **kwargs)[0]
+
+
+def update_record_versioned(
     store: VersionedStore,
     name: str,
     decide: Mutation[T],
@@ -66,8 +71,13 @@ def update_record(
     rng: random.Random,
     max_bytes: int,
     snapshot: Versioned | None = UNREAD,
-) -> T:
+    snapshot_may_be_old: bool = False,
+) -> tuple[T, Versioned | None]:
     """Apply ``decide`` to record ``name`` atomically; create the record when missing.
+
+    Returns the decision's result and the record as this call last saw it (what it wrote, or what
+    it read when nothing needed writing): a caller that changes the same record again soon passes
+    it back as ``snapshot`` and saves a read when nobody wrote in between.
 
     Raises whatever ``decide`` raises (a refusal leaves the record untouched),
     :class:`PayloadTooLarge` when the new data would exceed ``max_bytes``, and
@@ -77,26 +87,29 @@ def update_record(
 
     ``snapshot`` (a read the caller has just made, None meaning "absent") replaces the first read;
     if it is stale the write conflicts and the loop reads afresh, so it can cost no correctness.
+    ``snapshot_may_be_old`` says it was not read just now (e.g. it is this caller's own earlier
+    write): a conflict on it lost no race, so the fresh read follows at once, without backoff.
     """
     for attempt in range(backoff.attempts):
         current = store.read(name) if attempt or snapshot is UNREAD else snapshot
         data = dict(current.data) if current is not None else {}
         change = decide(data)
         if not change.write:
-            return change.result
+            return change.result, current
         size = record_size(data)
         if size > max_bytes:
             raise PayloadTooLarge(size, max_bytes, what=f"safety record {name!r}")
         try:
             if current is None:
-                store.create(name, data)
+                written = store.create(name, data)
             else:
-                store.replace(name, data, current.version)
+                written = store.replace(name, data, current.version)
         except APIConflict:
-            if attempt + 1 < backoff.attempts:
+            lost_no_race = attempt == 0 and snapshot_may_be_old
+            if attempt + 1 < backoff.attempts and not lost_no_race:
                 sleep(backoff.delay(attempt, rng))
             continue
-        return change.result
+        return change.result, written
     log.warning("gave up updating safety record %s after %d conflicting writes; the caller will retry later",
                 name, backoff.attempts)
     raise TemporaryError(f"safety record {name!r} kept changing under us ({backoff.attempts} conflicts in a row)",

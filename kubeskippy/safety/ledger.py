@@ -5,32 +5,35 @@ A reservation is made in a fixed order, each step one atomic write:
 
 1. the workload record: re-check duplicate / leased / ineffective_chain / cooldown and take the
    lease (the step-executed check and the lease are in the same write);
-2. the policy record: take a slot in the policy's sliding window (or refuse ``rate_limited``);
-3. the global record: take a slot in the cluster-wide window (or ``global_rate_limited``).
+2. the rate record: take a slot that counts in the policy's sliding window and in the
+   cluster-wide one (or refuse ``rate_limited`` / ``global_rate_limited``), one write for both.
 
-A refusal or failure after step 1 undoes what was taken (best effort). Whatever crash happens in
-between, the damage is on the safe side: a lease nobody uses expires after its duration, a slot
-nobody uses leaves the window within the hour. No action can run without all three, because the
-caller acts only after :meth:`Ledger.reserve` returned. docs/safety.md has the full analysis.
+Completing (or aborting) is one more write to the workload record, which starts from the version
+the lease write left when nobody wrote in between (no read). A refusal or failure after step 1
+undoes what was taken (best effort). Whatever crash happens in between, the damage is on the safe
+side: a lease nobody uses expires after its duration, a slot nobody uses leaves the window within
+the hour. No action can run without both, because the caller acts only after
+:meth:`Ledger.reserve` returned. docs/safety.md has the full analysis.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 from ..clock import Clock
-from ..errors import FieldError, InvalidInput
+from ..errors import FieldError, InvalidInput, Refused
 from ..events.model import ObjectRef
 from ..ports import Versioned, VersionedStore
-from .cas import UNREAD, Backoff, Change, update_record
+from .cas import UNREAD, Backoff, Change, update_record_versioned
 from .config import SafetyConfig
 from .contract import ActionRequest, Reservation
-from .records import (entries, global_record, namespace_records, policy_record, workload_key,
-                      workload_record)
+from .records import entries, global_record, namespace_records, rate_record, workload_key, workload_record
 from .windows import count_slots, give_back_slot, take_slot
 from .workload_state import (LEASE, LeaseClaim, finish_action, grant_lease, record_health,
                              release_lease)
@@ -38,6 +41,9 @@ from .workload_state import (LEASE, LeaseClaim, finish_action, grant_lease, reco
 __all__ = ["Ledger", "LeaseView"]
 
 log = logging.getLogger(__name__)
+
+_REMEMBERED = 256
+"""Reservations whose lease write a Ledger keeps for a cheaper complete()/abort()."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,8 @@ class Ledger:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._backoff = Backoff(self._config.max_attempts, self._config.backoff_base, self._config.backoff_cap)
+        self._written: OrderedDict[tuple[str, float], Versioned | None] = OrderedDict()
+        self._written_lock = threading.Lock()
 
     @property
     def holder(self) -> str:
@@ -112,29 +120,29 @@ class Ledger:
         claim = _claim(request, self._holder)
         record = workload_record(self._config, request.workload)
         about = f"leases, executed steps, cooldowns and chains in namespace {request.workload.namespace or '-'}"
-        windows = self._windows(request)
+        rates = None if request.observe_only else rate_record(self._config, request.policy)
         # Look before writing: a refusal costs reads only and never leaves a lease to undo. The
         # snapshots are then the first reads of the writes below (a stale one just conflicts).
         snapshot = self._store.read(record)
         grant_lease(dict(snapshot.data) if snapshot else {}, claim, self._clock.now(), self._config, about)
-        window_snapshots = {}
-        for name, limit, refusal, scope in windows:
-            window_snapshots[name] = self._store.read(name)
-            data = dict(window_snapshots[name].data) if window_snapshots[name] else {}
-            take_slot(data, **self._slot_args(request, self._clock.now(), limit, refusal, scope))
-        acquired = self._update(record, lambda data: grant_lease(data, claim, self._clock.now(), self._config, about),
-                                snapshot)
+        rate_snapshot: Versioned | None = UNREAD
+        if rates is not None:
+            rate_snapshot = self._store.read(rates)
+            take_slot(dict(rate_snapshot.data) if rate_snapshot else {}, **self._slot_args(request, self._clock.now()))
+        acquired, written = self._update(
+            record, lambda data: grant_lease(data, claim, self._clock.now(), self._config, about), snapshot)
         reservation = Reservation(request=request, holder=self._holder, reserved_at=acquired,
                                   lease_expires=acquired + request.lease_duration)
-        taken: list[str] = []
-        try:
-            for name, limit, refusal, scope in windows:
-                self._update(name, lambda data, limit=limit, refusal=refusal, scope=scope: take_slot(
-                    data, **self._slot_args(request, acquired, limit, refusal, scope)), window_snapshots[name])
-                taken.append(name)
-        except Exception:
-            self._undo(reservation, claim, taken)
-            raise
+        if rates is not None:
+            try:
+                self._update(rates, lambda data: take_slot(data, **self._slot_args(request, acquired)),
+                             rate_snapshot)
+            except Exception as e:
+                # A refusal wrote nothing; after any other failure the write may have landed.
+                self._undo(reservation, claim, slot_maybe_taken=not isinstance(e, Refused),
+                           snapshot=written)
+                raise
+        self._remember(reservation, written)
         log.info("%s reserved %s on %s until %s", self._holder, request.step_id, claim.workload,
                  reservation.lease_expires)
         return reservation
@@ -143,19 +151,19 @@ class Ledger:
         request = reservation.request
         claim = _claim(request, reservation.holder)
         self._update(workload_record(self._config, request.workload), lambda data: finish_action(
-            data, claim, reservation.reserved_at, self._clock.now(), self._config))
+            data, claim, reservation.reserved_at, self._clock.now(), self._config), *self._recall(reservation))
 
     def abort(self, reservation: Reservation) -> None:
         request = reservation.request
         claim = _claim(request, reservation.holder)
-        executed = self._update(workload_record(self._config, request.workload), lambda data: release_lease(
-            data, claim, reservation.reserved_at, self._clock.now(), self._config))
+        executed, _ = self._update(workload_record(self._config, request.workload), lambda data: release_lease(
+            data, claim, reservation.reserved_at, self._clock.now(), self._config), *self._recall(reservation))
         if executed:
             log.warning("abort of %s ignored for the rate limit: the step is recorded as executed",
                         request.step_id)
             return
-        for name, *_ in self._windows(request):
-            self._give_back(name, reservation)
+        if not request.observe_only:
+            self._give_back(reservation)
 
     def record_verification(self, workload: ObjectRef, policy: str, healthy: bool) -> None:
         key = workload_key(workload)
@@ -181,49 +189,59 @@ class Ledger:
 
     def actions_in_window(self, policy: str | None = None) -> int:
         """Reserved slots in the sliding window of ``policy``, or the global one when None."""
-        name = global_record(self._config) if policy is None else policy_record(self._config, policy)
+        name = global_record(self._config) if policy is None else rate_record(self._config, policy)
         current = self._store.read(name)
         if current is None:
             return 0
-        return count_slots(dict(current.data), self._clock.now())
+        return count_slots(dict(current.data), self._clock.now(), policy)
 
     # -- internals ------------------------------------------------------------------------------
 
-    def _windows(self, request: ActionRequest) -> list[tuple[str, int, str, str]]:
-        """(record, limit, refusal, scope) of every window a request counts in, in taking order."""
-        if request.observe_only:
-            return []  # reading state or notifying is not an action the rate limits meter
-        limit = request.max_actions_per_hour or self._config.default_max_actions_per_hour
-        out = [(policy_record(self._config, request.policy), limit, "rate_limited", f"policy {request.policy}")]
-        if self._config.global_max_actions_per_hour is not None:
-            out.append((global_record(self._config), self._config.global_max_actions_per_hour,
-                        "global_rate_limited", "the cluster"))
-        return out
+    def _slot_args(self, request: ActionRequest, reserved_at: float) -> dict:
+        cap = self._config.global_max_actions_per_hour
+        about = (f"action slots of every policy (cluster-wide cap {cap} per {self._config.rate_window:g}s)"
+                 if cap is not None else f"action slots of policy {request.policy}")
+        return dict(policy=request.policy, step_id=request.step_id, holder=self._holder, reserved_at=reserved_at,
+                    now=self._clock.now(), window=self._config.rate_window,
+                    limit=request.max_actions_per_hour or self._config.default_max_actions_per_hour,
+                    global_limit=cap, about=about)
 
-    def _slot_args(self, request: ActionRequest, reserved_at: float, limit: int, refusal: str,
-                   scope: str) -> dict:
-        return dict(step_id=request.step_id, holder=self._holder, reserved_at=reserved_at, now=self._clock.now(),
-                    window=self._config.rate_window, limit=limit, refusal=refusal, about=f"action slots of {scope}",
-                    scope=scope)
-
-    def _give_back(self, name: str, reservation: Reservation) -> None:
-        self._update(name, lambda data: give_back_slot(
-            data, step_id=reservation.request.step_id, holder=reservation.holder,
+    def _give_back(self, reservation: Reservation) -> None:
+        request = reservation.request
+        self._update(rate_record(self._config, request.policy), lambda data: give_back_slot(
+            data, policy=request.policy, step_id=request.step_id, holder=reservation.holder,
             reserved_at=reservation.reserved_at, now=self._clock.now()))
 
-    def _undo(self, reservation: Reservation, claim: LeaseClaim, taken: list[str]) -> None:
+    def _undo(self, reservation: Reservation, claim: LeaseClaim, *, slot_maybe_taken: bool,
+              snapshot: Versioned | None) -> None:
         """Best effort: whatever cannot be undone now expires by itself (see the module doc)."""
         try:
-            for name in taken:
-                self._give_back(name, reservation)
+            if slot_maybe_taken:
+                self._give_back(reservation)
             self._update(workload_record(self._config, reservation.request.workload),
                          lambda data: release_lease(data, claim, reservation.reserved_at, self._clock.now(),
-                                                    self._config))
+                                                    self._config), snapshot, True)
         except Exception as e:  # noqa: BLE001 - the original refusal/failure matters more
             log.warning("could not undo reservation of %s (%s); its lease expires at %s and its rate "
-                        "slots leave the window within %gs", reservation.request.step_id, e,
+                        "slot leaves the window within %gs", reservation.request.step_id, e,
                         reservation.lease_expires, self._config.rate_window)
 
-    def _update(self, name: str, decide: Callable[[dict[str, str]], Change], snapshot: Versioned | None = UNREAD):
-        return update_record(self._store, name, decide, backoff=self._backoff, sleep=self._sleep,
-                             rng=self._rng, max_bytes=self._config.max_record_bytes, snapshot=snapshot)
+    def _remember(self, reservation: Reservation, written: Versioned | None) -> None:
+        """Keep the workload record as our lease write left it: complete() or abort() usually
+        follows within the second, and when nobody wrote in between it saves them a read."""
+        with self._written_lock:
+            self._written[(reservation.request.step_id, reservation.reserved_at)] = written
+            while len(self._written) > _REMEMBERED:
+                self._written.popitem(last=False)
+
+    def _recall(self, reservation: Reservation) -> tuple[Versioned | None, bool]:
+        """(snapshot, may be old) for the first write after the reservation."""
+        with self._written_lock:
+            written = self._written.pop((reservation.request.step_id, reservation.reserved_at), UNREAD)
+        return written, written is not UNREAD
+
+    def _update(self, name: str, decide: Callable[[dict[str, str]], Change], snapshot: Versioned | None = UNREAD,
+                snapshot_may_be_old: bool = False) -> tuple[Any, Versioned | None]:
+        return update_record_versioned(self._store, name, decide, backoff=self._backoff, sleep=self._sleep,
+                                       rng=self._rng, max_bytes=self._config.max_record_bytes, snapshot=snapshot,
+                                       snapshot_may_be_old=snapshot_may_be_old)

@@ -1,13 +1,15 @@
 """Where safety state lives: record names (the sharding) and entry keys (the hashing).
 
-Three kinds of record, chosen so that the facts one decision must see together sit in ONE record
+Two kinds of record, chosen so that the facts one decision must see together sit in ONE record
 and change in one compare-and-swap:
 
 * ``<prefix>-w-<ns>-<shard>``: per namespace (split into ``workload_shards`` by workload): leases,
   executed step ids, cooldowns and ineffective chains. Granting a lease and checking the step is
   not yet executed, and recording the step while releasing the lease, are each one atomic write.
-* ``<prefix>-p-<policy>``: per policy, the sliding window of reserved action slots.
-* ``<prefix>-global``: the cluster-wide window of reserved action slots.
+* the rate record, the sliding windows of reserved action slots: ``<prefix>-global`` holds every
+  policy's slots when the cluster-wide cap is on (one write checks the policy's limit and the
+  cap); with the cap off, each policy has its own ``<prefix>-p-<policy>``, and nothing needs to
+  see them together.
 
 Data keys are ``<kind>.<hash>`` because ConfigMap keys allow only ``[-._a-zA-Z0-9]`` while step
 ids and workload names carry ``/`` and ``:``. Every value is ``"<expires> <json>"``: the epoch
@@ -31,6 +33,7 @@ __all__ = [
     "workload_key",
     "global_record",
     "policy_record",
+    "rate_record",
     "workload_record",
     "namespace_records",
     "entry_key",
@@ -69,6 +72,11 @@ def global_record(config: SafetyConfig) -> str:
 
 def policy_record(config: SafetyConfig, policy: str) -> str:
     return f"{config.record_prefix}-p-{digest(policy, length=16)}"
+
+
+def rate_record(config: SafetyConfig, policy: str) -> str:
+    """The record holding ``policy``'s window (see the module doc)."""
+    return global_record(config) if config.global_max_actions_per_hour is not None else policy_record(config, policy)
 
 
 def _namespace_part(namespace: str | None) -> str:
