@@ -178,6 +178,125 @@ class Observer:
             self._next_plot = t + _PLOT_STEP
             self._sample_plot(t, mem_pct)
 
+    def tick_block(self, frames) -> None:
+        """``tick`` at every tick of a block (``world.block.Frames``), with the same arithmetic:
+        per (tick, Deployment) matrices, and the incident state machine solved per Deployment
+        from its bad ticks (Python runs per closed incident and per plot sample, not per tick)."""
+        world = self.world
+        tbl = world.table
+        n = frames.n
+        T, Tprev = frames.T, frames.Tprev
+        B = len(T)
+        K = len(world.deployments)
+        self._grow(K)
+        alive = tbl.alive[:n]
+        deps = tbl.dep[:n]
+        ks = np.arange(B)[:, None]
+        flat = (ks * K + deps[None, :])  # (tick, Deployment) cell of every (tick, row)
+        cells = B * K
+        serving = frames.ready & (alive & np.isnan(tbl.deleting[:n]))[None, :]
+        avail = np.bincount(flat[serving], minlength=cells).reshape(B, K)
+        existing = np.bincount(deps[alive], minlength=K)
+        desired = world.desired
+        limit = tbl.mem_limit[:n]
+        mem_pct = np.divide(100.0 * frames.mem, limit, out=np.zeros((B, n)), where=limit > 0)
+        err = frames.err
+        hot_rows = alive & ((mem_pct >= self.spec.memory_percent) | (err >= self.spec.error_rate) & (err > 0))
+        hot = np.bincount(flat[hot_rows], minlength=cells).reshape(B, K) > 0
+        died = np.zeros((B, K), dtype=bool)
+        died[frames.exit_ticks, deps[frames.exit_rows]] = True
+        short = avail < desired
+        bad = hot | died | short
+        # availability and replica-seconds, added tick by tick as ``tick`` does
+        avail_sum = np.minimum(avail, desired).sum(axis=1)
+        desired_sum, existing_sum = float(desired.sum()), float(existing.sum())
+        dts = T - Tprev
+        for k in range(B):
+            dt = float(dts[k])
+            self.available_seconds += float(avail_sum[k]) * dt
+            self.desired_seconds += desired_sum * dt
+            self.replica_seconds += existing_sum * dt
+        self._incidents_block(T, Tprev, bad, hot, died, short)
+        self._exits_seen[:K] = world.stats.exits[:K]
+        self._last_t = float(T[-1])
+        self._plot_block(T, frames, mem_pct)
+
+    def _incidents_block(self, T, Tprev, bad, hot, died, short) -> None:
+        """Open/close incidents over a block. Per Deployment: after a bad tick the incident
+        closes at the first tick that is not bad and ``merge_gap`` past the last bad one; a bad
+        tick opens one when none is open."""
+        B, K = bad.shape
+        G = self.spec.merge_gap
+        open0 = self._open[:K].copy()
+        ks = np.arange(B)[:, None]
+        seen = np.maximum.accumulate(np.where(bad, ks, -1), axis=0)  # latest bad tick so far
+        has_lb = (seen >= 0) | open0
+        lb_time = np.where(seen >= 0, T[np.maximum(seen, 0)], np.where(open0, self._last_bad[:K], np.nan))
+        cond = ~bad & has_lb & (T[:, None] - lb_time >= G)  # "would close now" (True from the close on)
+        cond_prev = np.vstack([np.zeros((1, K), dtype=bool), cond[:-1]])
+        has_prev = np.vstack([open0[None, :], has_lb[:-1]])
+        opening = bad & (~has_prev | cond_prev)
+        closing = cond & ~cond_prev
+        incident = np.cumsum(opening, axis=0)  # 0: the incident open at the block's start, j: the j-th opened
+        n_inc = int(incident[-1].max()) + 1 if K else 1
+        key = np.arange(K)[None, :] * n_inc + incident  # (Deployment, incident) of every cell
+        causes = np.zeros(K * n_inc, dtype=np.int8)
+        causes[np.arange(K) * n_inc] = np.where(open0, self._causes[:K], 0)
+        for bit, flag in ((_HOT, hot), (_DIED, died), (_SHORT, short)):
+            causes[np.unique(key[flag])] |= bit
+        start = np.full(K * n_inc, np.nan)
+        start[np.arange(K) * n_inc] = self._start[:K]
+        seq = np.zeros(K * n_inc, dtype=np.int64)
+        seq[np.arange(K) * n_inc] = self._seq[:K]
+        detected = np.full(K * n_inc, np.nan)
+        detected[np.arange(K) * n_inc] = np.where(open0, self._detected[:K], np.nan)
+        ok, od = np.nonzero(opening)  # tick-major, Deployments ascending within a tick: opening order
+        if len(ok):
+            start[key[ok, od]] = T[ok] - (T[ok] - Tprev[ok])
+            seq[key[ok, od]] = self._opened + np.arange(len(ok))
+            self._opened += len(ok)
+        ck, cd = np.nonzero(closing)
+        if len(ck):
+            ids = key[ck, cd]
+            for i in np.lexsort((seq[ids], ck)):  # closing tick, then opening order
+                d, c = int(cd[i]), int(ids[i])
+                dep = self.world.deployments[d]
+                self.closed.append(Incident(f"{dep.namespace}/{dep.name}", float(start[c]), float(lb_time[ck[i], d]),
+                                            float(lb_time[ck[i], d]),
+                                            None if np.isnan(detected[c]) else float(detected[c]),
+                                            {name for b, name in _CAUSES if causes[c] & b}))
+        now = key[-1]
+        self._open[:K] = has_lb[-1] & ~cond[-1]
+        self._last_bad[:K] = np.where(has_lb[-1], lb_time[-1], self._last_bad[:K])
+        still = self._open[:K]
+        self._start[:K] = np.where(still, start[now], self._start[:K])
+        self._seq[:K] = np.where(still, seq[now], self._seq[:K])
+        self._causes[:K] = np.where(still, causes[now], self._causes[:K])
+        self._detected[:K] = np.where(still, detected[now], self._detected[:K])
+
+    def _plot_block(self, T, frames, mem_pct) -> None:
+        world = self.world
+        picks = []
+        for k in range(len(T)):
+            if T[k] >= self._next_plot:
+                self._next_plot = float(T[k]) + _PLOT_STEP
+                picks.append(k)
+        if not picks:
+            return
+        plotted = [(f"{dep.name}#{int(world.table.ordinal[row]) % _PLOT_PODS}", row)
+                   for dep in world.deployments[:_PLOT_DEPLOYMENTS] for rs_index in dep.replicasets
+                   for row in sorted(world.replicasets[rs_index].rows)[:_PLOT_PODS]]
+        if not plotted:
+            return
+        rows = [row for _, row in plotted]
+        running = (frames.cstate[np.ix_(picks, rows)] == RUNNING).tolist()
+        values = mem_pct[np.ix_(picks, rows)].tolist()
+        for i, k in enumerate(picks):  # tick by tick, in ``_sample_plot``'s order
+            t = float(T[k])
+            for j, (key, _) in enumerate(plotted):
+                if running[i][j]:
+                    self.plot_memory.setdefault(key, []).append((t, round(values[i][j], 2)))
+
     def _sample_plot(self, t: float, mem_pct: np.ndarray) -> None:
         world = self.world
         for dep in world.deployments[:_PLOT_DEPLOYMENTS]:

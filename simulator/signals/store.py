@@ -153,6 +153,40 @@ class SeriesStore:
             self._world = world
         self.count += 1
 
+    def scrape_block(self, world: "World", frames, picks: np.ndarray) -> None:
+        """The scrapes at ticks ``picks`` of a block (``world.block.Frames``): what ``scrape``
+        would have copied at each, written at once (only the last ``slots`` are kept)."""
+        if not len(picks):
+            return
+        tbl = world.table
+        n = frames.n
+        self._ensure(n)
+        total = len(picks)
+        picks = picks[-self.slots:]  # earlier ones would be overwritten within the block anyway
+        slots = (self.count + total - len(picks) + np.arange(len(picks))) % self.slots
+        self.times[slots] = frames.T[picks]
+        self.last_time = float(frames.T[picks[-1]])
+        self._order = None
+        per_tick = {"mem": frames.mem, "cpu_total": frames.cpu_total, "req_total": frames.req_total,
+                    "err_total": frames.err_total, "lat": frames.lat, "err": frames.err,
+                    "restarts": frames.restarts, "ready": frames.ready, "cstate": frames.cstate,
+                    "lt_reason": frames.lt_reason}
+        for c, name in enumerate(STORED_COLUMNS):
+            if name in per_tick:
+                self.block[slots, c, :n] = per_tick[name][picks]
+            elif name == "deleting":
+                self.block[slots, c, :n] = ~np.isnan(tbl.deleting[:n])
+            else:  # limits and requests: constant while no pod changes
+                self.block[slots, c, :n] = getattr(tbl, name)[:n]
+        self.serial[slots, :n] = tbl.serial[:n]
+        dead = np.flatnonzero(~tbl.alive[:n])
+        if len(dead):
+            self.block[np.ix_(slots, np.arange(len(STORED_COLUMNS)), dead)] = np.nan
+            self.serial[np.ix_(slots, dead)] = 0
+        if self._world is None:
+            self._world = world
+        self.count += total
+
     def labels(self, serial: int) -> dict[str, str]:
         """Base labels of a pod's series (identities outlive the pods, so old series resolve)."""
         found = self._labels.get(serial)

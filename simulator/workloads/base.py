@@ -1,9 +1,14 @@
 """What a workload model is: vectorised behaviour for every pod running one kind of demo app.
 
-A model is called once per tick with the rows of *all* running containers of its kind (across
-Deployments); per-Deployment parameters are looked up by row. It writes the signals (memory,
-CPU, error ratio, latency) and may ask for an exit (``exit_at``/``exit_code``) at an exact time
-inside the tick; the kubelet does the rest (OOM kill, back-off, events).
+A model is called with the rows of *all* running containers of its kind (across Deployments)
+and a grid of tick times — one tick when the healing arm may act between ticks, a block of many
+when nothing can (see ``World.step_block``). Per-Deployment parameters are looked up by row. It
+answers a :class:`Trajectory`: each signal (memory, CPU, error ratio, latency) as the per-tick
+code would have left it at every tick of the grid, and the first exit it asks for (an exact
+time); the kubelet does the rest (OOM kill, back-off, events). Every model is a renewal process
+— its state changes at drawn times (an allocation, a phase end, a cycle end) — so a block is a
+cumulative sum of drawn lengths, not a loop over ticks: the same arithmetic, in the same order,
+whatever the block length, so a block and its ticks one by one agree bit for bit.
 
 Randomness comes only from :mod:`..randomness` keyed by the container's ``rkey``, so the same
 container incarnation behaves the same in every arm of a what-if run.
@@ -20,7 +25,8 @@ from kubeskippy.errors import FieldError, InvalidInput
 from .. import randomness
 from ..world.table import PodTable
 
-__all__ = ["WorkloadModel", "RowParams", "Schedule", "MIB", "draw_between", "draw_between_premixed"]
+__all__ = ["WorkloadModel", "RowParams", "Schedule", "Trajectory", "MIB", "draw_between", "draw_between_premixed",
+           "spans", "visible_counts", "renewal_times"]
 
 MIB = float(2**20)
 
@@ -81,8 +87,10 @@ class WorkloadModel:
     def on_start(self, tbl: PodTable, rows: np.ndarray, at: np.ndarray) -> None:
         """A container (re)started at times ``at``: reset its scratch state."""
 
-    def advance(self, tbl: PodTable, rows: np.ndarray, t0: float, t1: float) -> None:
-        """Bring the signals of running containers ``rows`` from t0 to t1."""
+    def run(self, tbl: PodTable, rows: np.ndarray, T: np.ndarray, Tprev: np.ndarray) -> "Trajectory":
+        """Running containers ``rows`` through ticks ``T`` (ascending; ``Tprev[k]`` is the tick
+        before ``T[k]``), as if each tick were processed in turn and the container stayed up to
+        its first exit. Leaves the model's scratch state as of ``T[-1]`` (or of the exit)."""
         raise NotImplementedError
 
 
@@ -140,3 +148,61 @@ def draw_between_premixed(premixed: np.ndarray, counter: np.ndarray | int, lo: n
     """:func:`draw_between` given ``randomness.premix(keys, purpose)`` (kept per container)."""
     u = randomness.uniform_premixed(premixed, counter)
     return lo + np.floor(u * (np.asarray(hi) - lo + 1))
+
+
+class Trajectory:
+    """What a model answers for a grid of B ticks and r rows. Matrices are (B, r) or (1, r)
+    (constant over the grid); ``err``/``lat`` None: the model does not set them.
+
+    ``mem``: memory at each tick; ``cpu_inc``: CPU seconds the tick adds to the counter;
+    ``cores``: CPU cores at the last tick; ``exit_at``: the first exit the model asks for (NaN:
+    none by ``T[-1]``), with ``exit_code``."""
+
+    __slots__ = ("mem", "cpu_inc", "cores", "err", "lat", "exit_at", "exit_code")
+
+    def __init__(self, mem: np.ndarray, cpu_inc: np.ndarray, cores: np.ndarray, *, err: np.ndarray | None = None,
+                 lat: np.ndarray | None = None, exit_at: np.ndarray | None = None,
+                 exit_code: np.ndarray | None = None) -> None:
+        r = cpu_inc.shape[1]
+        self.mem = mem
+        self.cpu_inc = cpu_inc
+        self.cores = np.broadcast_to(np.asarray(cores, dtype=float), (r,))
+        self.err = err
+        self.lat = lat
+        self.exit_at = np.full(r, np.nan) if exit_at is None else exit_at
+        self.exit_code = np.zeros(r, dtype=np.int16) if exit_code is None else exit_code.astype(np.int16)
+
+
+def spans(tbl: PodTable, rows: np.ndarray, T: np.ndarray, Tprev: np.ndarray,
+          end: np.ndarray | None = None) -> np.ndarray:
+    """(B, r): the part of each tick (Tprev, T] the container ran — max(T − max(Tprev, started), 0),
+    with T capped at ``end`` when given (the per-tick code's CPU accounting)."""
+    top = T[:, None] if end is None else np.minimum(T[:, None], end[None, :])
+    return np.maximum(top - np.maximum(Tprev[:, None], tbl.started[rows][None, :]), 0.0)
+
+
+def visible_counts(times: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """(B, r): per column, how many of ``times`` (m, r; ascending per column, inf/NaN padded)
+    are ≤ T[k] — i.e. how many state changes the per-tick code has processed by tick k."""
+    B = len(T)
+    m, r = times.shape
+    if m == 0 or r == 0:
+        return np.zeros((B, r), dtype=np.int64)
+    vis = np.searchsorted(T, times.ravel(), side="left").reshape(m, r)  # first tick that sees it
+    flat = (vis * r + np.arange(r)).ravel()
+    hist = np.bincount(flat, minlength=(B + 1) * r)[: B * r].reshape(B, r)
+    return np.cumsum(hist, axis=0)
+
+
+def renewal_times(start: np.ndarray, lengths, until: float, min_length: float) -> np.ndarray:
+    """Times of a renewal process per column: E[0] = start, E[j+1] = E[j] + lengths(j0, n)[j − j0]
+    (sequential additions, as the per-tick code does them), generated until every column is past
+    ``until``. ``lengths(j0, n)`` answers the (n, r) lengths of steps j0 … j0+n−1."""
+    r = len(start)
+    span = max(0.0, float(np.max(until - start, initial=0.0)))
+    n = min(int(span / max(min_length, 1e-9)) + 2, 4096)  # enough when every length ≥ min_length
+    E = np.cumsum(np.concatenate([start[None, :], lengths(0, n)]), axis=0)
+    while r and (E[-1] <= until).any():  # shorter lengths (or a long span): draw more
+        more = np.cumsum(np.concatenate([E[-1:], lengths(len(E) - 1, n)]), axis=0)[1:]
+        E = np.concatenate([E, more])
+    return E

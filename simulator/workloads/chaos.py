@@ -15,8 +15,7 @@ import numpy as np
 
 from .. import randomness
 from ..world.table import PodTable
-from .base import MIB, WorkloadModel, draw_between_premixed
-from .memory import add_cpu
+from .base import MIB, Trajectory, WorkloadModel, draw_between_premixed, renewal_times, visible_counts
 
 __all__ = ["ChaosMonkey", "CHAOS_KINDS"]
 
@@ -24,6 +23,7 @@ _WAIT, _KIND = 1, 2  # randomness purposes
 CHAOS_KINDS = ("memory", "cpu", "crash", "network", "restart")
 _WAITING, _COOLDOWN = 0, 6  # phases; 1..5 are the CHAOS_KINDS
 _KIND_OF_DRAW = np.array([1, 1, 1, 2, 2, 2, 3, 3, 4, 4, 5])  # randint(0, 10) → kind, odds 3:3:2:2:1
+_STAGE = np.array([0, 1, 1, 1, 1, 1, 2])  # phase → stage: waiting, injecting, cool-down
 
 
 class ChaosMonkey(WorkloadModel):
@@ -51,50 +51,86 @@ class ChaosMonkey(WorkloadModel):
         phase = tbl.n1[rows]
         return np.where((phase >= 1) & (phase <= 5), phase - 1, -1)
 
-    def advance(self, tbl: PodTable, rows: np.ndarray, t0: float, t1: float) -> None:
+    def run(self, tbl: PodTable, rows: np.ndarray, T: np.ndarray, Tprev: np.ndarray) -> Trajectory:
+        """Stages repeat waiting → injecting → cool-down; stage changes are a renewal process
+        (a wait, the drawn injection's length, the cool-down), so a block is one cumulative sum.
+        An injection that exits (crash, restart) ends the incarnation."""
         P = self.params(tbl, rows)
-        seconds = [self._index[k + "_seconds"] for k in CHAOS_KINDS]
-        while True:
-            live = np.isnan(tbl.exit_at[rows])
-            due = live & (tbl.s0[rows] <= t1)
-            if not due.any():
-                break
-            r = rows[due]
-            Pr = P.subset(due)
-            phase = tbl.n1[r]
-            at = tbl.s0[r]
-            # waiting → inject
-            w = phase == _WAITING
-            if w.any():
-                rw, Pw = r[w], Pr.subset(w)
-                draw = draw_between_premixed(tbl.mkey2[rw], tbl.n0[rw], 0, 10)
-                kind = _KIND_OF_DRAW[draw.astype(np.int64)]
-                length = Pw.values[np.arange(len(rw)), np.take(seconds, kind - 1)]
-                tbl.n1[rw] = kind
-                tbl.s0[rw] = at[w] + length
-                exits = ((kind == 3) & (Pw["crash_exits"] > 0)) | ((kind == 5) & (Pw["restart_exits"] > 0))
-                if exits.any():
-                    dead = rw[exits]
-                    tbl.exit_at[dead] = at[w][exits]
-                    tbl.exit_code[dead] = np.where(tbl.n1[dead] == 3, 1, 0)
-            # injecting → cool-down
-            inj = (phase >= 1) & (phase <= 5)
-            if inj.any():
-                ri = r[inj]
-                tbl.n1[ri] = _COOLDOWN
-                tbl.s0[ri] = at[inj] + Pr["cooldown"][inj]
-            # cool-down → waiting
-            cd = phase == _COOLDOWN
-            if cd.any():
-                rc = r[cd]
-                tbl.n0[rc] += 1
-                tbl.n1[rc] = _WAITING
-                tbl.s0[rc] = at[cd] + self._wait(tbl, rc, tbl.n0[rc], Pr.subset(cd))
-        kind = self.injections(tbl, rows)
-        mem = P["base_mib"] + np.where(kind == 0, P["memory_mib"], 0.0)
-        tbl.mem[rows] = mem * MIB
+        r = len(rows)
+        cols = np.arange(r)
+        phase0 = tbl.n1[rows]
+        exit_at = np.full(r, np.nan)
+        exit_code = np.zeros(r, dtype=np.int16)
+        changes = tbl.s0[rows][None, :]
+        phases = phase0[None, :]  # phase after each change
+        due = np.flatnonzero(np.isnan(tbl.exit_at[rows]) & (tbl.s0[rows] <= T[-1]))
+        if len(due):
+            d_changes, d_phases, d_exit, d_code = self._changes(tbl, rows[due], P.subset(due), T[-1])
+            changes = np.full((len(d_changes), r), np.inf)
+            changes[0] = tbl.s0[rows]
+            changes[:, due] = d_changes
+            phases = np.repeat(phases, len(d_changes), axis=0)
+            phases[:, due] = d_phases
+            exit_at[due], exit_code[due] = d_exit, d_code
+        seen = visible_counts(changes, T)
+        phase = np.where(seen > 0, phases[np.maximum(seen - 1, 0), cols], phase0)
+        kind = np.where((phase >= 1) & (phase <= 5), phase - 1, -1)
+        mem = (P["base_mib"] + np.where(kind == 0, P["memory_mib"], 0.0)) * MIB
         cap = np.where(tbl.cpu_limit[rows] > 0, tbl.cpu_limit[rows], np.inf)
-        cores = np.where(kind == 1, P["cpu_cores"], P["idle_cores"])
-        add_cpu(tbl, rows, np.minimum(cores, cap), t0, t1)
-        tbl.err[rows] = np.where(kind == 3, P["network_error_rate"], 0.0)
-        tbl.lat[rows] = np.where(kind == 3, P["network_latency"], 0.005)
+        cores = np.minimum(np.where(kind == 1, P["cpu_cores"], P["idle_cores"]), cap)
+        spans_ = np.maximum(T[:, None] - np.maximum(Tprev[:, None], tbl.started[rows][None, :]), 0.0)
+        return Trajectory(mem, cores * spans_, cores[-1],
+                          err=np.where(kind == 3, P["network_error_rate"], 0.0),
+                          lat=np.where(kind == 3, P["network_latency"], 0.005), exit_at=exit_at, exit_code=exit_code)
+
+    def _changes(self, tbl: PodTable, rows: np.ndarray, P, until: float):
+        """(times, phase after each) of the stage changes from s0 on, processed ones only; the
+        first exit; and the scratch state as of ``until``."""
+        seconds = np.stack([P[k + "_seconds"] for k in CHAOS_KINDS])  # (kind, row)
+        stage0 = _STAGE[tbl.n1[rows]]
+        n0 = tbl.n0[rows]
+        cols = np.arange(len(rows))
+
+        def plan(j0: int, n: int):
+            """Stage entered at changes j0 … j0+n−1, its counter and its length."""
+            j = j0 + np.arange(n)[:, None]
+            entering = (stage0 + j + 1) % 3
+            # injections so far: n0 plus the waits entered (before j0: whole cycles of three)
+            waits_before = (stage0 + j0 + 1 + 2) // 3 - (stage0 + 1 + 2) // 3
+            counter = n0 + waits_before + np.cumsum(entering == 0, axis=0)
+            kind = _KIND_OF_DRAW[draw_between_premixed(tbl.mkey2[rows], counter, 0, 10).astype(np.int64)]
+            wait = self._wait(tbl, rows, counter, P)
+            length = np.where(entering == 1, seconds[kind - 1, cols], np.where(entering == 2, P["cooldown"], wait))
+            return entering, counter, kind, length
+
+        parts: list[tuple] = []
+
+        def lengths(j0: int, n: int) -> np.ndarray:
+            parts.append(plan(j0, n))
+            return parts[-1][3]
+
+        cycle = P["min_interval"] + seconds.min(axis=0) + P["cooldown"]  # three changes at least this long
+        times = renewal_times(tbl.s0[rows], lengths, until, float(cycle.min()) / 3)
+        C = len(times)
+        parts.append(plan(C - 1, 1))  # what the last (unprocessed) change would enter: keeps shapes
+        entering = np.concatenate([p[0] for p in parts])[:C]
+        counter = np.concatenate([p[1] for p in parts])[:C]
+        kind = np.concatenate([p[2] for p in parts])[:C]
+        phase = np.where(entering == 1, kind, np.where(entering == 2, _COOLDOWN, _WAITING))
+        exits = (entering == 1) & (((kind == 3) & (P["crash_exits"] > 0)) | ((kind == 5) & (P["restart_exits"] > 0)))
+        valid = times <= until
+        exits &= valid
+        first = np.where(exits.any(axis=0), exits.argmax(axis=0), C)
+        died = first < C
+        done = np.where(died, first + 1, valid.sum(axis=0))  # changes processed by ``until``
+        last = np.maximum(done - 1, 0)
+        tbl.n0[rows] = np.where(done > 0, counter[last, cols], n0)
+        tbl.n1[rows] = np.where(done > 0, phase[last, cols], tbl.n1[rows])
+        nxt = np.minimum(done, C - 1)
+        # an exiting injection keeps its own end as s0 (as the per-tick code left it)
+        tbl.s0[rows] = np.where(died, times[last, cols] + seconds[kind[last, cols] - 1, cols], times[nxt, cols])
+        j = np.arange(C)[:, None]
+        processed = np.where(j < done, times, np.inf)
+        exit_at = np.where(died, times[last, cols], np.nan)
+        exit_code = np.where(died & (kind[last, cols] == 3), 1, 0)
+        return processed, phase, exit_at, exit_code

@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import randomness
 from ..world.table import PodTable
-from .base import MIB, Schedule, WorkloadModel, draw_between_premixed
+from .base import MIB, Schedule, Trajectory, WorkloadModel, draw_between_premixed, renewal_times, visible_counts
 
 __all__ = ["CpuOscillation", "CpuSpike"]
 
@@ -43,24 +43,23 @@ class CpuOscillation(WorkloadModel):
         values.append(p["idle_cores"])
         self._schedules[dep] = Schedule(durations, values)
 
-    def advance(self, tbl: PodTable, rows: np.ndarray, t0: float, t1: float) -> None:
+    def run(self, tbl: PodTable, rows: np.ndarray, T: np.ndarray, Tprev: np.ndarray) -> Trajectory:
         limit = tbl.cpu_limit[rows]
-        started = tbl.started[rows]
-        a0 = np.maximum(t0, started) - started
-        a1 = t1 - started
+        started = tbl.started[rows][None, :]
+        a0 = np.maximum(Tprev[:, None], started) - started
+        a1 = T[:, None] - started
         deps = tbl.dep[rows]
-        demand = np.zeros(len(rows))
-        used = np.zeros(len(rows))
+        demand = np.zeros(a1.shape)
+        used = np.zeros(a1.shape)
         for dep in np.unique(deps):
             sel = deps == dep
             sched = self._schedules[int(dep)]
-            demand[sel] = sched.value(a1[sel])
-            used[sel] = sched.integral(a1[sel]) - sched.integral(a0[sel])
+            demand[:, sel] = sched.value(a1[:, sel])
+            used[:, sel] = sched.integral(a1[:, sel]) - sched.integral(a0[:, sel])
         cap = np.where(limit > 0, limit, np.inf)
-        tbl.cpu[rows] = np.minimum(demand, cap)
         # Throttling caps the rate: over a span, at most limit × span seconds.
-        tbl.cpu_total[rows] += np.minimum(used, cap * (a1 - a0))
-        tbl.mem[rows] = self.p(tbl, rows, "base_mib") * MIB
+        cores = np.minimum(demand, cap)
+        return Trajectory((self.p(tbl, rows, "base_mib") * MIB)[None, :], np.minimum(used, cap * (a1 - a0)), cores[-1])
 
 
 class CpuSpike(WorkloadModel):
@@ -75,44 +74,56 @@ class CpuSpike(WorkloadModel):
         lo, hi = self.p(tbl, rows, "normal_min"), self.p(tbl, rows, "normal_max")
         tbl.mkey[rows] = randomness.premix(tbl.rkey[rows], _NORMAL)  # this incarnation's streams
         tbl.mkey2[rows] = randomness.premix(tbl.rkey[rows], _SPIKE)
-        tbl.s0[rows] = at + draw_between_premixed(tbl.mkey[rows], 0, lo, hi)
-        tbl.s1[rows] = at  # phase start
+        tbl.s0[rows] = at + draw_between_premixed(tbl.mkey[rows], 0, lo, hi)  # end of the phase
+        tbl.s1[rows] = at  # start of the phase
+        tbl.s2[rows] = 0.0  # CPU seconds used from the container's start to the phase's start
 
-    def advance(self, tbl: PodTable, rows: np.ndarray, t0: float, t1: float) -> None:
+    def run(self, tbl: PodTable, rows: np.ndarray, T: np.ndarray, Tprev: np.ndarray) -> Trajectory:
+        """CPU seconds are the exact integral of the phases: used(t) = s2 + cores × (t − s1)
+        within a phase, and a tick adds used(T) − used(max(Tprev, started))."""
         P = self.params(tbl, rows)
-        spike = P["spike_cores"]
-        idle = P["idle_cores"]
         cap = np.where(tbl.cpu_limit[rows] > 0, tbl.cpu_limit[rows], np.inf)
-        cores_of = lambda phase: np.minimum(np.where(phase == 1, spike, idle), cap)  # noqa: E731
-        used = np.zeros(len(rows))
-        cursor = np.maximum(t0, tbl.started[rows])
-        while True:
-            due = tbl.s0[rows] <= t1
-            if not due.any():
-                break
-            r = rows[due]
-            phase = tbl.n0[r]
-            end = tbl.s0[r]
-            used[due] += cores_of(tbl.n0[rows])[due] * np.maximum(end - cursor[due], 0)
-            cursor[due] = end
-            nxt = 1 - phase
-            count = tbl.n1[r] + 1
-            Pr = P.subset(due)
-            spiking = nxt == 1
-            length = np.empty(len(r))
-            if spiking.any():
-                length[spiking] = draw_between_premixed(tbl.mkey2[r[spiking]], count[spiking],
-                                                        Pr["spike_min"][spiking], Pr["spike_max"][spiking])
-            if not spiking.all():
-                calm = ~spiking
-                length[calm] = draw_between_premixed(tbl.mkey[r[calm]], count[calm],
-                                                     Pr["normal_min"][calm], Pr["normal_max"][calm])
-            tbl.s0[r] = end + length
-            tbl.n0[r] = nxt
-            tbl.n1[r] = count
-        cores = cores_of(tbl.n0[rows])
-        used += cores * np.maximum(t1 - cursor, 0)
-        tbl.cpu[rows] = cores
-        tbl.cpu_total[rows] += used
-        tbl.mem[rows] = P["base_mib"] * MIB
+        rate = np.minimum(np.stack([P["idle_cores"], P["spike_cores"]]), cap)  # (phase, row)
+        r = len(rows)
+        cols = np.arange(r)
+        phase0, count0 = tbl.n0[rows], tbl.n1[rows]
+        ends = tbl.s0[rows][None, :]  # phase changes (none due: the current phase's end only)
+        due = np.flatnonzero(ends[0] <= T[-1])
+        if len(due):
+            rd, Pd = rows[due], P.subset(due)
 
+            def lengths(j0: int, n: int) -> np.ndarray:
+                count = count0[due] + j0 + 1 + np.arange(n)[:, None]
+                spiking = (phase0[due] + j0 + 1 + np.arange(n)[:, None]) % 2 == 1
+                return np.where(spiking,
+                                draw_between_premixed(tbl.mkey2[rd], count, Pd["spike_min"], Pd["spike_max"]),
+                                draw_between_premixed(tbl.mkey[rd], count, Pd["normal_min"], Pd["normal_max"]))
+
+            lo = float(np.minimum(Pd["normal_min"], Pd["spike_min"]).min())
+            times = renewal_times(tbl.s0[rd], lengths, T[-1], lo)
+            ends = np.full((len(times), r), np.inf)
+            ends[0] = tbl.s0[rows]
+            ends[:, due] = times
+        # phase starts: s1 then every end; used at each phase start: s2, then a running sum
+        starts = np.concatenate([tbl.s1[rows][None, :], ends])
+        j = np.arange(len(starts))[:, None]
+        phase = (phase0 + j) % 2
+        known = np.isfinite(starts[1:])  # the last phase's end may not be drawn yet: it adds nothing
+        length = np.where(known, starts[1:], 0.0) - np.where(known, starts[:-1], 0.0)
+        used = np.cumsum(np.concatenate([tbl.s2[rows][None, :], rate[phase[:-1], cols] * length]), axis=0)
+
+        def used_at(t: np.ndarray, seen: np.ndarray) -> np.ndarray:
+            return used[seen, cols] + rate[phase[seen, cols], cols] * (t - starts[seen, cols])
+
+        seen = visible_counts(ends, T)  # phase changes processed by each tick
+        before = visible_counts(ends, Tprev)
+        lower = np.maximum(Tprev[:, None], tbl.started[rows][None, :])
+        cpu_inc = used_at(T[:, None], seen) - used_at(lower, before)
+        last = seen[-1]
+        tbl.n0[rows] = (phase0 + last) % 2
+        tbl.n1[rows] = count0 + last
+        tbl.s0[rows] = ends[np.minimum(last, len(ends) - 1), cols]
+        tbl.s1[rows] = starts[last, cols]
+        tbl.s2[rows] = used[last, cols]
+        cores = rate[(phase0 + last) % 2, cols]
+        return Trajectory((P["base_mib"] * MIB)[None, :], cpu_inc, cores)

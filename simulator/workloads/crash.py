@@ -13,8 +13,7 @@ import numpy as np
 
 from .. import randomness
 from ..world.table import PodTable
-from .base import MIB, WorkloadModel, draw_between_premixed
-from .memory import add_cpu
+from .base import MIB, Trajectory, WorkloadModel, draw_between_premixed, renewal_times, spans
 
 __all__ = ["CrashLoop", "RandomCrasher"]
 
@@ -26,16 +25,12 @@ class CrashLoop(WorkloadModel):
     description = "exits with exit_code after run_seconds"
     defaults = {"run_seconds": 30.0, "exit_code": 1.0, "base_mib": 1.0, "cpu_cores": 0.001}
 
-    def advance(self, tbl: PodTable, rows: np.ndarray, t0: float, t1: float) -> None:
+    def run(self, tbl: PodTable, rows: np.ndarray, T: np.ndarray, Tprev: np.ndarray) -> Trajectory:
         P = self.params(tbl, rows)
         end = tbl.started[rows] + P["run_seconds"]
-        dying = (end <= t1) & np.isnan(tbl.exit_at[rows])
-        if dying.any():
-            r = rows[dying]
-            tbl.exit_at[r] = end[dying]
-            tbl.exit_code[r] = P["exit_code"][dying].astype(np.int16)
-        tbl.mem[rows] = P["base_mib"] * MIB
-        add_cpu(tbl, rows, P["cpu_cores"], t0, np.minimum(t1, end))
+        cores = P["cpu_cores"]
+        return Trajectory((P["base_mib"] * MIB)[None, :], cores * spans(tbl, rows, T, Tprev, end), cores,
+                          exit_at=np.where(end <= T[-1], end, np.nan), exit_code=P["exit_code"])
 
 
 class RandomCrasher(WorkloadModel):
@@ -51,27 +46,31 @@ class RandomCrasher(WorkloadModel):
         tbl.s0[rows] = at + draw_between_premixed(tbl.mkey[rows], 0, self.p(tbl, rows, "runtime_min"),
                                                   self.p(tbl, rows, "runtime_max"))
 
-    def advance(self, tbl: PodTable, rows: np.ndarray, t0: float, t1: float) -> None:
+    def run(self, tbl: PodTable, rows: np.ndarray, T: np.ndarray, Tprev: np.ndarray) -> Trajectory:
         P = self.params(tbl, rows)
-        if ((tbl.s0[rows] <= t1) & np.isnan(tbl.exit_at[rows])).any():
-            self._cycle(tbl, rows, t1)
-        tbl.mem[rows] = P["base_mib"] * MIB
-        add_cpu(tbl, rows, P["cpu_cores"], t0, t1)
+        exit_at = np.full(len(rows), np.nan)
+        due = np.flatnonzero((tbl.s0[rows] <= T[-1]) & np.isnan(tbl.exit_at[rows]))
+        if len(due):
+            exit_at[due] = self._cycles(tbl, rows[due], P.subset(due), T[-1])
+        cores = P["cpu_cores"]
+        return Trajectory((P["base_mib"] * MIB)[None, :], cores * spans(tbl, rows, T, Tprev), cores,
+                          exit_at=exit_at, exit_code=P["exit_code"])
 
-    def _cycle(self, tbl: PodTable, rows: np.ndarray, t1: float) -> None:
-        while True:
-            due = (tbl.s0[rows] <= t1) & np.isnan(tbl.exit_at[rows])
-            if not due.any():
-                break
-            r = rows[due]
-            cycle = tbl.n0[r]
-            crash = randomness.uniform_premixed(tbl.mkey2[r], cycle) < self.p(tbl, r, "crash_probability")
-            if crash.any():
-                dead = r[crash]
-                tbl.exit_at[dead] = tbl.s0[dead]
-                tbl.exit_code[dead] = self.p(tbl, dead, "exit_code").astype(np.int16)
-            alive = r[~crash]
-            tbl.n0[alive] += 1
-            tbl.s0[alive] += draw_between_premixed(tbl.mkey[alive], tbl.n0[alive],
-                                                   self.p(tbl, alive, "runtime_min"), self.p(tbl, alive, "runtime_max"))
-            tbl.s0[r[crash]] = np.inf
+    def _cycles(self, tbl: PodTable, rows: np.ndarray, P, until: float) -> np.ndarray:
+        """Cycle ends up to ``until``: cycle c (from n0) ends at s0 + the lengths of the cycles
+        after it; at each end, "crash?" is drawn with counter c."""
+        lo, hi = P["runtime_min"], P["runtime_max"]
+        n0 = tbl.n0[rows]
+        ends = renewal_times(tbl.s0[rows],
+                             lambda j0, n: draw_between_premixed(tbl.mkey[rows], n0 + j0 + 1 + np.arange(n)[:, None], lo, hi),
+                             until, float(lo.min()))
+        C = len(ends)
+        j = np.arange(C)[:, None]
+        crash = (randomness.uniform_premixed(tbl.mkey2[rows], n0 + j) < P["crash_probability"]) & (ends <= until)
+        first = np.where(crash.any(axis=0), crash.argmax(axis=0), C)
+        cols = np.arange(len(rows))
+        died = first < C
+        passed = np.where(died, first, (ends <= until).sum(axis=0))  # cycles survived by ``until``
+        tbl.n0[rows] = n0 + passed
+        tbl.s0[rows] = np.where(died, np.inf, ends[np.minimum(passed, C - 1), cols])
+        return np.where(died, ends[np.minimum(first, C - 1), cols], np.nan)

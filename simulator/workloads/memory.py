@@ -16,18 +16,11 @@ import numpy as np
 
 from .. import randomness
 from ..world.table import PodTable
-from .base import MIB, Schedule, WorkloadModel
+from .base import MIB, Schedule, Trajectory, WorkloadModel, renewal_times, spans, visible_counts
 
-__all__ = ["MemoryLeak", "MemoryDegradation", "add_cpu"]
+__all__ = ["MemoryLeak", "MemoryDegradation"]
 
 _FREE = 1  # randomness purpose: the "occasionally release" draw
-
-
-def add_cpu(tbl: PodTable, rows: np.ndarray, cores: np.ndarray | float, t0: float, t1: float) -> None:
-    """Constant ``cores`` over the part of (t0, t1] the container was running."""
-    span = t1 - np.maximum(t0, tbl.started[rows])
-    tbl.cpu[rows] = cores
-    tbl.cpu_total[rows] += np.asarray(cores) * np.maximum(span, 0.0)
 
 
 class MemoryLeak(WorkloadModel):
@@ -43,46 +36,51 @@ class MemoryLeak(WorkloadModel):
         tbl.mkey[rows] = randomness.premix(tbl.rkey[rows], _FREE)  # this incarnation's "free?" stream
         tbl.mem[rows] = self.p(tbl, rows, "base_mib") * MIB
 
-    def advance(self, tbl: PodTable, rows: np.ndarray, t0: float, t1: float) -> None:
+    def run(self, tbl: PodTable, rows: np.ndarray, T: np.ndarray, Tprev: np.ndarray) -> Trajectory:
         P = self.params(tbl, rows)
-        due = tbl.s0[rows] <= t1
-        if due.any():  # only rows with an allocation due take part in the loop
-            rows_due, P_due = rows[due], P.subset(due)
-            self._allocate(tbl, rows_due, P_due, t1)
-        add_cpu(tbl, rows, P["cpu_cores"], t0, t1)
+        mem = tbl.mem[rows][None, :]
+        exit_at = np.full(len(rows), np.nan)
+        due = np.flatnonzero(tbl.s0[rows] <= T[-1])
+        if len(due):  # only rows with an allocation due by the last tick take part
+            mem = np.repeat(mem, len(T), axis=0)
+            exit_at[due], mem[:, due] = self._allocate(tbl, rows[due], P.subset(due), T)
+        cores = P["cpu_cores"]
+        return Trajectory(mem, cores * spans(tbl, rows, T, Tprev), cores, exit_at=exit_at,
+                          exit_code=np.full(len(rows), 137))
 
-    def _allocate(self, tbl: PodTable, rows: np.ndarray, P, t1: float) -> None:
-        """Every allocation due by t1, in order, for rows with at least one due: the state is
-        gathered once, stepped allocation by allocation on local arrays, and written back."""
+    def _allocate(self, tbl: PodTable, rows: np.ndarray, P, T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every allocation due by T[-1]. Held chunks never decrease (an allocation frees at most
+        the chunk it adds), so "holds more than free_min_chunks" becomes true at a fixed
+        allocation and stays true: the chunk count is a cumulative sum of the "free?" draws."""
         chunk = P["chunk_mib"] * MIB
         base = P["base_mib"] * MIB
         interval = P["interval"]
-        p_free = P["free_probability"]
-        min_chunks = P["free_min_chunks"]
         limit = tbl.mem_limit[rows]
-        keys = tbl.mkey[rows]
-        s0, held, done = tbl.s0[rows], tbl.n0[rows], tbl.n1[rows]
+        s0, held0, done0 = tbl.s0[rows], tbl.n0[rows], tbl.n1[rows]
         live = np.isnan(tbl.exit_at[rows])
-        exit_at = np.full(len(rows), np.nan)
-        act = s0 <= t1
-        while True:
-            u = randomness.uniform_premixed(keys[act], done[act])
-            frees = (done[act] > 0) & (u < p_free[act]) & (held[act] > min_chunks[act])
-            held[act] += 1 - frees
-            done[act] += 1
-            mem = base + held * chunk
-            oom = act & (mem >= limit) & live
-            exit_at[oom] = s0[oom]
-            live &= ~oom
-            s0 = np.where(act, np.where(oom, np.inf, s0 + interval), s0)
-            act = s0 <= t1
-            if not act.any():
-                break
-        tbl.s0[rows], tbl.n0[rows], tbl.n1[rows], tbl.mem[rows] = s0, held, done, mem
-        dead = ~np.isnan(exit_at)
-        if dead.any():
-            tbl.exit_at[rows[dead]] = exit_at[dead]
-            tbl.exit_code[rows[dead]] = 137
+        times = renewal_times(s0, lambda j0, n: np.broadcast_to(interval, (n, len(rows))), T[-1],
+                              float(interval.min()))
+        C = len(times)
+        j = np.arange(C)[:, None]
+        counter = done0 + j
+        u = randomness.uniform_premixed(tbl.mkey[rows], counter)
+        need = np.maximum(np.floor(P["free_min_chunks"] - held0) + 1, 0)  # first allocation that may free
+        frees = (counter > 0) & (u < P["free_probability"]) & (j >= need)
+        held = held0 + (j + 1) - np.cumsum(frees, axis=0)
+        values = base + held * chunk
+        valid = times <= T[-1]
+        oom = (values >= limit) & live & valid
+        first_oom = np.where(oom.any(axis=0), oom.argmax(axis=0), C)
+        done = np.minimum(valid.sum(axis=0), first_oom + 1)  # allocations processed by T[-1]
+        cols = np.arange(len(rows))
+        died = first_oom < C
+        exit_at = np.where(died, times[np.minimum(first_oom, C - 1), cols], np.nan)
+        tbl.n0[rows] = held[done - 1, cols]
+        tbl.n1[rows] = done0 + done
+        tbl.s0[rows] = np.where(died, np.inf, times[np.minimum(done, C - 1), cols])
+        seen = visible_counts(np.where(j < done, times, np.inf), T)  # allocations processed by each tick
+        mem = np.where(seen > 0, values[np.maximum(seen - 1, 0), cols], tbl.mem[rows])
+        return exit_at, mem
 
 
 class MemoryDegradation(WorkloadModel):
@@ -107,14 +105,14 @@ class MemoryDegradation(WorkloadModel):
                 values.append(0.0)
         self._schedules[dep] = Schedule(durations, values)
 
-    def advance(self, tbl: PodTable, rows: np.ndarray, t0: float, t1: float) -> None:
+    def run(self, tbl: PodTable, rows: np.ndarray, T: np.ndarray, Tprev: np.ndarray) -> Trajectory:
         P = self.params(tbl, rows)
         base = P["base_mib"] * MIB
-        age = t1 - tbl.started[rows]
+        age = T[:, None] - tbl.started[rows][None, :]
         deps = tbl.dep[rows]
-        extra = np.zeros(len(rows))
+        extra = np.zeros(age.shape)
         for dep in np.unique(deps):
             sel = deps == dep
-            extra[sel] = self._schedules[int(dep)].value(age[sel])
-        tbl.mem[rows] = base + extra
-        add_cpu(tbl, rows, P["cpu_cores"], t0, t1)
+            extra[:, sel] = self._schedules[int(dep)].value(age[:, sel])
+        cores = P["cpu_cores"]
+        return Trajectory(base + extra, cores * spans(tbl, rows, T, Tprev), cores)

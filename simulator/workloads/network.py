@@ -18,8 +18,7 @@ import numpy as np
 
 from .. import randomness
 from ..world.table import PodTable
-from .base import MIB, WorkloadModel, draw_between_premixed
-from .memory import add_cpu
+from .base import MIB, Trajectory, WorkloadModel, draw_between_premixed, renewal_times, spans, visible_counts
 
 __all__ = ["NetworkDegradation", "FlakyWeb"]
 
@@ -32,22 +31,17 @@ class NetworkDegradation(WorkloadModel):
     defaults = {"steps": 24.0, "step_seconds": 10.0, "error_per_step": 0.03, "latency_per_step": 0.05,
                 "fail_hold": 30.0, "exit_code": 1.0, "base_mib": 8.0, "cpu_cores": 0.01}
 
-    def advance(self, tbl: PodTable, rows: np.ndarray, t0: float, t1: float) -> None:
+    def run(self, tbl: PodTable, rows: np.ndarray, T: np.ndarray, Tprev: np.ndarray) -> Trajectory:
         P = self.params(tbl, rows)
         steps = P["steps"]
         step_s = P["step_seconds"]
-        age = t1 - tbl.started[rows]
+        age = T[:, None] - tbl.started[rows][None, :]
         step = np.minimum(np.floor(age / step_s) + 1, steps)
-        tbl.err[rows] = np.minimum(step * P["error_per_step"], 1.0)
-        tbl.lat[rows] = step * P["latency_per_step"]
         end = tbl.started[rows] + (steps - 1) * step_s + P["fail_hold"]
-        dying = (end <= t1) & np.isnan(tbl.exit_at[rows])
-        if dying.any():
-            r = rows[dying]
-            tbl.exit_at[r] = end[dying]
-            tbl.exit_code[r] = P["exit_code"][dying].astype(np.int16)
-        tbl.mem[rows] = P["base_mib"] * MIB
-        add_cpu(tbl, rows, P["cpu_cores"], t0, t1)
+        cores = P["cpu_cores"]
+        return Trajectory((P["base_mib"] * MIB)[None, :], cores * spans(tbl, rows, T, Tprev), cores,
+                          err=np.minimum(step * P["error_per_step"], 1.0), lat=step * P["latency_per_step"],
+                          exit_at=np.where(end <= T[-1], end, np.nan), exit_code=P["exit_code"])
 
 
 class FlakyWeb(WorkloadModel):
@@ -66,36 +60,59 @@ class FlakyWeb(WorkloadModel):
                                                   self.p(tbl, rows, "issue_max"))
         tbl.s1[rows] = np.inf  # end of the current issue
 
-    def advance(self, tbl: PodTable, rows: np.ndarray, t0: float, t1: float) -> None:
+    def run(self, tbl: PodTable, rows: np.ndarray, T: np.ndarray, Tprev: np.ndarray) -> Trajectory:
+        """Issue i starts at S_i, lasts a drawn kind's length (memory, cpu, or nothing), and the
+        next starts randint(issue_min, issue_max) s after it ends: one cumulative sum of
+        [S_0, length_0, wait_1, length_1, …] per container."""
         P = self.params(tbl, rows)
-        while True:
-            ending = tbl.s1[rows] <= t1
-            starting = (tbl.s0[rows] <= t1) & ~ending & (tbl.n1[rows] == 0)
-            any_ending, any_starting = ending.any(), starting.any()
-            if not (any_ending or any_starting):
-                break
-            if any_ending:
-                r = rows[ending]
-                tbl.n1[r] = 0
-                tbl.s1[r] = np.inf
-            if any_starting:
-                r = rows[starting]
-                Pr = P.subset(starting)
-                n = tbl.n0[r]
-                kind = draw_between_premixed(tbl.mkey2[r], n, 0, 2).astype(np.int64)  # memory, cpu, none
-                began = tbl.s0[r]
-                length = np.where(kind == 0, Pr["memory_seconds"], np.where(kind == 1, Pr["cpu_seconds"], 0.0))
-                tbl.n1[r] = np.where(kind == 2, 0, kind + 1)
-                tbl.s1[r] = np.where(kind == 2, np.inf, began + length)
-                tbl.n0[r] = n + 1
-                # The background thread sleeps randint(60, 180) after the issue finishes.
-                tbl.s0[r] = began + length + draw_between_premixed(tbl.mkey[r], n + 1, Pr["issue_min"],
-                                                                   Pr["issue_max"])
-        issue = tbl.n1[rows]
-        tbl.mem[rows] = (P["base_mib"] + np.where(issue == 1, P["spike_mib"], 0)) * MIB
+        r = len(rows)
+        cols = np.arange(r)
+        issue0, end0 = tbl.n1[rows], tbl.s1[rows]
+        starts = tbl.s0[rows][None, :]
+        ends = np.full((1, r), np.inf)  # of the issues that start in the grid
+        kinds = np.zeros((1, r), dtype=np.int64)
+        due = np.flatnonzero(tbl.s0[rows] <= T[-1])
+        if len(due):
+            rd, Pd = rows[due], P.subset(due)
+            n0 = tbl.n0[rd]
+
+            def lengths(j0: int, n: int) -> np.ndarray:
+                # steps alternate: an issue's length (even steps), then the wait before the next
+                j = j0 + np.arange(n)[:, None]
+                issue = n0 + j // 2
+                kind = draw_between_premixed(tbl.mkey2[rd], issue, 0, 2).astype(np.int64)
+                length = np.where(kind == 0, Pd["memory_seconds"], np.where(kind == 1, Pd["cpu_seconds"], 0.0))
+                wait = draw_between_premixed(tbl.mkey[rd], issue + 1, Pd["issue_min"], Pd["issue_max"])
+                return np.where(j % 2 == 0, length, wait)
+
+            times = renewal_times(tbl.s0[rd], lengths, T[-1], float(Pd["issue_min"].min()) / 2)
+            if len(times) % 2 == 0:  # end on a start (after the last end): the next issue's
+                times = np.concatenate([times, times[-1:] + lengths(len(times) - 1, 1)])
+            d_starts, d_ends = times[0::2], times[1::2]  # S_0 … S_m; the ends of S_0 … S_m-1
+            m = len(d_starts)
+            d_kinds = draw_between_premixed(tbl.mkey2[rd], n0 + np.arange(m)[:, None], 0, 2).astype(np.int64)
+            d_ends = np.concatenate([d_ends, np.full((1, len(rd)), np.inf)])
+            d_ends = np.where(d_kinds == 2, np.inf, d_ends)  # "nothing" has no end to process
+            starts = np.full((m, r), np.inf)
+            starts[0] = tbl.s0[rows]
+            starts[:, due] = d_starts
+            ends = np.full((m, r), np.inf)
+            ends[:, due] = d_ends
+            kinds = np.zeros((m, r), dtype=np.int64)
+            kinds[:, due] = d_kinds
+        seen = visible_counts(starts, T)  # issues started by each tick
+        last = np.maximum(seen - 1, 0)
+        ongoing = (seen > 0) & (kinds[last, cols] != 2) & (ends[last, cols] > T[:, None])
+        issue = np.where(seen > 0, np.where(ongoing, kinds[last, cols] + 1, 0),
+                         np.where(end0 > T[:, None], issue0, 0))
+        n = seen[-1]
+        tbl.n0[rows] += n
+        tbl.s0[rows] = starts[np.minimum(n, len(starts) - 1), cols]
+        tbl.n1[rows] = issue[-1]
+        tbl.s1[rows] = np.where(issue[-1] == 0, np.inf, np.where(n > 0, ends[last[-1], cols], end0))
+        mem = (P["base_mib"] + np.where(issue == 1, P["spike_mib"], 0)) * MIB
         cap = np.where(tbl.cpu_limit[rows] > 0, tbl.cpu_limit[rows], np.inf)
         cores = np.minimum(np.where(issue == 2, P["spike_cores"], P["idle_cores"]), cap)
-        add_cpu(tbl, rows, cores, t0, t1)
         e500, e504, e502 = (P[k] for k in ("error_500", "error_504", "error_502"))
-        tbl.err[rows] = e500 + e504 + e502
-        tbl.lat[rows] = e504 * P["hang_seconds"] + (1 - e504) * 0.005
+        return Trajectory(mem, cores * spans(tbl, rows, T, Tprev), cores[-1], err=(e500 + e504 + e502)[None, :],
+                          lat=(e504 * P["hang_seconds"] + (1 - e504) * 0.005)[None, :])

@@ -20,8 +20,7 @@ import numpy as np
 from kubeskippy.errors import FieldError, InvalidInput
 
 from ..world.table import PodTable
-from .base import MIB, WorkloadModel
-from .memory import add_cpu
+from .base import MIB, Trajectory, WorkloadModel, spans
 
 __all__ = ["TraceReplay", "Steady", "load_query_range", "TRACE_SIGNALS"]
 
@@ -83,39 +82,38 @@ class TraceReplay(WorkloadModel):
             raise InvalidInput([FieldError("params.file", f"cannot read {path}: {e}")]) from None
         self._traces[dep] = (params.get("signal", "memory"), load_query_range(data, source=str(path)))
 
-    def advance(self, tbl: PodTable, rows: np.ndarray, t0: float, t1: float) -> None:
-        base = self.p(tbl, rows, "base_mib") * MIB
-        tbl.mem[rows] = base
-        cores = self.p(tbl, rows, "cpu_cores")
+    def run(self, tbl: PodTable, rows: np.ndarray, T: np.ndarray, Tprev: np.ndarray) -> Trajectory:
+        B, r = len(T), len(rows)
+        mem = np.broadcast_to(self.p(tbl, rows, "base_mib") * MIB, (B, r)).copy()
+        cores = np.broadcast_to(self.p(tbl, rows, "cpu_cores"), (B, r)).copy()
+        err = lat = None  # set only for rows whose trace drives them: the others keep theirs
         deps = tbl.dep[rows]
         for dep in np.unique(deps):
             sel = np.flatnonzero(deps == dep)
-            r = rows[sel]
+            r_ = rows[sel]
             signal, series = self._traces[int(dep)]
-            scale = self.p(tbl, r, "scale")
-            loop = self.p(tbl, r, "loop")[0] > 0
-            values = np.empty(len(r))
-            which = tbl.ordinal[r] % len(series)
+            scale = self.p(tbl, r_, "scale")
+            loop = self.p(tbl, r_, "loop")[0] > 0
+            values = np.empty((B, len(r_)))
+            which = tbl.ordinal[r_] % len(series)
             for k in np.unique(which):
                 times, vals = series[int(k)]
                 span = times[-1] + (times[1] - times[0] if len(times) > 1 else 1.0)
-                t = np.mod(t1, span) if loop else np.full(1, t1)
+                t = np.mod(T, span) if loop else T
                 idx = np.clip(np.searchsorted(times, t, side="right") - 1, 0, len(vals) - 1)
-                values[which == k] = vals[idx]
+                values[:, which == k] = vals[idx][:, None]
             values = values * scale
-            if signal == "memory":
-                tbl.mem[r] = values
-                crossed = (values >= tbl.mem_limit[r]) & (tbl.mem_limit[r] > 0) & np.isnan(tbl.exit_at[r])
-                if crossed.any():
-                    tbl.exit_at[r[crossed]] = t1
-                    tbl.exit_code[r[crossed]] = 137
+            if signal == "memory":  # reaching the limit is the kubelet's OOM kill at that tick
+                mem[:, sel] = values
             elif signal == "cpu":
-                cores[sel] = values
+                cores[:, sel] = values
             elif signal == "error_rate":
-                tbl.err[r] = np.clip(values, 0.0, 1.0)
+                err = np.repeat(tbl.err[rows][None, :], B, axis=0) if err is None else err
+                err[:, sel] = np.clip(values, 0.0, 1.0)
             else:
-                tbl.lat[r] = values
-        add_cpu(tbl, rows, cores, t0, t1)
+                lat = np.repeat(tbl.lat[rows][None, :], B, axis=0) if lat is None else lat
+                lat[:, sel] = values
+        return Trajectory(mem, cores * spans(tbl, rows, T, Tprev), cores[-1], err=err, lat=lat)
 
 
 class Steady(WorkloadModel):
@@ -123,9 +121,8 @@ class Steady(WorkloadModel):
     description = "constant memory and CPU (healthy background)"
     defaults = {"memory_mib": 64.0, "cpu_cores": 0.05, "error_rate": 0.0, "latency": 0.01}
 
-    def advance(self, tbl: PodTable, rows: np.ndarray, t0: float, t1: float) -> None:
+    def run(self, tbl: PodTable, rows: np.ndarray, T: np.ndarray, Tprev: np.ndarray) -> Trajectory:
         P = self.params(tbl, rows)
-        tbl.mem[rows] = P["memory_mib"] * MIB
-        tbl.err[rows] = P["error_rate"]
-        tbl.lat[rows] = P["latency"]
-        add_cpu(tbl, rows, P["cpu_cores"], t0, t1)
+        cores = P["cpu_cores"]
+        return Trajectory((P["memory_mib"] * MIB)[None, :], cores * spans(tbl, rows, T, Tprev), cores,
+                          err=P["error_rate"][None, :], lat=P["latency"][None, :])

@@ -98,6 +98,7 @@ class World:
         self._probed = False  # does any ReplicaSet have a probe?
         self._ready_delay = np.zeros(0)
         self.desired = np.zeros(0, dtype=np.int64)  # per RS: ready delay, period, threshold, live delay, period, threshold
+        self._settled_all: bool | None = None  # cache of "every Deployment settled", None: unknown
         self._build_nodes()
 
     # ------------------------------------------------------------------ setup
@@ -181,6 +182,7 @@ class World:
 
     def desired_changed(self) -> None:
         """Recompute the desired replicas per Deployment (after a create, scale or delete)."""
+        self._settled_all = None
         self.desired = np.array([0 if d.deleted else d.replicas for d in self.deployments], dtype=np.int64)
 
     def _next_rv(self) -> int:
@@ -247,6 +249,7 @@ class World:
     # ------------------------------------------------------------------ pods
 
     def _create_pod(self, rs: ReplicaSetState, t: float) -> int:
+        self._settled_all = None
         dep = self.deployments[rs.dep]
         tbl = self.table
         row = tbl.allocate()
@@ -289,6 +292,7 @@ class World:
         t = self.now()
         if not tbl.alive[row]:
             return
+        self._settled_all = None
         dep = self.deployments[tbl.dep[row]]
         grace = float(dep.spec.termination_grace if grace is None else grace)
         stop = grace if dep.spec.sigterm_exits_after is None else min(grace, dep.spec.sigterm_exits_after)
@@ -357,8 +361,10 @@ class World:
             models = tbl.model[running]
             order = np.argsort(models, kind="stable")  # rows stay ascending within a model
             bounds = np.concatenate([[0], np.cumsum(np.bincount(models, minlength=len(self.model_list)))])
+            T, Tprev = np.array([t1]), np.array([t0])
             for k in np.flatnonzero(bounds[1:] > bounds[:-1]):
-                self.model_list[int(k)].advance(tbl, running[order[bounds[k]:bounds[k + 1]]], t0, t1)
+                rows = running[order[bounds[k]:bounds[k + 1]]]
+                self._apply_tick(rows, self.model_list[int(k)].run(tbl, rows, T, Tprev))
             limit = tbl.mem_limit[running]
             oom = running[(tbl.mem[running] >= limit) & (limit > 0) & np.isnan(tbl.exit_at[running])]
             if len(oom):
@@ -379,6 +385,44 @@ class World:
                 self.reconcile(dep)
         self._dirty.clear()
         self._flush_notifications()
+        self._settled_all = None
+
+    def can_block(self) -> bool:
+        """May the next ticks be advanced as a block (``step_block``)? Only when a tick can do
+        nothing but run, exit and restart containers: no pod waits for a node or is being deleted,
+        no controller has work, no probe runs, no exit is pending, and nobody is listening
+        (the healing arm reacts between ticks, so it is ticked one by one)."""
+        tbl = self.table
+        n = tbl.size
+        if self.listeners or self._pending or self._probed or not n:
+            return False
+        if not np.isnan(_earliest(tbl.gone_at[:n])) or not np.isnan(_earliest(tbl.exit_at[:n])):
+            return False
+        if self._settled_all is None:
+            self._settled_all = all(self._settled(d) for d in self.deployments if not d.deleted) and \
+                not (tbl.alive[:n] & (tbl.cstate[:n] == NONE)).any()
+        return self._settled_all
+
+    def step_block(self, T: np.ndarray):
+        """Advance through ticks ``T`` at once (see ``world.block``); answers the per-tick values."""
+        from .block import advance_block
+
+        return advance_block(self, T)
+
+    def _apply_tick(self, rows: np.ndarray, traj) -> None:
+        """A model's one-tick trajectory into the table (an exit only where none is pending)."""
+        tbl = self.table
+        tbl.mem[rows] = traj.mem[-1]
+        tbl.cpu[rows] = traj.cores
+        tbl.cpu_total[rows] += traj.cpu_inc[-1]
+        if traj.err is not None:
+            tbl.err[rows] = traj.err[-1]
+        if traj.lat is not None:
+            tbl.lat[rows] = traj.lat[-1]
+        asks = ~np.isnan(traj.exit_at) & np.isnan(tbl.exit_at[rows])
+        if asks.any():
+            tbl.exit_at[rows[asks]] = traj.exit_at[asks]
+            tbl.exit_code[rows[asks]] = traj.exit_code[asks]
 
     def _schedule(self, t1: float) -> None:
         tbl = self.table
@@ -439,9 +483,13 @@ class World:
         cs = tbl.cstate[rows]
         rows = rows[tbl.alive[rows] & ((cs == CREATING) | (cs == BACKOFF) | (cs == TERMINATED)) &
                     np.isnan(tbl.deleting[rows])]
-        if not len(rows):
-            return
-        at = tbl.due[rows]
+        if len(rows):
+            self.start_rows(rows, tbl.due[rows])
+
+    def start_rows(self, rows: np.ndarray, at: np.ndarray) -> None:
+        """The kubelet starts waiting containers ``rows`` at times ``at`` (a new incarnation:
+        its random key, fresh probe counters, the model's on_start)."""
+        tbl = self.table
         restart = tbl.cstate[rows] != CREATING
         tbl.rkey[rows] = mix64(tbl.pkey[rows] ^ (tbl.restarts[rows].astype(np.uint64) * _GOLDEN))  # arrays wrap
         tbl.cstate[rows] = RUNNING
@@ -529,10 +577,14 @@ class World:
         n = tbl.size
         rows = np.flatnonzero(tbl.exit_at[:n] <= t1)  # exit_at is NaN unless an exit was asked for
         rows = rows[tbl.alive[rows] & (tbl.cstate[rows] == RUNNING)]
-        if not len(rows):
-            return
-        fin = tbl.exit_at[rows]
-        code = tbl.exit_code[rows]
+        if len(rows):
+            self.exit_rows(rows, tbl.exit_at[rows], tbl.exit_code[rows])
+
+    def exit_rows(self, rows: np.ndarray, fin: np.ndarray, code: np.ndarray) -> np.ndarray:
+        """Running containers ``rows`` ended at ``fin`` with ``code`` (137 with memory at the limit:
+        OOMKilled): last state, restart count, the kubelet's back-off and the next start time.
+        Answers which of them were OOM kills."""
+        tbl = self.table
         oom = (code == 137) & (tbl.mem[rows] >= tbl.mem_limit[rows]) & (tbl.mem_limit[rows] > 0)
         tbl.lt_reason[rows] = np.where(oom, REASON_OOM, np.where(code == 0, REASON_COMPLETED, REASON_ERROR))
         tbl.lt_code[rows] = code
@@ -569,6 +621,7 @@ class World:
             self._event("BackOff", "Warning", "kubelet", tbl.serial[r], fin[backing],
                         "Back-off restarting failed container {container} in pod {name}_{namespace}")
         self._changed.append(rows)
+        return oom
 
     def _settle_readiness(self, t1: float) -> None:
         tbl = self.table
@@ -685,6 +738,7 @@ class World:
 
     def reconcile(self, dep: DeploymentState) -> None:
         """Deployment controller (RollingUpdate) then ReplicaSet controller for one Deployment."""
+        self._settled_all = None
         if dep.deleted:
             for i in dep.replicasets:
                 self.replicasets[i].replicas = 0

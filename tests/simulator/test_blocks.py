@@ -1,0 +1,131 @@
+"""A run advanced in blocks of ticks equals the same run ticked one by one, bit for bit.
+
+The block engine (``simulator/world/block.py``) is how runs nobody acts on are fast; these tests
+are what makes it safe: every model, OOM kills by the model and by the kubelet's check, crash
+loops with back-off, readiness delays, request counters, incidents and plots, compared with
+the per-tick reference on records, scraped series and the pod table.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from kubeskippy.simulator import runner as runner_module
+from kubeskippy.simulator.runner import Arm, Run
+from kubeskippy.simulator.scenario import parse_scenario
+from kubeskippy.simulator.world.world import World
+
+_RES = {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}}
+
+
+def _scenario(tmp_path, *, hours: float = 2.0) -> dict:
+    (tmp_path / "trace.json").write_text(json.dumps({"data": {"resultType": "matrix", "result": [
+        {"metric": {}, "values": [[0, str(100 * 2**20)], [600, str(300 * 2**20)], [1200, str(600 * 2**20)]]}]}}))
+    small = {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "300m", "memory": "40Mi"}}
+    workloads = [
+        {"name": "leak", "model": "memory_leak", "replicas": 4, "resources": _RES},
+        {"name": "crash", "model": "crash_loop", "replicas": 3, "resources": _RES},
+        {"name": "random", "model": "random_crasher", "replicas": 4, "resources": _RES},
+        {"name": "chaos", "model": "chaos_monkey", "replicas": 4, "resources": _RES},
+        {"name": "chaos-small", "model": "chaos_monkey", "replicas": 3, "resources": small},  # OOM by the kubelet's check
+        {"name": "spike", "model": "cpu_spike", "replicas": 3, "resources": _RES},
+        {"name": "flaky", "model": "flaky_web", "replicas": 3, "resources": _RES, "readiness_delay": "40s"},
+        {"name": "degrade", "model": "memory_degradation", "replicas": 2, "resources": _RES},
+        {"name": "osc", "model": "cpu_oscillation", "replicas": 2, "resources": _RES},
+        {"name": "net", "model": "network_degradation", "replicas": 2, "resources": _RES},
+        {"name": "replay", "model": "trace", "replicas": 2, "resources": _RES,
+         "params": {"file": str(tmp_path / "trace.json"), "signal": "memory"}},
+        {"name": "steady", "model": "steady", "replicas": 3, "resources": _RES},
+    ]
+    return {"name": "blocks", "duration": f"{hours}h", "resolution": "15s", "signals": {"retention": "20m"},
+            "cluster": {"nodes": {"count": 2, "cpu": "64", "memory": "256Gi", "pods": 250}}, "workloads": workloads}
+
+
+def _run(spec: dict, *, blocks: bool, seed: int = 3) -> Run:
+    run = Run(parse_scenario(spec), Arm("no-healing"), seed, blocks=blocks)
+    run.execute()
+    return run
+
+
+def _record(run: Run) -> dict:
+    rec = run.observer.record("x", "no-healing", run.seed, run.duration, {}).to_json()
+    rec["events_recorded"] = run.world.recorder.total
+    rec["events_by_reason"] = dict(sorted(run.world.recorder.by_reason.items()))
+    return rec
+
+
+def _assert_same(a: Run, b: Run) -> None:
+    assert json.dumps(_record(a)) == json.dumps(_record(b))  # order of incidents, plots and OOM times too
+    sa, sb = a.store, b.store
+    assert sa.count == sb.count
+    np.testing.assert_array_equal(sa.times, sb.times)
+    w = min(sa.width, sb.width)
+    np.testing.assert_array_equal(sa.serial[:, :w], sb.serial[:, :w])
+    np.testing.assert_array_equal(sa.block[:, :, :w], sb.block[:, :, :w])  # NaN == NaN here
+    ta, tb = a.world.table, b.world.table
+    for name in ("alive", "cstate", "restarts", "ready", "mem", "cpu_total", "req_total", "err_total", "err", "lat",
+                 "started", "due", "fails", "lt_reason", "lt_finished"):
+        np.testing.assert_array_equal(getattr(ta, name)[: ta.size], getattr(tb, name)[: tb.size], err_msg=name)
+    # a model's scratch state matters while its container runs (a block may have run a dead
+    # incarnation's model past the tick the kubelet killed it; nothing reads it again)
+    up = ta.cstate[: ta.size] == 2
+    for name in ("s0", "s1", "s2", "n0", "n1"):
+        np.testing.assert_array_equal(getattr(ta, name)[: ta.size][up], getattr(tb, name)[: tb.size][up], err_msg=name)
+
+
+@pytest.fixture
+def counted_blocks(monkeypatch):
+    """Counts the ticks advanced in blocks (so a test cannot pass by never using them)."""
+    seen = {"blocks": 0, "ticks": 0}
+    original = World.step_block
+
+    def step_block(self, T):
+        seen["blocks"] += 1
+        seen["ticks"] += len(T)
+        return original(self, T)
+
+    monkeypatch.setattr(World, "step_block", step_block)
+    return seen
+
+
+def test_a_run_in_blocks_equals_the_same_run_tick_by_tick(tmp_path, counted_blocks):
+    spec = _scenario(tmp_path)
+    by_tick = _run(spec, blocks=False)
+    assert counted_blocks["blocks"] == 0
+    in_blocks = _run(spec, blocks=True)
+    assert counted_blocks["ticks"] >= 470  # all but the first tick of 2 h
+    rec = _record(in_blocks)
+    assert rec["metrics"]["oom_kills"] > 0 and rec["metrics"]["container_exits"] > 50
+    assert rec["metrics"]["liveness_kills"] == 0 and rec["metrics"]["incidents"] > 0
+    _assert_same(in_blocks, by_tick)
+
+
+def test_short_blocks_cut_incarnations_and_still_agree(tmp_path, monkeypatch, counted_blocks):
+    monkeypatch.setattr(runner_module, "BLOCK_CELLS", 280)  # blocks of about 8 ticks
+    spec = _scenario(tmp_path, hours=1.0)
+    by_tick = _run(spec, blocks=False, seed=5)
+    in_blocks = _run(spec, blocks=True, seed=5)
+    assert counted_blocks["blocks"] >= 25
+    _assert_same(in_blocks, by_tick)
+
+
+def test_the_kubelets_own_oom_check_kills_in_blocks_at_the_tick_memory_reaches_the_limit(tmp_path):
+    spec = _scenario(tmp_path, hours=1.0)
+    spec["workloads"] = [w for w in spec["workloads"] if w["name"] in ("chaos-small", "replay")]
+    run = _run(spec, blocks=True)
+    ooms = run.world.stats.oom_times
+    assert ooms and all(t % 15 == 0 for _, t in ooms)  # at ticks, not at a model's exact time
+    _assert_same(run, _run(spec, blocks=False))
+
+
+def test_healing_runs_and_alert_rules_are_ticked_one_by_one(counted_blocks):
+    from kubeskippy.simulator.arms import arms_for
+    from kubeskippy.simulator.scenario import load_scenario
+
+    sc = load_scenario("memory-leak")
+    healing = next(a for a in arms_for(sc) if a.heals)
+    Run(sc, healing, 1, duration=600).execute()
+    assert counted_blocks["blocks"] == 0
