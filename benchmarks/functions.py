@@ -9,9 +9,12 @@ Three figures (issue 5), each measured against a baseline in the same run:
    httpx client, ``--concurrency`` requests in flight, bounded by ``--requests`` and
    ``--seconds``) with the same events. Rounds alternate echo and detect so machine noise hits
    both. Targets: detect ≥ 70 % of the echo's requests/s, detect p99 ≤ 2× the echo's.
-2. Cold start: process start → first CloudEvent answered (a crash-looping pod, so detect's first
-   answer is a finding that needed the Kubernetes client and API reads), median of ``--starts``,
-   echo and detect interleaved. Target: detect ≤ 2× the echo.
+2. Cold start: process start → first CloudEvent answered, for each of the four functions against
+   the echo, median of ``--starts``, all five started in turn in every round. Each function's
+   first event is its real input: detect a crash-looping pod's update (its answer is a finding
+   that needed the Kubernetes client and API reads), analyze that finding, remediate the plan
+   (executed against the API; outcomes published to a K_SINK), audit the plan. Bytecode is
+   cached as in a pip-installed function (see ``bytecode_env``). Target: each ≤ 2× the echo.
 3. An ApiServerSource-shaped event → the action executed, through the local mesh
    (kubeskippy.mesh.runner.Mesh: broker + detect, analyze, remediate, audit as func-python
    processes, rules analyzer): from posting the event to the broker until the API reports the
@@ -83,7 +86,7 @@ WARNING_REASONS = ("BackOff", "Unhealthy", "FailedMount", "ProbeWarning")
 from kubeskippy.clock import OffsetClock as _ShiftedClock  # noqa: E402  (the wall clock plus an offset)
 
 
-def _build_world(seed: int, mesh_runs: int) -> tuple[Any, dict]:
+def _build_world(seed: int, mesh_runs: int, cold_runs: int = 0) -> tuple[Any, dict]:
     """Seed the store; return it and what the benchmark needs to know about it."""
     from kubeskippy.clock import to_rfc3339
     from kubeskippy.devcluster import Controller, ObjectStore
@@ -111,6 +114,8 @@ def _build_world(seed: int, mesh_runs: int) -> tuple[Any, dict]:
             store.create(scenario_deployment(f"shop-{i:02d}", OTHER, "none", 3))
         for i in range(mesh_runs):
             store.create(scenario_deployment(f"victim-{i:02d}", APPS, "crashloop", 2))
+        for i in range(cold_runs):
+            store.create(scenario_deployment(f"cold-{i:02d}", APPS, "crashloop", 2))
         controller.settle()
 
     def crash(pod: dict) -> dict:
@@ -128,9 +133,11 @@ def _build_world(seed: int, mesh_runs: int) -> tuple[Any, dict]:
 
     crashing = [crash(pods_of(f"web-{i:02d}", APPS)[0]) for i in range(12) if SCENARIOS[i % len(SCENARIOS)] == "crashloop"]
     victims = [crash(pods_of(f"victim-{i:02d}", APPS)[0]) for i in range(mesh_runs)]
-    crashing_names = {p["metadata"]["name"] for p in crashing + victims}
+    cold_victims = [crash(pods_of(f"cold-{i:02d}", APPS)[0]) for i in range(cold_runs)]
+    crashing_names = {p["metadata"]["name"] for p in crashing + victims + cold_victims}
     healthy = [p for ns in (APPS, OTHER) for p in store.list("v1", "Pod", ns)
-               if p["metadata"]["name"] not in crashing_names and not p["metadata"]["name"].startswith("victim-")]
+               if p["metadata"]["name"] not in crashing_names
+               and not p["metadata"]["name"].startswith(("victim-", "cold-"))]
     events = []
     subjects = healthy + crashing
     for i in range(300):
@@ -144,17 +151,18 @@ def _build_world(seed: int, mesh_runs: int) -> tuple[Any, dict]:
         obj.update(firstTimestamp=to_rfc3339(time.time() - rng.uniform(60, 600)),
                    lastTimestamp=to_rfc3339(time.time() - rng.uniform(0, 60)))
         events.append(store.create(obj))
-    return store, {"healthy": healthy, "crashing": crashing, "victims": victims, "events": events}
+    return store, {"healthy": healthy, "crashing": crashing, "victims": victims, "cold_victims": cold_victims,
+                   "events": events}
 
 
-def _devcluster_main(conn, seed: int, mesh_runs: int) -> None:
+def _devcluster_main(conn, seed: int, mesh_runs: int, cold_runs: int = 0) -> None:
     """Child process: seed, serve, report the URL and the objects, then wait for "stop"."""
     import logging
 
     from kubeskippy.devcluster.server import DevClusterServer
 
     logging.disable(logging.CRITICAL)
-    store, info = _build_world(seed, mesh_runs)
+    store, info = _build_world(seed, mesh_runs, cold_runs)
     server = DevClusterServer(store).start()
     conn.send({"url": server.url, **info})
     conn.recv()
@@ -164,10 +172,10 @@ def _devcluster_main(conn, seed: int, mesh_runs: int) -> None:
 class DevClusterProcess:
     """The devcluster HTTP server in a spawned process (its own interpreter and GIL)."""
 
-    def __init__(self, seed: int, mesh_runs: int) -> None:
+    def __init__(self, seed: int, mesh_runs: int, cold_runs: int = 0) -> None:
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
-        self._process = ctx.Process(target=_devcluster_main, args=(child, seed, mesh_runs), daemon=True)
+        self._process = ctx.Process(target=_devcluster_main, args=(child, seed, mesh_runs, cold_runs), daemon=True)
         self.info: dict = {}
 
     def __enter__(self) -> "DevClusterProcess":
@@ -202,6 +210,8 @@ class FunctionProcess:
     log_dir: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
+    unset: tuple[str, ...] = ()
+    """Variables of this environment the process must not inherit."""
 
     @property
     def url(self) -> str:
@@ -210,7 +220,8 @@ class FunctionProcess:
     def start(self) -> float:
         """Start the process; returns the perf_counter() time just before the fork."""
         log = (self.log_dir / f"{self.folder.name}-{self.port}.log").open("wb")
-        env = {**os.environ, **self.env, "LISTEN_ADDRESS": f"127.0.0.1:{self.port}", "PYTHONUNBUFFERED": "1"}
+        env = {**{k: v for k, v in os.environ.items() if k not in self.unset}, **self.env,
+               "LISTEN_ADDRESS": f"127.0.0.1:{self.port}", "PYTHONUNBUFFERED": "1"}
         started = time.perf_counter()
         self.process = subprocess.Popen([sys.executable, "-m", "kubeskippy.mesh.serve_function", str(self.folder)],
                                         env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.log_dir)
@@ -219,6 +230,11 @@ class FunctionProcess:
     def first_answer(self, client: httpx.Client, headers: dict, body: bytes, timeout: float = 60.0) -> float:
         """Post ``body`` until the function answers 2xx; returns the perf_counter() time of the answer.
         ``client`` is created before the process starts: making one costs ~50 ms (TLS context)."""
+        return self.first_reply(client, headers, body, timeout)[0]
+
+    def first_reply(self, client: httpx.Client, headers: dict, body: bytes,
+                    timeout: float = 60.0) -> tuple[float, httpx.Response]:
+        """:meth:`first_answer`, also returning the 2xx response (a function's reply event)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
@@ -229,7 +245,7 @@ class FunctionProcess:
                 time.sleep(0.005)
                 continue
             if 200 <= response.status_code < 300:
-                return time.perf_counter()
+                return time.perf_counter(), response
             if response.status_code != 503:  # 503: started but not ready yet
                 raise RuntimeError(f"{self.folder.name} answered {response.status_code}: {response.text}")
             time.sleep(0.005)
@@ -358,23 +374,107 @@ def throughput(args, info: dict, policy_dir: Path, log_dir: Path) -> dict:
     return out
 
 
+class _Sink:
+    """K_SINK for the cold starts: answers 202 to every CloudEvent posted (remediate publishes the
+    outcomes of a multi-step plan to the Broker before answering)."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        received = self.received = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                self.rfile.read(int(self.headers.get("content-length") or 0))
+                received.append(self.headers.get("ce-type"))
+                self.send_response(202)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/"
+
+    def __enter__(self) -> "_Sink":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+COLD_FUNCTIONS = ("detect", "analyze", "remediate", "audit")
+
+
+def bytecode_env(work: Path) -> dict[str, str]:
+    """Bytecode as a deployed function has it: ``pip install`` (what func's Python buildpack runs
+    on the function project) byte-compiles every package it installs, while this checkout is an
+    editable install whose environment may set PYTHONDONTWRITEBYTECODE, which would make every
+    start compile the kubeskippy sources again. A cache directory under the work dir, filled by the
+    untimed first round, gives every process (echo included) compiled modules to load."""
+    return {"PYTHONPYCACHEPREFIX": str(work / "pycache")}
+
+
 def cold_starts(args, info: dict, policy_dir: Path, log_dir: Path) -> dict:
-    first = apiserver_event("update", info["crashing"][0], id="cold-start")
-    headers, body = encode(first, mode="binary")
-    times: dict[str, list[float]] = {"echo": [], "detect": []}
-    for _ in range(args.starts):
-        for name, folder, env in (("echo", ECHO, {}), ("detect", DETECT, detect_env(info["url"], policy_dir))):
-            fn = FunctionProcess(folder, env, log_dir)
-            try:
-                with httpx.Client(timeout=30) as client:
-                    started = fn.start()
-                    answered = fn.first_answer(client, dict(headers), body)
-                times[name].append(answered - started)
-            finally:
-                fn.stop()
-    echo, detect = statistics.median(times["echo"]), statistics.median(times["detect"])
-    return {"echo_s": times["echo"], "detect_s": times["detect"], "echo_median_s": echo,
-            "detect_median_s": detect, "ratio": detect / echo}
+    """Each function's first answer after process start, against the echo's, rounds interleaved.
+
+    The inputs are the pipeline's own events: a crash-looping pod's update for detect (and the
+    echo), detect's reply (the Finding) for analyze, analyze's reply (the Plan) for remediate,
+    which executes it against the API (each round has its own crash-looping Deployment, so every
+    round's plan is new work) and publishes the outcomes to K_SINK, and the Plan for audit, which
+    writes it to the local sink. Round 0 is untimed: it fills the bytecode cache (see
+    :func:`bytecode_env`) unless ``--compile-each-start``.
+    """
+    names = ("echo", *COLD_FUNCTIONS)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    replies: dict[str, int] = {}
+    base_env = {**detect_env(info["url"], policy_dir), "KUBESKIPPY_AUDIT_SINK": "local",
+                "KUBESKIPPY_GLOBAL_MAX_ACTIONS_PER_HOUR": "100000"}
+    inherited = {} if args.compile_each_start else bytecode_env(log_dir)
+    rounds = [("warm-up", victim) for victim in info["cold_victims"][:1]] if inherited else []
+    rounds += [("timed", victim) for victim in info["cold_victims"][len(rounds):]]
+    with _Sink() as sink:
+        for kind, victim in rounds:
+            inputs = {"echo": encode(apiserver_event("update", victim, id=f"cold-{victim['metadata']['name']}"),
+                                     mode="binary")}
+            inputs["detect"] = inputs["echo"]
+            for name in names:
+                folder = ECHO if name == "echo" else ROOT / "functions" / name
+                env = {**base_env, **inherited, "K_SINK": sink.url,
+                       "KUBESKIPPY_AUDIT_DIR": str(log_dir / "audit")} if name != "echo" else dict(inherited)
+                fn = FunctionProcess(folder, env, log_dir, unset=("PYTHONDONTWRITEBYTECODE",) if inherited else ())
+                headers, body = inputs[name]
+                try:
+                    with httpx.Client(timeout=30) as client:
+                        started = fn.start()
+                        answered, response = fn.first_reply(client, dict(headers), body)
+                finally:
+                    fn.stop()
+                if kind == "timed":
+                    times[name].append(answered - started)
+                replies[f"{name} {response.status_code}"] = replies.get(f"{name} {response.status_code}", 0) + 1
+                reply = ({k: v for k, v in response.headers.items() if k.startswith("ce-") or k == "content-type"},
+                         response.content)
+                if name == "detect":
+                    inputs["analyze"] = reply
+                elif name == "analyze":
+                    inputs["remediate"] = inputs["audit"] = reply
+    echo = statistics.median(times["echo"])
+    out: dict[str, Any] = {"bytecode": "compiled on every start" if args.compile_each_start
+                           else "cached (filled by an untimed first round)", "replies": replies,
+                           "published_to_sink": len(sink.received),
+                           "echo": {"runs_s": times["echo"], "median_s": echo}}
+    for name in COLD_FUNCTIONS:
+        median = statistics.median(times[name])
+        out[name] = {"runs_s": times[name], "median_s": median, "ratio": median / echo}
+    return out
 
 
 class DeletionWatch:
@@ -477,8 +577,10 @@ def print_table(results: dict) -> None:
                      f"{t['p99_ratio']:.2f}", "<= 2.00", verdict(t["p99_ratio"] <= 2.0)))
     c = results.get("cold_start")
     if c:
-        rows.append(("cold start to first answer s (median)", f"{c['detect_median_s']:.2f}",
-                     f"{c['echo_median_s']:.2f}", f"{c['ratio']:.2f}", "<= 2.00", verdict(c["ratio"] <= 2.0)))
+        for name in COLD_FUNCTIONS:
+            rows.append((f"cold start to first answer s (median): {name}", f"{c[name]['median_s']:.2f}",
+                         f"{c['echo']['median_s']:.2f}", f"{c[name]['ratio']:.2f}", "<= 2.00",
+                         verdict(c[name]["ratio"] <= 2.0)))
     m = results.get("mesh")
     if m and m.get("runs"):
         rows.append(("mesh event -> pod deleted ms (p50)", f"{m['p50_ms']:.1f}", "", "", "<= 50 ms",
@@ -486,7 +588,7 @@ def print_table(results: dict) -> None:
         rows.append(("mesh event -> pod deleted ms (p90 / max)", f"{m['p90_ms']:.1f} / {m['max_ms']:.1f}", "", "", "", ""))
         for stage, ms in m.get("stage_p50_ms", {}).items():
             rows.append((f"  of which {stage} (p50)", f"{ms:.1f}", "", "", "", ""))
-    header = ("figure", "detect / mesh", "echo", "ratio", "target", "")
+    header = ("figure", "function / mesh", "echo", "ratio", "target", "")
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)))
@@ -498,7 +600,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000, help="per round and function")
     parser.add_argument("--seconds", type=float, default=20.0, help="time bound per round and function")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--starts", type=int, default=5)
+    parser.add_argument("--starts", type=int, default=5, help="timed cold starts of each function and the echo")
+    parser.add_argument("--compile-each-start", action="store_true",
+                        help="no bytecode cache: every start compiles what it imports (as with PYTHONDONTWRITEBYTECODE)")
     parser.add_argument("--mesh-runs", type=int, default=23)
     parser.add_argument("--mesh-warmup", type=int, default=3)
     parser.add_argument("--seed", type=int, default=5)
@@ -515,7 +619,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="kubeskippy-bench-functions-"))
     try:
         policy_dir = write_policies(work, max_actions_per_hour=10_000)
-        with DevClusterProcess(args.seed, args.mesh_runs) as cluster:
+        cold_runs = args.starts + (0 if args.compile_each_start else 1) if "cold_start" in only else 0
+        with DevClusterProcess(args.seed, args.mesh_runs, cold_runs) as cluster:
             info = {**cluster.info, "url": cluster.url}
             print(f"devcluster at {cluster.url}: {len(info['healthy'])} healthy pods, {len(info['crashing'])} "
                   f"crash-looping, {len(info['events'])} events, {len(info['victims'])} mesh victims")

@@ -1,33 +1,37 @@
-"""The Cluster port over a real Kubernetes API server, through the official ``kubernetes`` client.
+"""The Cluster port over a real Kubernetes API server.
 
 One generic code path serves every kind: the REST path comes from :func:`kubeskippy.kinds.api_path`
-and the request goes through the client's raw ``param_serialize`` / ``call_api`` (no model
-classes: objects stay plain dicts and we parse JSON once). Authentication, TLS and proxies are the
-client's configuration, so in-cluster service-account tokens and kubeconfigs work unchanged.
+and the request is plain JSON over HTTP (no model classes: objects stay plain dicts and we parse
+JSON once). Two transports carry it, with the same behaviour and the same error mapping:
+
+* :class:`~kubeskippy.adapters.kubernetes_http.ApiServerConnection` (standard library only): the
+  functions' path, in a pod (the service account) or at an explicit URL (:meth:`KubernetesCluster.for_url`).
+  It keeps the ``kubernetes`` package (0.2–0.4 s to import) out of every cold start.
+* the official ``kubernetes`` client (:mod:`~kubeskippy.adapters.kubernetes_client`), for
+  kubeconfigs and for callers that hand in a ``kubernetes.client.ApiClient``.
 
 Errors: a non-2xx answer becomes the most specific :mod:`kubeskippy.errors` API error
 (:func:`~kubeskippy.errors.api_error_for_status`) carrying the server's Status as payload and a
 ``Retry-After`` delay when the server sent one; timeouts and connection failures become
-:class:`~kubeskippy.errors.TemporaryError`. The client's exception is chained (``raise ... from e``).
-
-The client needs openapi-generator 7 style ``ApiClient.param_serialize`` (kubernetes >= 35).
+:class:`~kubeskippy.errors.TemporaryError`. A client exception is chained (``raise ... from e``).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 from typing import Any, Mapping, Sequence
 
-import urllib3
-from kubernetes import client as k8s_client
-from kubernetes import config as k8s_config
-from kubernetes.client.exceptions import ApiException
-
-from ..errors import APIError, FieldError, InvalidInput, TemporaryError, api_error_for_status
+from ..errors import FieldError, InvalidInput
 from ..kinds import KindInfo, api_path, kind_info
 from ..ports import PatchType
+from .kubernetes_http import (
+    ApiServerConnection,
+    ApiServerSettings,
+    Timeout,
+    check_answer,
+    decode_json,
+    in_cluster_settings,
+)
 
 __all__ = ["KubernetesCluster", "PATCH_CONTENT_TYPES"]
 
@@ -39,97 +43,60 @@ PATCH_CONTENT_TYPES: dict[str, str] = {
     "json": "application/json-patch+json",
 }
 
-Timeout = float | tuple[float, float] | None
-
-
-def _retry_after(headers: Mapping[str, str] | None, payload: Any) -> float | None:
-    value = (headers or {}).get("Retry-After")
-    if value is not None:
-        try:
-            return float(value)
-        except ValueError:
-            pass
-    if isinstance(payload, dict):
-        seconds = (payload.get("details") or {}).get("retryAfterSeconds")
-        if isinstance(seconds, (int, float)):
-            return float(seconds)
-    return None
-
-
-def _error_from_exception(err: ApiException, method: str, path: str) -> TemporaryError:
-    """The kubeskippy error for a client ApiException (status 0: no HTTP answer at all)."""
-    if not err.status:
-        return TemporaryError(f"{method} {path}: no answer from the API server: {err.reason}")
-    payload: Any = None
-    message = err.reason or ""
-    if err.body:
-        try:
-            payload = json.loads(err.body)
-        except ValueError:
-            payload = err.body
-        if isinstance(payload, dict) and payload.get("message"):
-            message = payload["message"]
-    return api_error_for_status(int(err.status), f"{method} {path}: {message}", payload=payload,
-                                delay=_retry_after(err.headers, payload))
-
 
 class KubernetesCluster:
-    """:class:`kubeskippy.ports.Cluster` over ``kubernetes.client.ApiClient``.
+    """:class:`kubeskippy.ports.Cluster` over an API server connection.
 
-    :param api_client: a configured client (see :meth:`from_environment`).
-    :param request_timeout: seconds (total) or ``(connect, read)``; None waits forever.
+    :param api_client: an :class:`ApiServerConnection` (see :meth:`for_url`,
+        :meth:`from_environment`) or a configured ``kubernetes.client.ApiClient``.
+    :param request_timeout: seconds (connect and each read) or ``(connect, read)``; None waits forever.
     """
 
-    def __init__(self, api_client: k8s_client.ApiClient, *, request_timeout: Timeout = (5.0, 30.0)) -> None:
+    def __init__(self, api_client: Any, *, request_timeout: Timeout = (5.0, 30.0)) -> None:
         self.api_client = api_client
         self.request_timeout = request_timeout
+        if isinstance(api_client, ApiServerConnection):
+            self._transport: Any = api_client
+        else:
+            from .kubernetes_client import OfficialClientTransport
+
+            self._transport = OfficialClientTransport(api_client)
+
+    @classmethod
+    def for_url(cls, url: str, *, token: str | None = None, ca_file: str | None = None, verify: bool = True,
+                request_timeout: Timeout = (5.0, 30.0)) -> "KubernetesCluster":
+        """An API server at ``url`` (``http(s)://host:port``), with an optional bearer token."""
+        settings = ApiServerSettings(url, token=token, ca_file=ca_file, verify=verify)
+        return cls(ApiServerConnection(settings), request_timeout=request_timeout)
 
     @classmethod
     def from_environment(cls, *, kubeconfig: str | None = None, context: str | None = None,
                          request_timeout: Timeout = (5.0, 30.0)) -> "KubernetesCluster":
         """In-cluster service-account config when running in a pod, else the kubeconfig
         (``kubeconfig`` path, ``$KUBECONFIG`` or ``~/.kube/config``) and its ``context``."""
-        configuration = k8s_client.Configuration()
-        try:
-            if kubeconfig is not None or context is not None:
-                raise k8s_config.ConfigException("an explicit kubeconfig or context was asked for")
-            k8s_config.load_incluster_config(client_configuration=configuration)
-            log.info("using the in-cluster service account to reach %s", configuration.host)
-        except k8s_config.ConfigException:
-            # the client reads $KUBECONFIG once at import; read it now so the current value counts
-            k8s_config.load_kube_config(config_file=kubeconfig or os.environ.get("KUBECONFIG"), context=context,
-                                        client_configuration=configuration)
-            log.info("using kubeconfig to reach %s", configuration.host)
-        return cls(k8s_client.ApiClient(configuration), request_timeout=request_timeout)
+        if kubeconfig is None and context is None:
+            settings = in_cluster_settings()
+            if settings is not None:
+                log.info("using the in-cluster service account to reach %s", settings.url)
+                return cls(ApiServerConnection(settings), request_timeout=request_timeout)
+        from .kubernetes_client import client_from_kubeconfig
+
+        api_client = client_from_kubeconfig(kubeconfig, context)
+        log.info("using kubeconfig to reach %s", api_client.configuration.host)
+        return cls(api_client, request_timeout=request_timeout)
 
     # --- the one request path ------------------------------------------------------------
 
     def _request(self, method: str, path: str, *, query: Sequence[tuple[str, Any]] = (), body: Any = None,
                  content_type: str | None = None, accept: str = "application/json") -> tuple[bytes, str]:
-        headers = {"Accept": accept}
-        if content_type:
-            headers["Content-Type"] = content_type
-        try:
-            serialized = self.api_client.param_serialize(
-                method=method, resource_path=path, query_params=list(query), header_params=headers,
-                body=body, auth_settings=["BearerToken"])
-            response = self.api_client.call_api(*serialized, _request_timeout=self.request_timeout)
-            data = response.read()
-            if not 200 <= response.status <= 299:
-                ApiException.from_response(http_resp=response, body=data.decode("utf-8", "replace"), data=None)
-        except ApiException as err:
-            raise _error_from_exception(err, method, path) from err
-        except (urllib3.exceptions.HTTPError, OSError) as err:
-            raise TemporaryError(f"{method} {path}: the API server did not answer ({type(err).__name__}: {err})") \
-                from err
-        return data, response.headers.get("Content-Type", "")
+        answer = self._transport.send(method, path, query=list(query), body=body, content_type=content_type,
+                                      accept=accept, timeout=self.request_timeout)
+        check_answer(answer, method, path)
+        return answer.data, answer.content_type
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         data, _ = self._request(method, path, **kwargs)
-        try:
-            return json.loads(data) if data else None
-        except ValueError as err:
-            raise APIError(502, f"{method} {path}: the API server answered with invalid JSON: {err}") from err
+        return decode_json(data, method, path)
 
     @staticmethod
     def _info(api_version: str, kind: str) -> KindInfo:

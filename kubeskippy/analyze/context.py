@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ..clock import Clock, from_rfc3339
 from ..errors import APINotFound, KubeSkippyError
@@ -29,6 +29,7 @@ __all__ = [
     "ContextQueries",
     "ContextConfig",
     "ContextGatherer",
+    "Fanout",
     "REVISION_ANNOTATION",
 ]
 
@@ -252,31 +253,71 @@ def _event_record(ev: dict) -> EventRecord:
                        last_seen=_event_time(ev))
 
 
+Fanout = Callable[[Sequence[Callable[[], Any]]], list]
+"""Runs independent calls (at once, if it can) and returns their results in order; the first
+error, in call order, is raised once all have ended (kubeskippy.services.fanout.ThreadFanout)."""
+
+
+def _one_after_another(calls: Sequence[Callable[[], Any]]) -> list:
+    return [call() for call in calls]
+
+
+def _ignoring_faults(call: Callable[[], Any]) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            call()
+        except KubeSkippyError:
+            pass
+    return run
+
+
 class ContextGatherer:
-    """Reads a finding's surroundings through the Cluster and Metrics ports."""
+    """Reads a finding's surroundings through the Cluster and Metrics ports.
+
+    Two rounds of reads, each made of independent reads handed to ``fanout`` together (one
+    round trip instead of one per read when the fan-out runs them at once): the target and its
+    owners; then everything that depends on them (node, rollouts, Events, metrics, logs). The
+    snapshot is the same whatever order the reads of one round finish in.
+    """
 
     def __init__(self, *, cluster: Cluster, metrics: Metrics | None, clock: Clock,
-                 config: ContextConfig | None = None) -> None:
+                 config: ContextConfig | None = None, fanout: Fanout | None = None) -> None:
         self.cluster = cluster
         self.metrics = metrics
         self.clock = clock
         self.config = config or ContextConfig()
+        self.fanout: Fanout = fanout or _one_after_another
 
-    def gather(self, finding: Finding) -> AnalysisContext:
+    def gather(self, finding: Finding, *, alongside: Sequence[Callable[[], Any]] = ()) -> AnalysisContext:
+        """The snapshot. ``alongside``: more reads to make in the second round (the caller's own
+        read-ahead, e.g. the learning record); their results and faults are the caller's
+        business, so both are ignored here."""
         now = self.clock.now()
-        gaps: list[str] = []
-        target = self._read(finding.target, gaps)
-        owners = tuple(o for o in (self._read(ref, gaps) for ref in finding.owner_chain) if o)
+        refs = [finding.target, *finding.owner_chain]
+        read_gaps: list[list[str]] = [[] for _ in refs]
+        objects = self.fanout([lambda ref=ref, g=g: self._read(ref, g) for ref, g in zip(refs, read_gaps)])
+        gaps = [gap for g in read_gaps for gap in g]
+        target = objects[0]
+        owners = tuple(o for o in objects[1:] if o)
         pods = self._pods(finding, target, owners)
         containers = tuple(c for pod in pods for c in container_states(pod))
-        node = self._node(pods, gaps)
         deployment = next((o for o in owners if o.get("kind") == "Deployment"), None)
         if deployment is None and target and target.get("kind") == "Deployment":
             deployment = target
-        revisions = self._revisions(deployment) if deployment else ()
-        events = self._events(finding, target, owners, pods, now)
-        trends = self._trends(pods, containers, now, gaps)
-        logs = self._logs(containers, gaps)
+        subjects = self._event_subjects(finding, target, owners, pods)
+        node_gaps: list[str] = []
+        trend_gaps: list[str] = []
+        log_gaps: list[str] = []
+        node, revisions, trends, logs, *event_lists = self.fanout([
+            lambda: self._node(pods, node_gaps),
+            lambda: self._revisions(deployment) if deployment else (),
+            lambda: self._trends(pods, containers, now, trend_gaps),
+            lambda: self._logs(containers, log_gaps),
+            *[lambda subject=subject: self._list_events(*subject) for subject in subjects],
+            *[_ignoring_faults(call) for call in alongside],
+        ])[: 4 + len(subjects)]
+        events = self._events(subjects, event_lists, now)
+        gaps += node_gaps + trend_gaps + log_gaps
         return AnalysisContext(finding=finding, now=now, target=target, owners=owners, pods=pods,
                                containers=containers, node=node, revisions=revisions, events=events,
                                trends=trends, logs=logs, gaps=tuple(gaps))
@@ -340,33 +381,40 @@ class ContextGatherer:
         out.sort(key=lambda r: (r.revision, r.created_at or 0.0), reverse=True)
         return tuple(out)
 
-    def _events(self, finding: Finding, target: dict | None, owners: tuple[dict, ...], pods: tuple[dict, ...],
-                now: float) -> tuple[EventRecord, ...]:
-        subjects: dict[tuple[str, str], set[str]] = {}
+    @staticmethod
+    def _event_subjects(finding: Finding, target: dict | None, owners: tuple[dict, ...],
+                        pods: tuple[dict, ...]) -> list[tuple[str, str, str]]:
+        """(namespace, kind, name) of every object whose Events count, in a stable order."""
+        subjects: set[tuple[str, str, str]] = set()
         for obj in (*pods, *owners, *([target] if target else [])):
             meta = _meta(obj)
-            subjects.setdefault((meta.get("namespace") or "", obj.get("kind", "")), set()).add(meta.get("name", ""))
+            subjects.add((meta.get("namespace") or "", obj.get("kind", ""), meta.get("name", "")))
         if not subjects:
             ref = finding.target
-            subjects[(ref.namespace or "", ref.kind)] = {ref.name}
+            subjects.add((ref.namespace or "", ref.kind, ref.name))
+        return sorted(subjects)
+
+    def _list_events(self, namespace: str, kind: str, name: str) -> list[dict]:
+        return self.cluster.list("v1", "Event", namespace=namespace or None,
+                                 field_selector=f"involvedObject.kind={kind},involvedObject.name={name}")
+
+    def _events(self, subjects: list[tuple[str, str, str]], lists: list[list[dict]],
+                now: float) -> tuple[EventRecord, ...]:
         records: list[EventRecord] = []
         seen: set[tuple] = set()
-        for (namespace, kind), names in sorted(subjects.items()):
-            for name in sorted(names):
-                items = self.cluster.list("v1", "Event", namespace=namespace or None,
-                                          field_selector=f"involvedObject.kind={kind},involvedObject.name={name}")
-                for ev in items:
-                    inv = ev.get("involvedObject") or ev.get("regarding") or {}
-                    if inv.get("name") != name or (inv.get("kind") and inv.get("kind") != kind):
-                        continue  # the port may ignore field selectors; filter here too
-                    key = (_meta(ev).get("uid") or _meta(ev).get("name"), ev.get("reason"), inv.get("name"))
-                    if key in seen:
-                        continue
-                    seen.add(key)
-                    rec = _event_record(ev)
-                    if rec.last_seen is not None and now - rec.last_seen > self.config.events_window:
-                        continue
-                    records.append(rec)
+        for (_, kind, name), items in zip(subjects, lists):
+            for ev in items:
+                inv = ev.get("involvedObject") or ev.get("regarding") or {}
+                if inv.get("name") != name or (inv.get("kind") and inv.get("kind") != kind):
+                    continue  # the port may ignore field selectors; filter here too
+                key = (_meta(ev).get("uid") or _meta(ev).get("name"), ev.get("reason"), inv.get("name"))
+                if key in seen:
+                    continue
+                seen.add(key)
+                rec = _event_record(ev)
+                if rec.last_seen is not None and now - rec.last_seen > self.config.events_window:
+                    continue
+                records.append(rec)
         records.sort(key=lambda r: r.last_seen or 0.0, reverse=True)
         return tuple(records[: self.config.max_events])
 

@@ -115,6 +115,12 @@ class EffectivenessStore:
         return Effectiveness(successes=s, failures=f, streak=int(streak),
                              score=(s + c.prior_success) / (s + f + c.prior_success + c.prior_failure))
 
+    def read_ahead(self, namespace: str | None) -> None:
+        """Read the namespace's record now, with other reads (the planner does this while it
+        gathers context); a request cache in front of the store's cluster serves the next reads
+        of it from memory."""
+        self._data(namespace)
+
     def effectiveness(self, workload: ObjectRef, cause: str, kind: str) -> Effectiveness:
         return self._effectiveness(self._data(workload.namespace), str(workload), cause, kind, self.clock.now())
 

@@ -25,7 +25,7 @@ from ..errors import FieldError, InvalidInput, KubeSkippyError
 from ..events.model import ROOT_CAUSES, Finding, Plan, RootCause, stable_id
 from ..policy.model import HealingPolicy
 from ..ports import Cluster, Metrics
-from .context import ContextConfig, ContextGatherer
+from .context import ContextConfig, ContextGatherer, Fanout
 from .action_kinds import is_mutating
 from .diagnosis import Analyzer, Diagnosis
 from .guard import GuardConfig, guard
@@ -50,9 +50,12 @@ class Planner:
     def __init__(self, *, policies: PolicyLookup, cluster: Cluster, metrics: Metrics | None, clock: Clock,
                  analyzer: Analyzer | None = None, learning: EffectivenessStore | None = None,
                  guard_config: GuardConfig | None = None, context_config: ContextConfig | None = None,
-                 max_changes: int = 1) -> None:
+                 max_changes: int = 1, fanout: Fanout | None = None) -> None:
         if max_changes < 0:
             raise ValueError("max_changes must not be negative")
+        # With a fan-out the learning record is read beside the context (the service pairs the
+        # fan-out with a request cache, which keeps it for note_finding, order and note_plan).
+        self.read_ahead = fanout is not None
         self.max_changes = max_changes
         self._policies = policies
         self.clock = clock
@@ -60,7 +63,8 @@ class Planner:
         self.analyzer: Analyzer = analyzer or self.rules
         self.learning = learning
         self.guard_config = guard_config or GuardConfig()
-        self.gatherer = ContextGatherer(cluster=cluster, metrics=metrics, clock=clock, config=context_config)
+        self.gatherer = ContextGatherer(cluster=cluster, metrics=metrics, clock=clock, config=context_config,
+                                        fanout=fanout)
 
     def policy_for(self, finding: Finding) -> HealingPolicy:
         name = finding.policy
@@ -90,7 +94,9 @@ class Planner:
 
     def plan(self, finding: Finding) -> Plan:
         policy = self.policy_for(finding)
-        context = self.gatherer.gather(finding)
+        learning = self.learning
+        ahead = [lambda: learning.read_ahead(finding.workload.namespace)] if learning and self.read_ahead else []
+        context = self.gatherer.gather(finding, alongside=ahead)
         diagnosis = self._diagnose(context, policy)
         cause = diagnosis.root_cause.category
         notes = list(diagnosis.notes)

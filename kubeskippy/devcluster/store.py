@@ -86,12 +86,16 @@ class WatchFilter:
     fields: tuple[FieldRequirement, ...] = ()
 
     def selects(self, obj: Mapping[str, Any] | None) -> bool:
-        if obj is None or obj.get("apiVersion") != self.info.api_version or obj.get("kind") != self.info.kind:
+        if obj is None:
             return False
         meta = obj.get("metadata") or {}
+        # The namespace first: a LIST scans the kind in every namespace, most of them elsewhere.
         if self.namespace is not None and meta.get("namespace") != self.namespace:
             return False
-        return labels_match(self.labels, meta.get("labels")) and fields_match(self.fields, obj)
+        if obj.get("apiVersion") != self.info.api_version or obj.get("kind") != self.info.kind:
+            return False
+        return (not self.labels or labels_match(self.labels, meta.get("labels"))) and (
+            not self.fields or fields_match(self.fields, obj))
 
 
 @dataclass(frozen=True)
@@ -222,7 +226,8 @@ class ObjectStore:
         flt = self.compile_filter(api_version, kind, namespace, label_selector, field_selector)
         with self._lock:
             bucket = self._bucket(flt.info)
-            items = [_clone(bucket[key]) for key in sorted(bucket) if flt.selects(bucket[key])]
+            # Select, then sort only what matched (a bucket holds the kind in every namespace).
+            items = [_clone(bucket[key]) for key in sorted(k for k, obj in bucket.items() if flt.selects(obj))]
             return ListResult(items, str(self._revision))
 
     def list(self, api_version: str, kind: str, namespace: str | None = None,

@@ -7,7 +7,7 @@ from .model import Alert, EventModel, Finding, Notification, Outcome, Plan, Veri
 __all__ = [
     "ALERT_FIRING", "ALERT_RESOLVED", "FINDING", "PLAN", "OUTCOME", "VERIFICATION", "NOTIFICATION",
     "EVENT_MODELS", "SOURCE_PREFIX", "source_for", "dataschema_for",
-    "APISERVER_RESOURCE_PREFIX", "APISERVER_REF_PREFIX",
+    "APISERVER_RESOURCE_PREFIX", "APISERVER_REF_PREFIX", "PING_TYPE",
 ]
 
 ALERT_FIRING = "io.kubeskippy.alert.firing"
@@ -20,6 +20,8 @@ NOTIFICATION = "io.kubeskippy.notification"
 
 APISERVER_RESOURCE_PREFIX = "dev.knative.apiserver.resource."
 APISERVER_REF_PREFIX = "dev.knative.apiserver.ref."
+PING_TYPE = "dev.knative.sources.ping"
+"""A PingSource tick: detect sweeps, remediate checks verifications and approvals."""
 
 EVENT_MODELS: dict[str, type[EventModel]] = {
     ALERT_FIRING: Alert,

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from dataclasses import replace
+from typing import Any, Callable, Sequence
 
 from ..clock import Clock
 from ..errors import (APIError, APINotFound, InvalidInput, KubeSkippyError, PermanentError, Refused,
@@ -44,13 +45,16 @@ from .naming import (ANN_APPROVAL_EXPIRES, ANN_FINDING_FINGERPRINT, ANN_PLAN_ID,
                      LABEL_VERIFICATION, MANAGED_BY, healing_action_name, plan_steps)
 from .objects import get_ref, meta, pods_of, restart_baseline, top_owner
 from .result import RemediationResult
-from .steps import PolicyLookup, Step, build_step, lookup_policy, step_from_record
+from .steps import EarlyRun, PolicyLookup, Step, build_step, lookup_policy, step_from_record
 
 __all__ = ["Remediator"]
 
 log = logging.getLogger(__name__)
 
 _PERMANENT_API_STATUSES = {400, 403, 405, 410, 415, 422}
+
+Fanout = Callable[[Sequence[Callable[[], Any]]], list]
+"""Runs independent calls, at once if it can, returning their results in order."""
 
 
 def _permanent_api_error(e: KubeSkippyError) -> bool:
@@ -63,13 +67,17 @@ class Remediator:
     ``policies`` maps ``namespace/name`` to HealingPolicy (or is a callable doing that lookup).
     ``holder`` names this replica (the pod name). ``protection`` is a TargetGuard, or a
     SafetyConfig for the default guard. HealingActions go to ``namespace_for_actions``, or to the
-    policy's namespace when it is None. Times are seconds.
+    policy's namespace when it is None. Times are seconds. ``fanout`` runs independent reads at
+    once (kubeskippy.services.fanout); given one, a plan's first reads are made together up
+    front — pair it with a request cache in front of ``cluster`` (the remediate service does),
+    or those reads are made twice.
     """
 
     def __init__(self, *, cluster: Cluster, ledger: SafetyLedger, clock: Clock, policies: PolicyLookup,
                  holder: str, protection: TargetGuard | SafetyConfig | None = None,
                  namespace_for_actions: str | None = None, lease_duration: float = 300.0,
-                 approval_timeout: float = 3600.0, action_timeout: float = 600.0) -> None:
+                 approval_timeout: float = 3600.0, action_timeout: float = 600.0,
+                 fanout: Fanout | None = None) -> None:
         self._cluster = cluster
         self._ledger = ledger
         self._clock = clock
@@ -82,32 +90,143 @@ class Remediator:
         self._lease = lease_duration
         self._approval_timeout = approval_timeout
         self._action_timeout = action_timeout
+        self._fanout = fanout
 
     # -- public API ---------------------------------------------------------------------------
 
     def execute(self, plan: Plan) -> RemediationResult:
         """Carry out every step of ``plan``. Permanent problems become outcomes; a transient
-        fault raises TemporaryError (steps done so far replay their outcomes on redelivery)."""
-        result = RemediationResult()
+        fault raises TemporaryError (steps done so far replay their outcomes on redelivery).
+
+        Observe-only steps planned ahead of a change (the crash-loop policy's diagnostics,
+        "before anything changes") are *applied* first, so what they capture is the state before
+        the change, and *recorded* (HealingAction, ledger, Kubernetes Event) after the plan's
+        other steps, so their bookkeeping is not on the path to the change. Outcomes are
+        reported in plan order either way. docs/remediation.md, "Observe-only steps first"."""
+        slots: list[Step | RemediationResult] = []
         for step_id, planned in plan_steps(plan):
             now = self._clock.now()
             policy = lookup_policy(self._policies, plan.finding.policy)
             if policy is None:
-                result.outcomes.append(self._plain_outcome(plan, step_id, planned, "failed", "policy_not_found",
-                                                           f"HealingPolicy {plan.finding.policy} not found", now))
+                slots.append(self._only(self._plain_outcome(plan, step_id, planned, "failed", "policy_not_found",
+                                                            f"HealingPolicy {plan.finding.policy} not found", now)))
                 continue
             try:
-                step = build_step(step_id=step_id, plan_id=plan.id, fingerprint=plan.finding.fingerprint,
-                                  trigger=plan.finding.trigger, policy=policy, planned=planned)
+                slots.append(build_step(step_id=step_id, plan_id=plan.id, fingerprint=plan.finding.fingerprint,
+                                        trigger=plan.finding.trigger, policy=policy, planned=planned))
             except Refused as e:
-                result.outcomes.append(self._plain_outcome(plan, step_id, planned, "blocked", e.reason, str(e), now))
-                continue
+                slots.append(self._only(self._plain_outcome(plan, step_id, planned, "blocked", e.reason, str(e), now)))
             except InvalidInput as e:
-                result.outcomes.append(self._plain_outcome(plan, step_id, planned, "failed", "invalid_params",
-                                                           str(e), now))
-                continue
-            result.merge(self._execute_step(step))
+                slots.append(self._only(self._plain_outcome(plan, step_id, planned, "failed", "invalid_params",
+                                                            str(e), now)))
+        self._read_ahead(plan, [s for s in slots if isinstance(s, Step)])
+        early = self._apply_early([s for s in slots if isinstance(s, Step)])
+        done: dict[int, RemediationResult] = {}
+        for n, slot in enumerate(slots):  # a transient fault here drops the early captures: the
+            if isinstance(slot, Step) and slot.step_id not in early:  # redelivery captures again
+                done[n] = self._execute_step(slot)
+        for n, slot in enumerate(slots):
+            if isinstance(slot, Step) and slot.step_id in early:
+                done[n] = self._execute_step(early[slot.step_id])
+        result = RemediationResult()
+        for n, slot in enumerate(slots):
+            result.merge(done[n] if isinstance(slot, Step) else slot)
         return result
+
+    def _read_ahead(self, plan: Plan, steps: list[Step]) -> None:
+        """With a fan-out, make at once the reads the steps are about to make one by one: each
+        step's HealingAction (does it exist yet?), its target, the finding's owners and the
+        target's namespace (protection). Best effort: a failed read is left for the step's own
+        read to meet and handle."""
+        if self._fanout is None:
+            return
+        calls: dict[tuple, Any] = {}
+        for step in steps:
+            if step.policy.spec.mode == "monitor":
+                continue
+            namespace, name = self._namespace or step.policy.namespace, healing_action_name(step.step_id,
+                                                                                             step.planned.action)
+            calls[(KIND, namespace, name)] = lambda ns=namespace, n=name: get_healing_action(self._cluster, ns, n)
+            for ref in (step.target, *(plan.finding.owner_chain if step.target == plan.finding.target else ())):
+                calls[(ref.kind, ref.namespace, ref.name)] = lambda ref=ref: get_ref(self._cluster, ref)
+            if step.target.namespace:
+                calls[("Namespace", None, step.target.namespace)] = \
+                    lambda ns=step.target.namespace: self._cluster.get("v1", "Namespace", ns)
+        if calls:
+            self._fanout([_quietly(call) for call in calls.values()])
+
+    def _apply_early(self, steps: list[Step]) -> dict[str, Step]:
+        """Apply the observe-only steps that precede a change in the plan, now, before anything
+        changes; returns them (by step id) carrying what they saw. Only steps that would run at
+        once qualify (automatic mode, no approval, not yet recorded, target not protected); a
+        permanent problem (target gone, unsupported) leaves the step to report it in its turn; a
+        transient fault propagates (nothing has changed yet, so the redelivery loses nothing).
+        With a fan-out, the changes' check reads are made meanwhile (:meth:`_checks_ahead`)."""
+        calls: list[Any] = []
+        for n, step in enumerate(steps):
+            if step.action.changes_cluster:
+                if self._fanout is not None and step.policy.spec.mode != "monitor":
+                    calls.extend(_quietly(call) for call in self._checks_ahead(step))
+                continue
+            if not any(s.action.changes_cluster for s in steps[n + 1:]):
+                continue
+            needs_approval = step.template.requires_approval or step.planned.requires_approval
+            if step.policy.spec.mode != "automatic" or needs_approval:
+                continue
+            calls.append(lambda step=step: self._apply_one_early(step))
+        if not calls:
+            return {}
+        runs = self._fanout(calls) if self._fanout is not None else [call() for call in calls]
+        return {step.step_id: step for step in runs if isinstance(step, Step)}
+
+    def _apply_one_early(self, step: Step) -> Step | None:
+        now = self._clock.now()
+        try:
+            if get_healing_action(self._cluster, self._namespace or step.policy.namespace,
+                                  healing_action_name(step.step_id, step.planned.action)) is not None:
+                return None  # recorded by an earlier delivery: it resumes or replays in its turn
+            live = get_ref(self._cluster, step.target)
+            resolved = step.action.resolve_target(self._cluster, live)
+            if self._guard.protected(live, step.policy) or (
+                    resolved is not live and self._guard.protected(resolved, step.policy)):
+                return None
+            ctx = self._context(step, dry_run=False, stamp=now)
+            intent = step.action.prepare(ctx, resolved, step.params)
+            report = step.action.apply(ctx, intent)
+            workload = ObjectRef.of(top_owner(self._cluster, resolved))
+        except (Refused, PermanentError, APINotFound):
+            return None
+        except KubeSkippyError as e:
+            if _permanent_api_error(e):
+                return None
+            raise
+        if report.blocked:
+            return None
+        return replace(step, early=EarlyRun(intent=intent, report=report, at=now, target=resolved,
+                                            workload=workload))
+
+    def _checks_ahead(self, step: Step) -> list[Any]:
+        """The reads a change's checks will make, as calls to run with the early captures: the
+        blast-radius check's (the guard's ``reads_ahead``, else the check itself) and, if the
+        ledger offers ``reads_ahead(request)``, the ledger's records. A request cache keeps what
+        they read for the real checks. Best effort: a failure here is met again by the check."""
+        try:
+            if get_healing_action(self._cluster, self._namespace or step.policy.namespace,
+                                  healing_action_name(step.step_id, step.planned.action)) is not None:
+                return []
+            resolved = step.action.resolve_target(self._cluster, get_ref(self._cluster, step.target))
+            workload = top_owner(self._cluster, resolved)
+        except KubeSkippyError:
+            return []
+        guard_ahead = getattr(self._guard, "reads_ahead", None)
+        calls = guard_ahead(step.action_type, workload) if guard_ahead is not None else [
+            lambda: self._guard.blast_radius(step.action_type, resolved, workload,
+                                             getattr(step.params, "strategy", None),
+                                             step.action.disrupted(self._cluster, resolved, step.params))]
+        ledger_ahead = getattr(self._ledger, "reads_ahead", None)
+        if ledger_ahead is not None and step.policy.spec.mode != "dryrun":
+            calls.extend(ledger_ahead(self._action_request(step, ObjectRef.of(resolved), ObjectRef.of(workload))))
+        return calls
 
     def on_healing_action_update(self, obj: dict) -> RemediationResult:
         """React to a changed HealingAction (an approval or rejection, or a stalled one).
@@ -172,25 +291,29 @@ class Remediator:
         if existing is not None:
             return self._advance(existing, sweep=False, step=step, from_plan=True)
 
-        try:
-            live = get_ref(self._cluster, step.target)
-        except APINotFound:
-            return self._only(self._step_outcome(step, "failed", "target_not_found", f"{step.target} not found", now))
-        try:
-            resolved = step.action.resolve_target(self._cluster, live)
-        except Refused as e:
-            return self._only(self._step_outcome(step, "blocked", e.reason, str(e), now))
-        why = self._guard.protected(live, step.policy) or (
-            self._guard.protected(resolved, step.policy) if resolved is not live else None)
-        if why:
-            return self._only(self._step_outcome(step, "blocked", "protected", why, now, target=resolved))
+        if step.early is not None:  # checked and applied before the plan's changes (execute)
+            resolved, workload = step.early.target, step.early.workload
+        else:
+            try:
+                live = get_ref(self._cluster, step.target)
+            except APINotFound:
+                return self._only(self._step_outcome(step, "failed", "target_not_found", f"{step.target} not found",
+                                                     now))
+            try:
+                resolved = step.action.resolve_target(self._cluster, live)
+            except Refused as e:
+                return self._only(self._step_outcome(step, "blocked", e.reason, str(e), now))
+            why = self._guard.protected(live, step.policy) or (
+                self._guard.protected(resolved, step.policy) if resolved is not live else None)
+            if why:
+                return self._only(self._step_outcome(step, "blocked", "protected", why, now, target=resolved))
+            workload = ObjectRef.of(top_owner(self._cluster, resolved))
 
         dry_run = mode == "dryrun"
         needs_approval = not dry_run and (mode == "manual" or step.template.requires_approval
                                           or step.planned.requires_approval)
         verify = (step.policy.spec.safety_rules.require_health_check and not dry_run
                   and step.action.changes_cluster)
-        workload = ObjectRef.of(top_owner(self._cluster, resolved))
         obj = build_healing_action(
             name=name, namespace=namespace, step_id=step.step_id, plan_id=step.plan_id, fingerprint=step.fingerprint,
             trigger=step.trigger, policy=step.policy, template=step.template, planned=step.planned,
@@ -335,14 +458,15 @@ class Remediator:
                     self._guard.protected(resolved, step.policy) if resolved is not live else None)
                 if why:
                     return self._finish(step, ha, "Cancelled", "blocked", "protected", why)
-            workload_obj = self._workload_object(ha, resolved)
-            strategy = getattr(step.params, "strategy", None)
-            why = self._guard.blast_radius(step.action_type, resolved, workload_obj, strategy,
-                                           step.action.disrupted(self._cluster, resolved, step.params))
-            if why and not approved:
-                return self._finish(step, ha, "Cancelled", "blocked", "blast_radius", why)
-            if why:
-                log.warning("acting on %s although %s: a person approved it", step.target, why)
+            if step.action.changes_cluster:  # an observe-only step takes nothing out of service
+                workload_obj = self._workload_object(ha, resolved)
+                strategy = getattr(step.params, "strategy", None)
+                why = self._guard.blast_radius(step.action_type, resolved, workload_obj, strategy,
+                                               step.action.disrupted(self._cluster, resolved, step.params))
+                if why and not approved:
+                    return self._finish(step, ha, "Cancelled", "blocked", "blast_radius", why)
+                if why:
+                    log.warning("acting on %s although %s: a person approved it", step.target, why)
 
         if dry_run:
             return self._dry_run(step, ha, resolved)
@@ -350,12 +474,8 @@ class Remediator:
 
     def _reserve_and_act(self, step: Step, ha: dict, resolved: dict | None, intent: dict | None, applied: bool,
                          fresh: bool) -> RemediationResult:
-        request = ActionRequest(
-            step_id=step.step_id, policy=step.policy_key, trigger=step.trigger,
-            target=ObjectRef.of(resolved) if resolved is not None else step.target, workload=workload_of(ha),
-            action_type=step.action_type, max_actions_per_hour=step.policy.spec.safety_rules.max_actions_per_hour,
-            cooldown=step.cooldown, lease_duration=self._lease,
-            observe_only=not step.action.changes_cluster)  # diagnostics, notify: see ActionRequest
+        request = self._action_request(step, ObjectRef.of(resolved) if resolved is not None else step.target,
+                                       workload_of(ha))
         try:
             reservation = self._ledger.reserve(request)
         except Refused as e:
@@ -374,6 +494,13 @@ class Remediator:
             self._release_after_fault(ha, reservation)
             e.released = True  # type: ignore[attr-defined]
             raise
+
+    def _action_request(self, step: Step, target: ObjectRef, workload: ObjectRef) -> ActionRequest:
+        return ActionRequest(
+            step_id=step.step_id, policy=step.policy_key, trigger=step.trigger, target=target, workload=workload,
+            action_type=step.action_type, max_actions_per_hour=step.policy.spec.safety_rules.max_actions_per_hour,
+            cooldown=step.cooldown, lease_duration=self._lease,
+            observe_only=not step.action.changes_cluster)  # diagnostics, notify: see ActionRequest
 
     def _act(self, step: Step, ha: dict, reservation: Reservation, resolved: dict | None, intent: dict | None,
              applied: bool) -> RemediationResult:
@@ -411,7 +538,10 @@ class Remediator:
         else:
             ctx = self._context(step, dry_run=False, stamp=stamp)
             try:
-                report = step.action.apply(ctx, intent)
+                if step.early is not None and step.early.intent == intent:
+                    report = step.early.report  # applied ahead of the plan's changes (execute)
+                else:
+                    report = step.action.apply(ctx, intent)
             except Refused as e:
                 self._ledger.abort(reservation)
                 return self._finish(step, ha, "Failed", "blocked", e.reason, str(e))
@@ -660,7 +790,7 @@ class Remediator:
     def _context(self, step: Step, *, dry_run: bool, stamp: float) -> ActionContext:
         return ActionContext(cluster=self._cluster, clock=self._clock, dry_run=dry_run, step_id=step.step_id,
                              reason=step.planned.reason, stamp=stamp, holder=self._holder,
-                             is_protected=lambda obj: self._guard.protected(obj, step.policy))
+                             is_protected=lambda obj: self._guard.protected(obj, step.policy), fanout=self._fanout)
 
     def _workload_object(self, ha: dict, resolved: dict) -> dict:
         try:
@@ -720,6 +850,15 @@ class Remediator:
     @staticmethod
     def _only(outcome: Outcome) -> RemediationResult:
         return RemediationResult(outcomes=[outcome])
+
+
+def _quietly(call: Any) -> Any:
+    def run() -> Any:
+        try:
+            return call()
+        except KubeSkippyError:
+            return None
+    return run
 
 
 class _StepBusy(TemporaryError):

@@ -36,6 +36,12 @@ class ActionContext:
     stamp: float
     holder: str = "kubeskippy"
     is_protected: Any = None  # Callable[[dict], str | None] | None
+    fanout: Any = None
+    """Callable running independent reads at once, results in order (None: one after another)."""
+
+    def all_of(self, calls: list) -> list:
+        """Run independent reads through ``fanout`` (at once when there is one)."""
+        return self.fanout(calls) if self.fanout is not None else [call() for call in calls]
 
 
 @dataclass

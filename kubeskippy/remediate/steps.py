@@ -11,10 +11,11 @@ from ..events.model import ObjectRef, PlannedAction
 from ..policy.model import HealingActionTemplate, HealingPolicy
 from .actions import Action, action_for
 from .healing_actions import annotation, planned_action_of
+from .model import ActionReport
 from .naming import ANN_FINDING_FINGERPRINT, ANN_PLAN_ID, ANN_STEP_ID, ANN_TRIGGER
 from .params import resolve_action
 
-__all__ = ["Step", "PolicyLookup", "lookup_policy", "build_step", "step_from_record"]
+__all__ = ["Step", "EarlyRun", "PolicyLookup", "lookup_policy", "build_step", "step_from_record"]
 
 PolicyLookup = Mapping[str, HealingPolicy] | Callable[[str], "HealingPolicy | None"]
 _DEFAULT_COOLDOWN = 300.0
@@ -32,6 +33,8 @@ class Step:
     action_type: str
     action: Action
     params: Any
+    early: "EarlyRun | None" = None
+    """An observe-only step already applied before the plan's changes (see EarlyRun)."""
 
     @property
     def policy_key(self) -> str:
@@ -47,6 +50,19 @@ class Step:
     @property
     def target(self) -> ObjectRef:
         return self.planned.target
+
+
+@dataclass(frozen=True)
+class EarlyRun:
+    """What an observe-only step (diagnostics, notify) saw when it was applied ahead of the plan's
+    changes: the intent it was applied with and its report. Recording the step later uses this
+    report instead of applying again, so a capture shows the state from before the change."""
+
+    intent: dict
+    report: ActionReport
+    at: float
+    target: dict  # the object as resolved and checked (not protected) then
+    workload: ObjectRef  # its top owner: the ledger's key
 
 
 def lookup_policy(policies: PolicyLookup, key: str) -> HealingPolicy | None:

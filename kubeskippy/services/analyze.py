@@ -15,6 +15,7 @@ from ..errors import InvalidInput
 from ..events.cloudevents import as_cloudevent, decode_payload, make_event
 from ..events.types import FINDING, OUTCOME, PLAN, VERIFICATION
 from .config import Lazy, PolicySource, cluster_from_config, metrics_from_config, namespace_from_config
+from .fanout import ThreadFanout
 from .request_cache import RequestCachedCluster
 
 __all__ = ["AnalyzeService", "build"]
@@ -31,10 +32,11 @@ class AnalyzeService:
         # One request's repeated reads (the learning ConfigMap, owners) are served once.
         self.cached_cluster = Lazy(lambda: RequestCachedCluster(self.cluster.get()))
         self.learning = Lazy(lambda: _learning_store(self.cached_cluster.get(), namespace, self.clock))
+        # The context's independent reads (owners; then node, rollouts, Events, logs) at once.
         self.planner = Lazy(lambda: Planner(policies=lambda key: self.policies.by_key().get(key),
                                             cluster=self.cached_cluster.get(), metrics=self.metrics.get(),
                                             clock=self.clock, analyzer=self.analyzer,
-                                            learning=self.learning.get()))
+                                            learning=self.learning.get(), fanout=ThreadFanout()))
 
     def handle(self, event: Any) -> Sequence[Any]:
         with self.cached_cluster.get().scope():

@@ -1,7 +1,8 @@
 """Configuration shared by the function services, read once in ``start(cfg)``.
 
-Heavy clients (the ``kubernetes`` client takes ~0.4 s to import) are created on first use, in
-the worker thread that needs them, so a cold start answers its first request sooner.
+Clients are created on first use, in the worker thread that needs them. The Kubernetes client
+is the standard-library one of kubeskippy.adapters.kubernetes_http (in a pod or at
+KUBESKIPPY_KUBE_URL); the ``kubernetes`` package (~0.3 s to import) only serves kubeconfigs.
 
 ==============================  ==========================================================
 KUBESKIPPY_KUBE_URL             API server URL without auth (the dev mesh and tests); unset =
@@ -21,12 +22,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable, Generic, Mapping, TypeVar
+from typing import TYPE_CHECKING, Callable, Generic, Mapping, TypeVar
 
 from ..errors import InvalidInput, KubeSkippyError
-from ..policy.loading import load_documents, load_files
-from ..policy.model import HealingPolicy
 from ..ports import Cluster, Metrics
+
+if TYPE_CHECKING:  # the policy models and YAML loader are imported by PolicySource, not by audit's Lazy
+    from ..policy.model import HealingPolicy
 
 __all__ = ["Lazy", "cluster_from_config", "metrics_from_config", "PolicySource", "namespace_from_config",
            "float_setting"]
@@ -73,14 +75,7 @@ def cluster_from_config(cfg: Mapping[str, str]) -> Lazy[Cluster]:
         from ..adapters.kubernetes import KubernetesCluster
 
         if url:
-            from kubernetes import client as k8s_client
-
-            configuration = k8s_client.Configuration()
-            configuration.host = url.rstrip("/")
-            if token:
-                configuration.api_key = {"BearerToken": token}
-                configuration.api_key_prefix = {"BearerToken": "Bearer"}
-            return KubernetesCluster(k8s_client.ApiClient(configuration))
+            return KubernetesCluster.for_url(url, token=token)
         return KubernetesCluster.from_environment()
 
     return Lazy(build)
@@ -119,6 +114,8 @@ class PolicySource:
         self.generation = 0
         """Bumped whenever the policy set is re-read, so users can recompile only then."""
         if self.mode == "files":
+            from ..policy.loading import load_files
+
             paths = [p.strip() for p in (cfg.get("KUBESKIPPY_POLICY_FILES") or "").split(",") if p.strip()]
             if not paths:
                 raise InvalidInput("KUBESKIPPY_POLICY_FILES: required when KUBESKIPPY_POLICY_SOURCE=files")
@@ -139,6 +136,8 @@ class PolicySource:
 
     def _read_cluster(self) -> list[HealingPolicy]:
         import json
+
+        from ..policy.loading import load_documents
 
         objects = self._cluster.get().list("kubeskippy.io/v1alpha1", "HealingPolicy")
         out: list[HealingPolicy] = []

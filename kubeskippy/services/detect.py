@@ -9,15 +9,14 @@ from ..clock import WallClock
 from ..detect.detector import Detector
 from ..errors import InvalidInput
 from ..events.cloudevents import as_cloudevent, decode_payload, make_event
-from ..events.types import ALERT_FIRING, ALERT_RESOLVED, APISERVER_REF_PREFIX, APISERVER_RESOURCE_PREFIX, FINDING
+from ..events.types import (ALERT_FIRING, ALERT_RESOLVED, APISERVER_REF_PREFIX, APISERVER_RESOURCE_PREFIX, FINDING,
+                            PING_TYPE)
 from ..ingest.alertmanager import alert_event, decode_alertmanager_webhook
 from ..ingest.apiserver import decode_apiserver_event
 from ..serving.app import Route
 from .config import PolicySource, cluster_from_config, metrics_from_config
 
 __all__ = ["DetectService", "build", "PING_TYPE"]
-
-PING_TYPE = "dev.knative.sources.ping"
 
 
 class DetectService:

@@ -5,24 +5,47 @@ them the same object read again by a different step (the Deployment five times i
 the learning ConfigMap three times in analyze). Within one ``handle()`` call those repeats add
 latency and tell the decision nothing new.
 
-Scope and safety: the cache lives only inside ``with cache.scope():`` (one request, one worker
-thread's context) and is never shared between requests. Any write through the wrapper (create,
-replace, patch, delete, evict; dry runs too) drops every cached read before and after the call,
-so a read after a write, a re-check after a ledger update, and a re-read after a conflict all go
-to the API server. Reads are returned as copies (dicts and lists of the JSON value), so a caller
-editing an object cannot alter what the next caller sees. Failed reads are not cached. Outside a
+Scope and safety: the cache lives only inside ``with cache.scope():`` (one request: its worker
+thread's context, shared with the threads a fan-out runs that request's reads in) and is never
+shared between requests. A write through the wrapper (create,
+replace, patch, delete, evict; dry runs too) drops cached reads before and after the call, so a
+read after a write and a re-read after a conflict go to the API server:
+
+- a write to one of KubeSkippy's own bookkeeping kinds (:data:`BOOKKEEPING_KINDS`: the
+  HealingActions, the ConfigMaps of the safety ledger and of learning, core Events) drops the
+  cached reads of that kind only. Such a write cannot change any other object, so the pod, its
+  owners and its namespace read before a HealingAction or ledger update stay valid (re-reading
+  them was a third of remediate's requests);
+- any other write (the action itself: a delete, an eviction, a patch of a workload) drops
+  everything, because one change there moves others (deleting a pod changes its ReplicaSet).
+
+Reads are returned as copies (dicts and lists of the JSON value), so a caller editing an object
+cannot alter what the next caller sees. Failed reads are not cached, with one exception: a
+bookkeeping object found missing (404) stays missing until that kind is written through the
+wrapper, so asking "does this step's HealingAction exist yet?" twice costs one request (another
+replica creating it meanwhile shows up as a 409 on our create, which drops the entry). Outside a
 scope the wrapper passes everything straight through.
 """
 
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Iterator
 
+from ..errors import APINotFound
 from ..ports import Cluster, PatchType
 
-__all__ = ["RequestCachedCluster"]
+__all__ = ["RequestCachedCluster", "BOOKKEEPING_KINDS"]
+
+BOOKKEEPING_KINDS = frozenset({
+    ("kubeskippy.io/v1alpha1", "HealingAction"),
+    ("v1", "ConfigMap"),
+    ("v1", "Event"),
+})
+"""(apiVersion, kind) of the objects KubeSkippy writes for its own records: writing one of them
+changes no other object, so it only invalidates cached reads of the same kind."""
 
 
 class RequestCachedCluster:
@@ -31,6 +54,7 @@ class RequestCachedCluster:
     def __init__(self, inner: Cluster) -> None:
         self.inner = inner
         self._entries: ContextVar[dict[tuple, Any] | None] = ContextVar(f"request_cache_{id(self)}", default=None)
+        self._lock = threading.Lock()  # the reads of one request may run in several threads (fan-out)
         self.hits = 0
         """Reads served from memory since creation (for tests and profiling; not thread-exact)."""
 
@@ -50,23 +74,41 @@ class RequestCachedCluster:
         entries = self._entries.get()
         if entries is None:
             return fetch()
-        if key in entries:
-            self.hits += 1
+        with self._lock:
+            value = entries.get(key, _ABSENT)
+        if value is _ABSENT:
+            try:
+                value = fetch()
+            except APINotFound as e:
+                if key[0] == "get" and (key[1], key[2]) in BOOKKEEPING_KINDS:
+                    with self._lock:
+                        entries[key] = _Missing(str(e).removeprefix("HTTP 404: "), e.payload)
+                raise
+            with self._lock:
+                entries[key] = value
         else:
-            entries[key] = fetch()
-        return _copy_json(entries[key])
+            self.hits += 1
+        if isinstance(value, _Missing):
+            raise APINotFound(404, value.message, payload=value.payload)
+        return _copy_json(value)
 
-    def _forget(self) -> None:
+    def _forget(self, api_version: str | None, kind: str | None) -> None:
         entries = self._entries.get()
-        if entries:
-            entries.clear()
+        if not entries:
+            return
+        with self._lock:
+            if (api_version, kind) not in BOOKKEEPING_KINDS:
+                entries.clear()
+                return
+            for key in [k for k in entries if k[1] == api_version and k[2] == kind]:
+                del entries[key]
 
-    def _write(self, call: Any) -> Any:
-        self._forget()
+    def _write(self, api_version: str | None, kind: str | None, call: Any) -> Any:
+        self._forget(api_version, kind)
         try:
             return call()
         finally:
-            self._forget()
+            self._forget(api_version, kind)
 
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict:
         return self._read(("get", api_version, kind, name, namespace),
@@ -78,32 +120,45 @@ class RequestCachedCluster:
                           lambda: self.inner.list(api_version, kind, namespace, label_selector, field_selector))
 
     def create(self, obj: dict, *, dry_run: bool = False) -> dict:
-        return self._write(lambda: self.inner.create(obj, dry_run=dry_run))
+        return self._write(obj.get("apiVersion"), obj.get("kind"),
+                           lambda: self.inner.create(obj, dry_run=dry_run))
 
     def replace(self, obj: dict, *, dry_run: bool = False, subresource: str | None = None) -> dict:
-        return self._write(lambda: self.inner.replace(obj, dry_run=dry_run, subresource=subresource))
+        return self._write(obj.get("apiVersion"), obj.get("kind"),
+                           lambda: self.inner.replace(obj, dry_run=dry_run, subresource=subresource))
 
     def patch(self, api_version: str, kind: str, name: str, namespace: str | None, patch: dict | list, *,
               patch_type: PatchType = "merge", subresource: str | None = None, dry_run: bool = False) -> dict:
-        return self._write(lambda: self.inner.patch(api_version, kind, name, namespace, patch,
-                                                    patch_type=patch_type, subresource=subresource,
-                                                    dry_run=dry_run))
+        return self._write(api_version, kind, lambda: self.inner.patch(
+            api_version, kind, name, namespace, patch, patch_type=patch_type, subresource=subresource,
+            dry_run=dry_run))
 
     def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None, *,
                grace_period_seconds: int | None = None, propagation_policy: str | None = None,
                dry_run: bool = False) -> None:
-        return self._write(lambda: self.inner.delete(api_version, kind, name, namespace,
-                                                     grace_period_seconds=grace_period_seconds,
-                                                     propagation_policy=propagation_policy, dry_run=dry_run))
+        return self._write(api_version, kind, lambda: self.inner.delete(
+            api_version, kind, name, namespace, grace_period_seconds=grace_period_seconds,
+            propagation_policy=propagation_policy, dry_run=dry_run))
 
     def evict(self, name: str, namespace: str, *, grace_period_seconds: int | None = None,
               dry_run: bool = False) -> None:
-        return self._write(lambda: self.inner.evict(name, namespace, grace_period_seconds=grace_period_seconds,
-                                                    dry_run=dry_run))
+        return self._write("v1", "Pod", lambda: self.inner.evict(
+            name, namespace, grace_period_seconds=grace_period_seconds, dry_run=dry_run))
 
     def logs(self, name: str, namespace: str, *, container: str | None = None, tail_lines: int = 50) -> str:
         """Not cached: a log is read once per plan and changes by the second."""
         return self.inner.logs(name, namespace, container=container, tail_lines=tail_lines)
+
+
+_ABSENT = object()
+
+
+class _Missing:
+    """A cached 404."""
+
+    def __init__(self, message: str, payload: Any) -> None:
+        self.message = message
+        self.payload = payload
 
 
 def _copy_json(value: Any) -> Any:

@@ -141,3 +141,45 @@ def test_in_scope_is_the_target_and_its_owner_chain():
     ctx = gather(world, finding)
     assert [str(r) for r in ctx.in_scope()] == ["Pod/shop/api-1abc-x1", "ReplicaSet/shop/api-1abc", "Deployment/shop/api"]
     assert ctx.node_ref() == ObjectRef(api_version="v1", kind="Node", name="node-1", uid="uid-node-1")
+
+
+@pytest.mark.parametrize("scenario", [memory_leak, crash_loop_after_rollout])
+def test_gathering_with_a_fan_out_gives_the_same_snapshot_as_one_read_after_another(scenario):
+    from kubeskippy.services.fanout import ThreadFanout
+
+    world = World()
+    finding = scenario(world)
+    world.node("node-1")
+    one_by_one = gather(world, finding)
+    fanout = ThreadFanout(workers=4)
+    try:
+        at_once = ContextGatherer(cluster=world.cluster(), metrics=world.metrics, clock=world.clock,
+                                  fanout=fanout).gather(finding)
+    finally:
+        fanout.shutdown()
+    assert at_once == one_by_one
+    assert at_once.owners and (at_once.events or at_once.trends)
+
+
+def test_a_transient_fault_in_a_fanned_out_read_still_propagates():
+    from kubeskippy.services.fanout import ThreadFanout
+
+    world = World()
+    finding = memory_leak(world)
+    cluster = world.cluster()
+
+    class EventsDown:
+        def __getattr__(self, name):
+            return getattr(cluster, name)
+
+        def list(self, api_version, kind, *args, **kwargs):
+            if kind == "Event":
+                raise APIError(503, "etcd leader changed")
+            return cluster.list(api_version, kind, *args, **kwargs)
+
+    fanout = ThreadFanout(workers=4)
+    try:
+        with pytest.raises(TemporaryError):
+            ContextGatherer(cluster=EventsDown(), metrics=None, clock=world.clock, fanout=fanout).gather(finding)
+    finally:
+        fanout.shutdown()

@@ -72,7 +72,10 @@ def test_finding_plan_outcome_and_verification_events_tell_one_story(world, heal
     outcomes = {o["action"]: o for o in world.payloads(OUTCOME) if o["plan_id"] == plan["id"]}
     assert {a: o["status"] for a, o in outcomes.items()} == {"capture-diagnostics": "executed",
                                                              "recreate-pod": "executed"}
-    assert outcomes["capture-diagnostics"]["details"]["diagnostics"]  # captured while the pod still existed
+    captured = outcomes["capture-diagnostics"]["details"]["diagnostics"]
+    waiting = [(c.get("state") or {}).get("waiting", {}).get("reason") for c in captured["status"]["containerStatuses"]]
+    assert "CrashLoopBackOff" in waiting  # captured while the crash-looping pod still existed: before the delete
+    assert captured["capturedAt"] <= outcomes["recreate-pod"]["at"]
     verifications = {v["id"]: v for v in world.payloads(VERIFICATION) if v["plan_id"] == plan["id"]}
     [verification] = verifications.values()  # only the change is verified
     assert verification["healthy"] is True

@@ -140,3 +140,60 @@ def test_concurrent_requests_in_other_threads_keep_their_own_reads(inner):
     release.set()
     thread.join(5)
     assert len(inner.reads) == 2
+
+
+def _healing_action(name: str) -> dict:
+    return {"apiVersion": "kubeskippy.io/v1alpha1", "kind": "HealingAction",
+            "metadata": {"name": name, "namespace": "apps"}, "spec": {}}
+
+
+def test_writing_a_bookkeeping_object_keeps_the_reads_of_other_kinds(inner):
+    cached = RequestCachedCluster(inner)
+    with cached.scope():
+        cached.get("apps/v1", "Deployment", "web", "apps")
+        cached.get("v1", "Namespace", "apps")
+        cached.create(_healing_action("restart-1"))
+        cached.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ledger", "namespace": "apps"},
+                       "data": {}})
+        cached.get("apps/v1", "Deployment", "web", "apps")
+        cached.get("v1", "Namespace", "apps")
+    assert inner.reads == [("get", "Deployment", "web"), ("get", "Namespace", "apps")]
+
+
+def test_writing_a_bookkeeping_object_drops_the_reads_of_its_own_kind(inner):
+    cached = RequestCachedCluster(inner)
+    with cached.scope():
+        cached.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ledger", "namespace": "apps"},
+                       "data": {"slots": "1"}})
+        first = cached.get("v1", "ConfigMap", "ledger", "apps")
+        cached.replace({**first, "data": {"slots": "2"}})
+        second = cached.get("v1", "ConfigMap", "ledger", "apps")
+    assert second["data"] == {"slots": "2"}
+    assert inner.reads == [("get", "ConfigMap", "ledger")] * 2
+
+
+def test_a_missing_healing_action_is_remembered_until_a_healing_action_is_written(inner):
+    cached = RequestCachedCluster(inner)
+    with cached.scope():
+        for _ in range(2):
+            with pytest.raises(APINotFound):
+                cached.get("kubeskippy.io/v1alpha1", "HealingAction", "restart-1", "apps")
+        cached.create(_healing_action("restart-1"))
+        found = cached.get("kubeskippy.io/v1alpha1", "HealingAction", "restart-1", "apps")
+    assert found["metadata"]["name"] == "restart-1"
+    assert inner.reads == [("get", "HealingAction", "restart-1")] * 2
+
+
+def test_reads_made_by_a_fan_out_land_in_the_requests_cache(inner):
+    from kubeskippy.services.fanout import ThreadFanout
+
+    cached, fanout = RequestCachedCluster(inner), ThreadFanout(workers=2)
+    try:
+        with cached.scope():
+            fanout([lambda: cached.get("apps/v1", "Deployment", "web", "apps"),
+                    lambda: cached.get("v1", "Namespace", "apps")])
+            cached.get("apps/v1", "Deployment", "web", "apps")
+            cached.get("v1", "Namespace", "apps")
+    finally:
+        fanout.shutdown()
+    assert sorted(inner.reads) == [("get", "Deployment", "web"), ("get", "Namespace", "apps")]

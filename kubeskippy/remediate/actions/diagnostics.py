@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ...errors import KubeSkippyError
+from ...types import to_timestamp_text
 from ..model import ActionContext, ActionReport, Intent
 from ..objects import meta, pod_ready, pods_of, restart_count
 from ..params import ParamReader
@@ -70,17 +71,20 @@ class DiagnosticsAction(Action):
 
     def apply(self, ctx: ActionContext, intent: Intent) -> ActionReport:
         ref = load_ref(intent["target"])
+        captured_at = ctx.clock.now()
         target = ctx.cluster.get(ref.api_version, ref.kind, ref.name, ref.namespace)
-        details: dict[str, Any] = {"target": str(ref), "status": target.get("status") or {}}
-        details["events"] = self._events(ctx, target, intent["events"])
+        details: dict[str, Any] = {"target": str(ref), "capturedAt": to_timestamp_text(captured_at),
+                                   "status": target.get("status") or {}}
         pods = []
         if ref.kind == "Pod":
             pods = [target]
         elif ref.kind in _WORKLOADS:
             pods = sorted(pods_of(ctx.cluster, target), key=lambda p: (pod_ready(p), -restart_count(p)))
         pods = pods[: intent["maxPods"]]
-        details["pods"] = [_pod_summary(p) for p in pods]
-        details["logs"] = self._logs(ctx, pods, intent["tailLines"], intent["maxLogBytes"])
+        events, logs = ctx.all_of([  # independent reads: at once when the executor can
+            lambda: self._events(ctx, target, intent["events"]),
+            lambda: self._logs(ctx, pods, intent["tailLines"], intent["maxLogBytes"])])
+        details.update(events=events, pods=[_pod_summary(p) for p in pods], logs=logs)
         return ActionReport(message=f"captured diagnostics of {ref}: {len(details['events'])} event(s), "
                             f"{len(details['logs'])} log tail(s)", details={"diagnostics": details})
 

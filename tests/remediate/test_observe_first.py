@@ -1,0 +1,139 @@
+"""Observe-only steps planned before a change: applied before it, recorded after it.
+
+The crash-loop policy captures diagnostics "before anything changes" and then deletes the pod.
+The capture's reads happen first (so it sees the pod as it was); its HealingAction, ledger
+entry and Kubernetes Event are written after the delete, off the path to it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from kubeskippy.devcluster import builders as b
+from kubeskippy.errors import TemporaryError
+from kubeskippy.remediate import Remediator
+from kubeskippy.services.fanout import ThreadFanout
+from kubeskippy.services.request_cache import RequestCachedCluster
+
+from .world import World, plan_for, policy
+
+CUSTOM = {"kubeskippy.io/custom-actions": "diag: {custom: diagnostics}"}
+DIAG_THEN_DELETE = [{"name": "diag", "type": "custom", "priority": 200},
+                    {"name": "recreate", "type": "delete", "priority": 100,
+                     "deleteAction": {"gracePeriodSeconds": 10}}]
+
+
+class Recording:
+    """A Cluster that remembers every call (and passes it on), to check what happened in which order."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.calls: list[tuple] = []
+
+    def __getattr__(self, verb):
+        method = getattr(self.inner, verb)
+
+        def call(*args, **kwargs):
+            if verb in ("create", "replace"):
+                obj = args[0]
+                self.calls.append((verb, obj["kind"], obj["metadata"]["name"], kwargs.get("subresource")))
+            else:
+                self.calls.append((verb, *[a for a in args if isinstance(a, str)][:3]))
+            return method(*args, **kwargs)
+        return call
+
+    def index(self, verb: str, kind: str, name_prefix: str = "") -> int:
+        return next(n for n, c in enumerate(self.calls)
+                    if c[0] == verb and kind in c and any(isinstance(x, str) and x.startswith(name_prefix)
+                                                          for x in c[1:]))
+
+
+@pytest.fixture
+def scene(world: World):
+    pol = world.add_policy(policy(actions=DIAG_THEN_DELETE, annotations=CUSTOM))
+    world.cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}})
+    dep = world.deployment(replicas=2)
+    pod = world.pods()[0]
+    name = pod["metadata"]["name"]
+    world.store.set_log("default", name, "starting\npanic: config missing\n", container="app")
+    world.cluster.create(b.event("ev1", pod, reason="BackOff", message="Back-off restarting failed container"))
+    rs = world.get("apps/v1", "ReplicaSet", pod["metadata"]["ownerReferences"][0]["name"])
+    plan = plan_for(pol, pod, ("diag", "custom", {}), ("recreate", "delete", {}), owners=[rs, dep])
+    return world, pod, plan
+
+
+def _remediator(world: World, cluster) -> Remediator:
+    return Remediator(cluster=cluster, ledger=world.ledger, clock=world.clock, policies=world.policies,
+                      holder="replica-1", protection=world.config)
+
+
+def test_the_capture_sees_the_pod_before_the_delete_and_is_recorded_after_it(scene):
+    world, pod, plan = scene
+    cluster = Recording(world.cluster)
+    result = _remediator(world, cluster).execute(plan)
+    assert [(o.action, o.status) for o in result.outcomes] == [("diag", "executed"), ("recreate", "executed")]
+    diag = result.outcomes[0].details["diagnostics"]
+    assert diag["pods"][0]["name"] == pod["metadata"]["name"] and diag["status"]["phase"] == "Running"
+    assert "panic: config missing" in diag["logs"][0]["log"]
+    assert [e["reason"] for e in diag["events"]] == ["BackOff"]
+    assert diag["capturedAt"] == "2023-11-14T22:13:20.000Z"
+    deleted = cluster.index("delete", "Pod")
+    assert cluster.index("logs", pod["metadata"]["name"]) < deleted  # captured first ...
+    assert cluster.index("create", "HealingAction", "diag-") > deleted  # ... recorded after
+    assert cluster.index("create", "HealingAction", "recreate-") < deleted
+    phases = {ha["metadata"]["name"].split("-")[0]: ha["status"]["phase"] for ha in world.healing_actions()}
+    assert phases == {"diag": "Succeeded", "recreate": "Succeeded"}
+
+
+def test_a_transient_fault_before_the_delete_records_no_capture_and_the_retry_captures_again(scene):
+    world, pod, plan = scene
+    fault = world.cluster.faults.inject(status=503, count=1, verbs=["delete"], path=r"/pods/")
+    with pytest.raises(TemporaryError):
+        world.remediator().execute(plan)
+    assert fault.hits == 1
+    assert [ha["metadata"]["name"].split("-")[0] for ha in world.healing_actions()] == ["recreate"]
+    world.clock.advance(1)
+    result = world.remediator().execute(plan)
+    assert [(o.action, o.status) for o in result.outcomes] == [("diag", "executed"), ("recreate", "executed")]
+    assert result.outcomes[0].details["diagnostics"]["status"]["phase"] == "Running"  # the pod was still there
+    assert world.cluster.list("v1", "Pod", "default", field_selector=f"metadata.name={pod['metadata']['name']}") == []
+
+
+def test_a_redelivered_plan_replays_both_outcomes_without_capturing_again(scene):
+    world, pod, plan = scene
+    first = world.remediator().execute(plan)
+    cluster = Recording(world.cluster)
+    again = _remediator(world, cluster).execute(plan)
+    assert [o.id for o in again.outcomes] == [o.id for o in first.outcomes]
+    assert [c for c in cluster.calls if c[0] in ("logs", "delete", "create")] == []
+
+
+def test_a_capture_that_needs_approval_is_not_taken_ahead_of_the_change(scene):
+    world, pod, plan = scene
+    plan = plan.model_copy(update={"actions": [plan.actions[0].model_copy(update={"requires_approval": True}),
+                                               plan.actions[1]]})
+    cluster = Recording(world.cluster)
+    result = _remediator(world, cluster).execute(plan)
+    assert [(o.action, o.status) for o in result.outcomes] == [("diag", "pending_approval"),
+                                                               ("recreate", "executed")]
+    assert not any(c[0] == "logs" for c in cluster.calls)
+    assert cluster.index("create", "HealingAction", "diag-") < cluster.index("delete", "Pod")
+
+
+def test_with_a_fan_out_and_a_request_cache_each_first_read_reaches_the_api_once(scene):
+    world, pod, plan = scene
+    inner = Recording(world.cluster)
+    cached, fanout = RequestCachedCluster(inner), ThreadFanout(workers=4)
+    remediator = Remediator(cluster=cached, ledger=world.ledger, clock=world.clock, policies=world.policies,
+                            holder="replica-1", protection=world.config, fanout=fanout)
+    try:
+        with cached.scope():
+            result = remediator.execute(plan)
+    finally:
+        fanout.shutdown()
+    assert [o.status for o in result.outcomes] == ["executed", "executed"]
+    before_delete = inner.calls[:inner.index("delete", "Pod")]
+    reads = [c for c in before_delete if c[0] in ("get", "list")]
+    assert len(reads) == len(set(reads)), reads
+    assert {c[2] for c in reads if c[0] == "get"} >= {"Pod", "ReplicaSet", "Deployment", "Namespace", "HealingAction"}
+    assert {c[2] for c in reads if c[0] == "list"} == {"Event", "Pod", "ReplicaSet"}  # diagnostics, blast radius
