@@ -1,6 +1,6 @@
 """Safety-ledger throughput: decisions per second with 8 contending workers on shared records.
 
-Each worker has its own Ledger (its own holder) and, over HTTP, its own ``kubernetes`` client.
+Each worker has its own Ledger (its own holder) and, over HTTP, its own API client.
 All of them decide about workloads of ONE namespace under ONE policy, so they contend on the same
 ConfigMaps: the namespace's workload record (leases, executed steps, cooldowns, chains), the
 policy's window and the global window. The devcluster API server runs in its own process, as an
@@ -8,7 +8,8 @@ API server would; the workers are threads of this process. Each run is repeated,
 each time, through two stores in the same run:
 
 * in-memory: MemoryStore (the baseline);
-* HTTP: ConfigMapStore → KubernetesCluster (the real ``kubernetes`` client) → devcluster on 127.0.0.1.
+* HTTP: ConfigMapStore → KubernetesCluster.for_url (the functions' standard-library client) → devcluster
+  on 127.0.0.1.
 
 Decision mixes:
 
@@ -154,8 +155,6 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
 
-    from kubernetes import client as k8s
-
     from kubeskippy.adapters.configmap_store import ConfigMapStore
     from kubeskippy.adapters.kubernetes import KubernetesCluster
 
@@ -166,14 +165,11 @@ def main() -> None:
     port = parent.recv()
 
     def http_stores(tag: str) -> tuple[list[VersionedStore], Callable[[], None]]:
-        """One client per worker; the run's tag prefixes every record, so each run starts empty."""
-        clients = []
-        for _ in range(args.workers):
-            conf = k8s.Configuration()
-            conf.host = f"http://127.0.0.1:{port}"
-            clients.append(k8s.ApiClient(conf))
-        stores = [ConfigMapStore(KubernetesCluster(c), "kubeskippy", prefix=f"{tag}-") for c in clients]
-        return stores, lambda: [c.close() for c in clients]
+        """One client per worker, as the remediate function builds it; the run's tag prefixes
+        every record, so each run starts empty."""
+        clusters = [KubernetesCluster.for_url(f"http://127.0.0.1:{port}") for _ in range(args.workers)]
+        stores = [ConfigMapStore(c, "kubeskippy", prefix=f"{tag}-") for c in clusters]
+        return stores, lambda: [c.api_client.close() for c in clusters]
 
     results: dict[tuple[str, str], list[tuple[int, float, Counter]]] = {}
     try:

@@ -20,7 +20,7 @@ from .concurrency import BUSY, STRICT, assert_exactly_the_limit_ran, run_content
 @pytest.mark.slow
 @pytest.mark.parametrize("scenario", [pytest.param(STRICT, id="limit-5"), pytest.param(BUSY, id="limit-60")])
 def test_eight_replicas_over_http_run_exactly_the_limit_with_no_duplicate_and_no_overlap(clock, scenario):
-    config = SafetyConfig(max_attempts=30, chain_threshold=10**6)
+    config = SafetyConfig(max_attempts=30, chain_threshold=10**6, workload_shards=1)  # one record: most contention
     clients = []
     with DevClusterServer(ObjectStore(clock)) as server:
         def make(holder: str) -> Ledger:

@@ -18,7 +18,7 @@ def keys(store, name: str, kind: str) -> list[str]:
 
 
 def test_expired_entries_are_pruned_by_the_next_write(make_ledger, store, clock):
-    ledger = make_ledger(cfg=SafetyConfig(idempotency_ttl=7200, chain_window=3600))
+    ledger = make_ledger(cfg=SafetyConfig(idempotency_ttl=7200, chain_window=3600, workload_shards=1))
     ledger.complete(ledger.reserve(request("old:restart", cooldown=600, workload=deployment("a"))))
     ledger.reserve(request("dead:restart", lease=60, workload=deployment("b")))  # holder crashed
     clock.set(T0 + 7200)
@@ -42,7 +42,7 @@ def test_slots_outside_the_window_are_pruned_when_a_slot_is_taken(ledger, store,
 def test_hours_of_busy_healing_stay_under_a_tight_size_guard_thanks_to_pruning(make_ledger, store, clock):
     """3 actions a minute for 4 hours: ~720 steps would need ~200 KiB; an hour's worth fits in 64 KiB."""
     limit = 64 * 1024
-    ledger = make_ledger(cfg=SafetyConfig(global_max_actions_per_hour=None, chain_threshold=10**6,
+    ledger = make_ledger(cfg=SafetyConfig(global_max_actions_per_hour=None, chain_threshold=10**6, workload_shards=1,
                                           idempotency_ttl=3600, chain_window=600, max_record_bytes=limit))
     written = 0
     for minute in range(4 * 60):
@@ -97,7 +97,8 @@ def test_cluster_scoped_workloads_get_their_own_record():
     from kubeskippy.events.model import ObjectRef
 
     node = ObjectRef(api_version="v1", kind="Node", name="node-1")
-    assert workload_record(SafetyConfig(), node) == "kubeskippy-safety-w-cluster.scoped-0"
+    assert workload_record(SafetyConfig(workload_shards=1), node) == "kubeskippy-safety-w-cluster.scoped-0"
+    assert workload_record(SafetyConfig(), node) in namespace_records(SafetyConfig(), None)
 
 
 def test_a_record_is_measured_in_utf8_bytes_whatever_its_characters():

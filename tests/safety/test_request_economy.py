@@ -11,6 +11,7 @@ import pytest
 from kubeskippy.errors import Refused
 from kubeskippy.safety.config import SafetyConfig
 from kubeskippy.safety.ledger import Ledger
+from kubeskippy.safety.records import workload_record
 
 from .builders import SleepRecorder, deployment, request
 
@@ -20,12 +21,13 @@ def counts(store) -> tuple[int, int]:
 
 
 def test_a_grant_and_its_completion_cost_two_reads_and_three_writes(ledger, store):
-    ledger.complete(ledger.reserve(request("warm:restart", workload=deployment("warm"))))  # records exist
+    ledger.complete(ledger.reserve(request("first:restart", workload=deployment("first"))))  # records exist (same shard as "web")
+    assert workload_record(SafetyConfig(), deployment("first")) == workload_record(SafetyConfig(), deployment())
     before = counts(store)
     ledger.complete(ledger.reserve(request("plan-1:restart")))
     reads, writes = (a - b for a, b in zip(counts(store), before))
     assert (reads, writes) == (2, 3)
-    assert sorted(store.names()) == ["kubeskippy-safety-global", "kubeskippy-safety-w-prod-0"]
+    assert sorted(store.names()) == ["kubeskippy-safety-global", workload_record(SafetyConfig(), deployment("first"))]
 
 
 def test_an_abort_right_after_the_reservation_reads_only_to_give_the_slot_back(ledger, store):
