@@ -50,6 +50,7 @@ from kubeskippy.safety.config import SafetyConfig
 from kubeskippy.safety.contract import ActionRequest
 from kubeskippy.safety.ledger import Ledger
 from kubeskippy.safety.memory_store import MemoryStore
+from kubeskippy.services.fanout import ThreadFanout
 
 MIXES = ("storm", "refused", "granted", "ceiling")
 CONFIG = SafetyConfig(max_attempts=40, global_max_actions_per_hour=10**6)  # the global window is still kept
@@ -98,7 +99,8 @@ def run(mix: str, stores: list[VersionedStore], per_worker: list[list[ActionRequ
         return Change(None)
 
     def worker(n: int) -> None:
-        ledger = Ledger(stores[n], clock, CONFIG, f"worker-{n}")
+        fanout = ThreadFanout(workers=2)  # as each remediate replica has: lease and slot written at once
+        ledger = Ledger(stores[n], clock, CONFIG, f"worker-{n}", fanout=fanout)
         backoff, rng = Backoff(CONFIG.max_attempts, CONFIG.backoff_base, CONFIG.backoff_cap), random.Random(n)
         try:
             start.wait()
@@ -123,6 +125,8 @@ def run(mix: str, stores: list[VersionedStore], per_worker: list[list[ActionRequ
                     outcomes[outcome] += 1
         except BaseException as e:  # noqa: BLE001
             errors.append(e)
+        finally:
+            fanout.shutdown()
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(len(stores))]
     for t in threads:

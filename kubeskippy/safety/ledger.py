@@ -8,6 +8,9 @@ A reservation is made in a fixed order, each step one atomic write:
 2. the rate record: take a slot that counts in the policy's sliding window and in the
    cluster-wide one (or refuse ``rate_limited`` / ``global_rate_limited``), one write for both.
 
+Given a ``fanout``, the two writes go out together; whichever of them fails, the other is undone
+exactly as a failure after step 1 is.
+
 Completing (or aborting) is one more write to the workload record, which starts from the version
 the lease write left when nobody wrote in between (no read). A refusal or failure after step 1
 undoes what was taken (best effort). Whatever crash happens in between, the damage is on the safe
@@ -24,7 +27,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from ..clock import Clock
 from ..errors import FieldError, InvalidInput, Refused
@@ -44,6 +47,9 @@ log = logging.getLogger(__name__)
 
 _REMEMBERED = 256
 """Reservations whose lease write a Ledger keeps for a cheaper complete()/abort()."""
+
+_NOT_RUN: tuple[None, None] = (None, None)
+"""A reservation write skipped because an earlier one failed (sequential mode)."""
 
 
 @dataclass(frozen=True)
@@ -87,12 +93,15 @@ class Ledger:
 
     ``holder`` names this replica (e.g. the pod name); it must differ between replicas. ``sleep``
     is how backoff waits (``time.sleep`` in production; the simulator and tests pass their own).
+    ``fanout`` (``fanout(calls) -> results``, e.g. kubeskippy.services.fanout.ThreadFanout) lets
+    a reservation write the lease and the rate slot at once: one round trip instead of two.
     The instance keeps no state between calls, so any number of them may share one store.
     """
 
     def __init__(self, store: VersionedStore, clock: Clock, config: SafetyConfig | None = None,
                  holder: str = "", *, sleep: Callable[[float], None] = time.sleep,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None,
+                 fanout: Callable[[Sequence[Callable[[], Any]]], list[Any]] | None = None) -> None:
         if not holder:
             raise InvalidInput([FieldError("holder", "must name this replica")], source="Ledger")
         self._store = store
@@ -104,6 +113,7 @@ class Ledger:
         self._backoff = Backoff(self._config.max_attempts, self._config.backoff_base, self._config.backoff_cap)
         self._written: OrderedDict[tuple[str, float], Versioned | None] = OrderedDict()
         self._written_lock = threading.Lock()
+        self._fanout = fanout
 
     @property
     def holder(self) -> str:
@@ -123,26 +133,30 @@ class Ledger:
         rates = None if request.observe_only else rate_record(self._config, request.policy)
         # Look before writing: a refusal costs reads only and never leaves a lease to undo. The
         # snapshots are then the first reads of the writes below (a stale one just conflicts).
+        acquired = self._clock.now()
         snapshot = self._store.read(record)
-        grant_lease(dict(snapshot.data) if snapshot else {}, claim, self._clock.now(), self._config, about)
+        grant_lease(dict(snapshot.data) if snapshot else {}, claim, acquired, self._config, about)
         rate_snapshot: Versioned | None = UNREAD
         if rates is not None:
             rate_snapshot = self._store.read(rates)
-            take_slot(dict(rate_snapshot.data) if rate_snapshot else {}, **self._slot_args(request, self._clock.now()))
-        acquired, written = self._update(
-            record, lambda data: grant_lease(data, claim, self._clock.now(), self._config, about), snapshot)
+            take_slot(dict(rate_snapshot.data) if rate_snapshot else {}, **self._slot_args(request, acquired))
         reservation = Reservation(request=request, holder=self._holder, reserved_at=acquired,
                                   lease_expires=acquired + request.lease_duration)
+        writes = [lambda: self._update(record, lambda data: grant_lease(data, claim, acquired, self._config, about),
+                                       snapshot)]
         if rates is not None:
-            try:
-                self._update(rates, lambda data: take_slot(data, **self._slot_args(request, acquired)),
-                             rate_snapshot)
-            except Exception as e:
-                # A refusal wrote nothing; after any other failure the write may have landed.
-                self._undo(reservation, claim, slot_maybe_taken=not isinstance(e, Refused),
-                           snapshot=written)
-                raise
-        self._remember(reservation, written)
+            writes.append(lambda: self._update(rates, lambda data: take_slot(data, **self._slot_args(request, acquired)),
+                                               rate_snapshot))
+        (lease, lease_error), *slot = self._write_all(writes)
+        slot_error = slot[0][1] if slot else None
+        if lease_error is not None or slot_error is not None:
+            # A refusal wrote nothing; after any other failure the write may have landed.
+            self._undo(reservation, claim,
+                       lease_maybe_taken=not isinstance(lease_error, Refused),
+                       slot_maybe_taken=bool(slot) and slot[0] is not _NOT_RUN and not isinstance(slot_error, Refused),
+                       snapshot=lease[1] if lease_error is None else UNREAD)
+            raise lease_error or slot_error  # a lease refusal (duplicate, leased, ...) says more
+        self._remember(reservation, lease[1])
         log.info("%s reserved %s on %s until %s", self._holder, request.step_id, claim.workload,
                  reservation.lease_expires)
         return reservation
@@ -170,6 +184,14 @@ class Ledger:
         self._update(workload_record(self._config, workload), lambda data: record_health(
             data, key, healthy, self._clock.now(), self._config))
         log.info("verification of %s after %s: %s", key, policy, "healthy" if healthy else "unhealthy")
+
+    def reads_ahead(self, request: ActionRequest) -> list[Callable[[], Versioned | None]]:
+        """The reads :meth:`reserve` starts with, as calls a caller may make early and at once
+        with its own reads (behind a per-request read cache, which then answers ``reserve``)."""
+        names = [workload_record(self._config, request.workload)]
+        if not request.observe_only:
+            names.append(rate_record(self._config, request.policy))
+        return [lambda name=name: self._store.read(name) for name in names]
 
     # -- inspection -----------------------------------------------------------------------------
 
@@ -212,15 +234,34 @@ class Ledger:
             data, policy=request.policy, step_id=request.step_id, holder=reservation.holder,
             reserved_at=reservation.reserved_at, now=self._clock.now()))
 
-    def _undo(self, reservation: Reservation, claim: LeaseClaim, *, slot_maybe_taken: bool,
-              snapshot: Versioned | None) -> None:
+    def _write_all(self, writes: list[Callable[[], Any]]) -> list[tuple[Any, Exception | None]]:
+        """(result, error) of each write. Given a ``fanout``, the writes go out at once (they are
+        to different records, and every combination of outcomes is undone the same way);
+        without one, in order, stopping at the first failure (the rest are ``_NOT_RUN``)."""
+
+        def attempt(write: Callable[[], Any]) -> tuple[Any, Exception | None]:
+            try:
+                return write(), None
+            except Exception as e:  # noqa: BLE001 - sorted out by the caller
+                return None, e
+
+        if self._fanout is not None and len(writes) > 1:
+            return self._fanout([lambda write=write: attempt(write) for write in writes])
+        out: list[tuple[Any, Exception | None]] = []
+        for write in writes:
+            out.append(attempt(write) if not out or out[-1][1] is None else _NOT_RUN)
+        return out
+
+    def _undo(self, reservation: Reservation, claim: LeaseClaim, *, lease_maybe_taken: bool = True,
+              slot_maybe_taken: bool, snapshot: Versioned | None = UNREAD) -> None:
         """Best effort: whatever cannot be undone now expires by itself (see the module doc)."""
         try:
             if slot_maybe_taken:
                 self._give_back(reservation)
-            self._update(workload_record(self._config, reservation.request.workload),
-                         lambda data: release_lease(data, claim, reservation.reserved_at, self._clock.now(),
-                                                    self._config), snapshot, True)
+            if lease_maybe_taken:
+                self._update(workload_record(self._config, reservation.request.workload),
+                             lambda data: release_lease(data, claim, reservation.reserved_at, self._clock.now(),
+                                                        self._config), snapshot, snapshot is not UNREAD)
         except Exception as e:  # noqa: BLE001 - the original refusal/failure matters more
             log.warning("could not undo reservation of %s (%s); its lease expires at %s and its rate "
                         "slot leaves the window within %gs", reservation.request.step_id, e,

@@ -18,12 +18,11 @@ from ..remediate.result import RemediationResult
 from ..safety.config import SafetyConfig
 from ..safety.contract import ActionRequest
 from ..safety.ledger import Ledger
-from ..safety.records import rate_record, workload_record
 from .config import Lazy, PolicySource, cluster_from_config, float_setting, namespace_from_config
 from .fanout import ThreadFanout
 from .request_cache import RequestCachedCluster
 
-__all__ = ["RemediateService", "ReadAheadLedger", "build", "safety_config_from"]
+__all__ = ["RemediateService", "build", "safety_config_from"]
 
 
 def safety_config_from(cfg: Mapping[str, str]) -> SafetyConfig:
@@ -53,11 +52,12 @@ class RemediateService:
         from ..adapters.configmap_store import ConfigMapStore
 
         cluster = self.cached_cluster.get()
-        ledger = ReadAheadLedger(ConfigMapStore(cluster, self.namespace, prefix=""), self.clock, self.safety,
-                                 self.holder)
+        fanout = ThreadFanout()
+        ledger = Ledger(ConfigMapStore(cluster, self.namespace, prefix=""), self.clock, self.safety, self.holder,
+                        fanout=fanout)
         return Remediator(cluster=cluster, ledger=ledger, clock=self.clock,
                           policies=lambda key: self.policies.by_key().get(key), holder=self.holder,
-                          protection=self.safety, namespace_for_actions=self.namespace, fanout=ThreadFanout())
+                          protection=self.safety, namespace_for_actions=self.namespace, fanout=fanout)
 
     def handle(self, event: Any) -> Sequence[Any]:
         with self.cached_cluster.get().scope():
@@ -81,20 +81,6 @@ class RemediateService:
             raise InvalidInput(f"type: remediate does not handle {event_type!r}; its Triggers send {PLAN}, "
                                "HealingAction updates and PingSource ticks")
         return events_of(result)
-
-
-class ReadAheadLedger(Ledger):
-    """The ledger, plus ``reads_ahead(request)``: the reads of the records ``reserve(request)``
-    starts with (the workload's lease record and, for a change, the rate window), as calls the
-    executor makes at once with its other early reads; the request cache then answers
-    ``reserve``'s own reads. Naming the records is the ledger's business: this uses its public
-    record names and reads nothing else (it belongs in the Ledger; kept here meanwhile)."""
-
-    def reads_ahead(self, request: ActionRequest) -> list[Callable[[], Any]]:
-        names = [workload_record(self.config, request.workload)]
-        if not request.observe_only:
-            names.append(rate_record(self.config, request.policy))
-        return [lambda name=name: self._store.read(name) for name in names]
 
 
 def events_of(result: RemediationResult) -> list[Any]:

@@ -5,13 +5,14 @@ needs (two reads and three writes for a grant and its completion)."""
 from __future__ import annotations
 
 import random
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from kubeskippy.errors import Refused
 from kubeskippy.safety.config import SafetyConfig
 from kubeskippy.safety.ledger import Ledger
-from kubeskippy.safety.records import workload_record
+from kubeskippy.safety.records import rate_record, workload_record
 
 from .builders import SleepRecorder, deployment, request
 
@@ -68,3 +69,69 @@ def test_one_write_checks_the_policy_limit_and_the_cluster_cap_together(make_led
     assert "3 of 3 actions already taken for the cluster" in str(cluster_full.value)
     assert (ledger.actions_in_window("prod/one"), ledger.actions_in_window("prod/two"),
             ledger.actions_in_window()) == (2, 1, 3)
+
+
+def threads(calls):
+    """A fan-out like the functions': every call in its own thread, results in call order."""
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(lambda call: call(), calls))
+
+
+@pytest.fixture
+def together(store, clock):
+    def make(holder: str = "replica-a", cfg: SafetyConfig | None = None) -> Ledger:
+        return Ledger(store, clock, cfg or SafetyConfig(), holder, sleep=SleepRecorder(), rng=random.Random(3),
+                      fanout=threads)
+    return make
+
+
+def test_with_a_fanout_the_lease_and_the_slot_are_written_together_and_complete_as_before(together, store):
+    ledger = together()
+    reservation = ledger.reserve(request())
+    assert (ledger.actions_in_window("prod/heal"), len(ledger.active_leases("prod"))) == (1, 1)
+    ledger.complete(reservation)
+    assert ledger.active_leases("prod") == []
+    with pytest.raises(Refused, match="duplicate"):
+        ledger.reserve(request())
+
+
+class FirstReadsFrom:
+    """A store whose first read of each record answers what it held earlier: the replica looked,
+    then another one wrote before its own writes went out."""
+
+    def __init__(self, store, earlier: dict) -> None:
+        self.store, self.earlier = store, dict(earlier)
+
+    def read(self, name):
+        return self.earlier.pop(name) if name in self.earlier else self.store.read(name)
+
+    def create(self, name, data):
+        return self.store.create(name, data)
+
+    def replace(self, name, data, version):
+        return self.store.replace(name, data, version)
+
+
+def looked_earlier(store, clock, cfg: SafetyConfig) -> Ledger:
+    names = [workload_record(cfg, deployment()), rate_record(cfg, "prod/heal")]
+    return Ledger(FirstReadsFrom(store, {name: store.read(name) for name in names}), clock, cfg, "replica-a",
+                  sleep=SleepRecorder(), rng=random.Random(1), fanout=threads)
+
+
+def test_with_a_fanout_a_lease_lost_to_a_race_gives_its_slot_back(together, store, clock):
+    late = looked_earlier(store, clock, SafetyConfig())
+    together("replica-b").reserve(request("plan-2:restart"))  # takes the lease after replica-a looked
+    with pytest.raises(Refused, match="leased"):
+        late.reserve(request())
+    assert late.actions_in_window("prod/heal") == 1  # only replica-b's slot: replica-a's was given back
+    assert [v.holder for v in late.active_leases("prod")] == ["replica-b"]
+
+
+def test_with_a_fanout_a_window_filled_by_a_race_releases_the_lease_it_took(together, store, clock):
+    cfg = SafetyConfig(global_max_actions_per_hour=1)
+    late = looked_earlier(store, clock, cfg)
+    together("replica-b", cfg).reserve(request("first:restart", workload=deployment("first")))
+    with pytest.raises(Refused, match="global_rate_limited"):
+        late.reserve(request())
+    assert [v.holder for v in late.active_leases("prod")] == ["replica-b"]  # replica-a's lease undone
+    assert late.actions_in_window() == 1

@@ -1,4 +1,4 @@
-"""ReadAheadLedger: the reads it makes ahead are exactly the ones reserve() then needs."""
+"""Ledger.reads_ahead: the reads it hands out are exactly the ones reserve() then needs."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from kubeskippy.devcluster.memory_cluster import MemoryCluster
 from kubeskippy.events.model import ObjectRef
 from kubeskippy.safety.config import SafetyConfig
 from kubeskippy.safety.contract import ActionRequest
-from kubeskippy.services.remediate import ReadAheadLedger
+from kubeskippy.safety.ledger import Ledger
 from kubeskippy.services.request_cache import RequestCachedCluster
 
 
@@ -38,8 +38,8 @@ def test_reserve_needs_no_read_beyond_the_ones_made_ahead(observe_only, records,
     inner = CountingCluster()
     inner.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kubeskippy"}})
     cached = RequestCachedCluster(inner)
-    ledger = ReadAheadLedger(ConfigMapStore(cached, "kubeskippy", prefix=""), ManualClock(),
-                             SafetyConfig(global_max_actions_per_hour=global_cap), "replica-1")
+    ledger = Ledger(ConfigMapStore(cached, "kubeskippy", prefix=""), ManualClock(),
+                    SafetyConfig(global_max_actions_per_hour=global_cap), "replica-1")
     request = _request(observe_only)
     with cached.scope():
         calls = ledger.reads_ahead(request)
