@@ -211,11 +211,10 @@ class Observer:
         avail_sum = np.minimum(avail, desired).sum(axis=1)
         desired_sum, existing_sum = float(desired.sum()), float(existing.sum())
         dts = T - Tprev
-        for k in range(B):
-            dt = float(dts[k])
-            self.available_seconds += float(avail_sum[k]) * dt
-            self.desired_seconds += desired_sum * dt
-            self.replica_seconds += existing_sum * dt
+        # added one tick after another (a cumulative sum is sequential: the same roundings)
+        self.available_seconds = _added(self.available_seconds, avail_sum * dts)
+        self.desired_seconds = _added(self.desired_seconds, desired_sum * dts)
+        self.replica_seconds = _added(self.replica_seconds, existing_sum * dts)
         self._incidents_block(T, Tprev, bad, hot, died, short)
         self._exits_seen[:K] = world.stats.exits[:K]
         self._last_t = float(T[-1])
@@ -243,7 +242,9 @@ class Observer:
         causes = np.zeros(K * n_inc, dtype=np.int8)
         causes[np.arange(K) * n_inc] = np.where(open0, self._causes[:K], 0)
         for bit, flag in ((_HOT, hot), (_DIED, died), (_SHORT, short)):
-            causes[np.unique(key[flag])] |= bit
+            marked = np.zeros(K * n_inc, dtype=bool)
+            marked[key[flag]] = True  # (a mark per incident: no sort, unlike np.unique)
+            causes[marked] |= bit
         start = np.full(K * n_inc, np.nan)
         start[np.arange(K) * n_inc] = self._start[:K]
         seq = np.zeros(K * n_inc, dtype=np.int64)
@@ -277,9 +278,9 @@ class Observer:
     def _plot_block(self, T, frames, mem_pct) -> None:
         world = self.world
         picks = []
-        for k in range(len(T)):
-            if T[k] >= self._next_plot:
-                self._next_plot = float(T[k]) + _PLOT_STEP
+        for k, t in enumerate(T.tolist()):
+            if t >= self._next_plot:
+                self._next_plot = t + _PLOT_STEP
                 picks.append(k)
         if not picks:
             return
@@ -365,3 +366,10 @@ class Observer:
         plots = {"memory_percent": self.plot_memory,
                  "oom_times": [(world.deployments[d].name, t) for d, t in world.stats.oom_times]}
         return RunRecord(scenario, arm, seed, duration, metrics, incident_rows, action_rows, plots)
+
+
+def _added(total: float, terms: np.ndarray) -> float:
+    """``total`` plus each term in turn, left to right (as a loop of ``+=`` would round)."""
+    if not len(terms):
+        return total
+    return float(np.cumsum(np.concatenate([[total], terms]))[-1])

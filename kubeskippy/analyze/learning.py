@@ -25,13 +25,16 @@ import logging
 import random
 import time
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from ..clock import Clock
-from ..events.model import ObjectRef, Outcome, Plan, PlannedAction, Verification, stable_id
+from ..events.model import ObjectRef, Plan, PlannedAction, stable_id
 from ..ports import VersionedStore
 from ..safety.cas import Backoff, Change, update_record
 from .action_kinds import is_mutating
+
+if TYPE_CHECKING:  # remediate's report models: built when one arrives, not on analyze's cold start
+    from ..events.model import Outcome, Verification
 
 __all__ = ["LearningConfig", "Effectiveness", "EffectivenessStore", "Ordering"]
 

@@ -23,11 +23,11 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
-from typing import Iterable, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Iterable, NamedTuple, Sequence
 
 from ..clock import Clock
 from ..errors import TemporaryError
-from ..events.model import Alert, Finding
+from ..events.model import Finding
 from ..policy.model import HealingPolicy
 from ..ingest.model import ResourceEvent
 from ..ports import Cluster, Metrics
@@ -38,10 +38,13 @@ from .evidence import alert_evidence, condition_evidence, event_evidence, metric
 from .findings import Breach, assemble_findings
 from .metric_eval import MetricBreach, RangeSettings, evaluate_metric
 from .objects import api_group, is_being_deleted, labels_of, meta_of
-from .reading import ObjectReader
+from .reading import Fanout, ObjectReader
 from .selection import SelectionPlan
 from .sweep_listing import list_for_sweep, listed_objects
 from .targets import target_of
+
+if TYPE_CHECKING:  # the Alert model is built on detect's first alert, not on its cold start
+    from ..events.alert import Alert
 
 __all__ = ["Detector", "DetectorSettings"]
 
@@ -70,11 +73,15 @@ class DetectorSettings:
 
 
 class Detector:
-    """Evaluate HealingPolicy triggers against observations; return deduplicated findings."""
+    """Evaluate HealingPolicy triggers against observations; return deduplicated findings.
+
+    ``fanout`` (optional) runs independent reads at once: a Pod's ReplicaSet and its likely
+    Deployment are then read in one round (:meth:`ObjectReader.owner_chain`)."""
 
     def __init__(self, policies: Sequence[HealingPolicy], *, cluster: Cluster, metrics: Metrics | None,
-                 clock: Clock, settings: DetectorSettings | None = None) -> None:
+                 clock: Clock, settings: DetectorSettings | None = None, fanout: Fanout | None = None) -> None:
         self._cluster = cluster
+        self._fanout = fanout
         self._metrics = metrics
         self._clock = clock
         self._settings = settings or DetectorSettings()
@@ -142,13 +149,13 @@ class Detector:
             if record is None:
                 return []
             now = self._clock.now()
-            reader = ObjectReader(self._cluster)
+            reader = ObjectReader(self._cluster, self._fanout)
             breaches = self._event_record_breaches(record, reader, now)
         else:
             if self._conditions_for(kind, group, meta_of(obj).get("namespace") or "") is None:
                 return []
             now = self._clock.now()
-            reader = ObjectReader(self._cluster)
+            reader = ObjectReader(self._cluster, self._fanout)
             reader.remember(obj)
             breaches = self._condition_breaches(obj, reader, now)
         if not breaches:
@@ -171,7 +178,7 @@ class Detector:
             log.info("alert %s has no namespace/pod (or other object) labels; no target, ignored", alert.alertname)
             return []
         now = self._clock.now()
-        reader = ObjectReader(self._cluster)
+        reader = ObjectReader(self._cluster, self._fanout)
         obj = reader.get(ref.api_version, ref.kind, ref.name, ref.namespace)
         if obj is None or is_being_deleted(obj) or not policy.selector.selects(obj, lambda: reader.owner_chain(obj)):
             return []
@@ -192,7 +199,7 @@ class Detector:
         now = self._clock.now()
         wanted = frozenset(namespaces) if namespaces is not None else None
         policies = [p for p in self._policies if _overlaps(p, wanted)]
-        reader = ObjectReader(self._cluster)
+        reader = ObjectReader(self._cluster, self._fanout)
         breaches: list[Breach] = []
         list_for_sweep(policies, wanted, reader)
         for obj in listed_objects(policies, wanted, reader):

@@ -8,14 +8,19 @@ across calls, so a later call never acts on a stale owner.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 from ..errors import APINotFound
 from ..kinds import WORKLOAD_KINDS
 from ..ports import Cluster
 from .objects import ObjectKey, api_group, key_of, meta_of
 
-__all__ = ["ObjectReader", "MAX_OWNER_DEPTH", "controller_reference"]
+__all__ = ["ObjectReader", "MAX_OWNER_DEPTH", "controller_reference", "likely_deployment"]
+
+Fanout = Callable[[Sequence[Callable[[], Any]]], list]
+"""Runs independent calls, at once if it can, returning their results in order."""
+
+POD_TEMPLATE_HASH = "pod-template-hash"
 
 MAX_OWNER_DEPTH = 4
 """Pod → ReplicaSet → Deployment is depth 2; the cap only guards against reference cycles."""
@@ -24,8 +29,9 @@ MAX_OWNER_DEPTH = 4
 class ObjectReader:
     """A read-through cache over :class:`~kubeskippy.ports.Cluster` ``get``/``list`` for one call."""
 
-    def __init__(self, cluster: Cluster) -> None:
+    def __init__(self, cluster: Cluster, fanout: Fanout | None = None) -> None:
         self._cluster = cluster
+        self._fanout = fanout
         self._objects: dict[ObjectKey, dict | None] = {}
         self._complete: set[tuple[str, str, str]] = set()
         self._chains: dict[ObjectKey, list[dict]] = {}
@@ -44,12 +50,33 @@ class ObjectReader:
         if (key.group, kind, key.namespace) in self._complete or (key.group, kind, "*") in self._complete:
             return None
         self.reads += 1
-        try:
-            obj: dict | None = self._cluster.get(api_version, kind, name, namespace or None)
-        except APINotFound:
-            obj = None
+        obj = self._fetch(api_version, kind, name, namespace)
         self._objects[key] = obj
         return obj
+
+    def _fetch(self, api_version: str, kind: str, name: str, namespace: str | None) -> dict | None:
+        try:
+            return self._cluster.get(api_version, kind, name, namespace or None)
+        except APINotFound:
+            return None
+
+    def _read_owners_ahead(self, obj: dict) -> None:
+        """With a fan-out, read a Deployment's Pod's ReplicaSet and its likely Deployment at once
+        (one round instead of two). The guess is only a read: the chain still follows the
+        ReplicaSet's own reference and checks uids, so a wrong guess costs one wasted GET."""
+        ref = controller_reference(obj)
+        guess = likely_deployment(obj, ref)
+        if guess is None or ref is None:
+            return
+        namespace = meta_of(obj).get("namespace")
+        reads = [(ref.get("apiVersion", "apps/v1"), "ReplicaSet", ref["name"]), ("apps/v1", "Deployment", guess)]
+        pending = [r for r in reads if ObjectKey(api_group(r[0]), r[1], namespace or "", r[2]) not in self._objects]
+        if len(pending) < 2:
+            return
+        found = self._fanout([lambda r=r: self._fetch(*r, namespace) for r in pending])  # type: ignore[misc]
+        for (api_version, kind, name), owner in zip(pending, found):
+            self.reads += 1
+            self._objects[ObjectKey(api_group(api_version), kind, namespace or "", name)] = owner
 
     def list(self, api_version: str, kind: str, namespace: str | None = None,
              field_selector: str | None = None) -> list[dict]:
@@ -81,6 +108,8 @@ class ObjectReader:
         cached = self._chains.get(key)
         if cached is not None:
             return cached
+        if self._fanout is not None and obj.get("kind") == "Pod":
+            self._read_owners_ahead(obj)
         chain: list[dict] = []
         seen = {key}
         namespace = meta_of(obj).get("namespace")
@@ -117,3 +146,18 @@ def controller_reference(obj: dict) -> dict | None:
         if first is None:
             first = ref
     return first
+
+
+def likely_deployment(pod: dict, ref: dict | None) -> str | None:
+    """The name of the Deployment that probably owns ``pod``'s ReplicaSet, from naming alone.
+
+    The Deployment controller names a ReplicaSet ``<deployment>-<pod-template-hash>`` and labels
+    its Pods with that hash; when the Pod's controller is such a ReplicaSet, the prefix is the
+    Deployment's name. ``None`` when the Pod does not look like that."""
+    if ref is None or ref.get("kind") != "ReplicaSet" or not ref.get("name"):
+        return None
+    template_hash = (meta_of(pod).get("labels") or {}).get(POD_TEMPLATE_HASH)
+    suffix = f"-{template_hash}"
+    if not template_hash or not ref["name"].endswith(suffix) or len(ref["name"]) <= len(suffix):
+        return None
+    return ref["name"][: -len(suffix)]

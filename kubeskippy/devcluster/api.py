@@ -439,3 +439,5 @@ class DevClusterAPI:
                 return
             for event in events:
                 yield encode(event)
+            if not events:
+                yield b""  # nothing to send: lets the server check that the watcher is still there

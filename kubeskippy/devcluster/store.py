@@ -59,6 +59,8 @@ STATUS_SUBRESOURCE_KINDS = frozenset({
 _PROPAGATION_POLICIES = ("Orphan", "Background", "Foreground")
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 _BUILTIN_GROUPS = frozenset({"", "apps", "batch", "policy", "events.k8s.io", "coordination.k8s.io"})
+_EVENT_KIND = ("v1", "Event")
+_INVOLVED_NAME = "involvedObject.name"
 _SCALE_INFO = KindInfo("autoscaling/v1", "Scale", "scale", True)  # for error messages only
 
 
@@ -142,7 +144,9 @@ class ObjectStore:
         self.graceful_pod_deletion = graceful_pod_deletion
         self.require_namespaces = require_namespaces
         self._lock = threading.RLock()
-        self._changed = threading.Condition(self._lock)
+        # One condition per kind, all on the store's lock: a change wakes only the watches of its
+        # kind (an incident writes HealingActions, ConfigMaps and Events; a pod watch sleeps on).
+        self._changed: dict[tuple[str, str], threading.Condition] = {}
         self._random = random.Random(seed)
         self._kinds: dict[tuple[str, str], KindInfo] = {(k.api_version, k.kind): k for k in kinds}
         self._plurals: dict[tuple[str, str], KindInfo] = {(k.api_version, k.plural): k for k in kinds}
@@ -151,6 +155,9 @@ class ObjectStore:
         self._history: deque[WatchEvent] = deque(maxlen=max(1, watch_history))
         self._forgotten_upto = 0  # highest resourceVersion that fell out of the history
         self._logs: dict[tuple[str, str, str, bool], str] = {}
+        # Core Events by (namespace, involvedObject.name): a LIST for one object's Events (the
+        # analyzer and diagnostics ask for them) looks at that object's, not at every Event.
+        self._events_by_involved: dict[tuple[str, str], set[tuple[str, str]]] = {}
 
     # --- kinds ---------------------------------------------------------------------------
 
@@ -226,9 +233,36 @@ class ObjectStore:
         flt = self.compile_filter(api_version, kind, namespace, label_selector, field_selector)
         with self._lock:
             bucket = self._bucket(flt.info)
+            candidates = self._indexed_candidates(flt)
             # Select, then sort only what matched (a bucket holds the kind in every namespace).
-            items = [_clone(bucket[key]) for key in sorted(k for k, obj in bucket.items() if flt.selects(obj))]
+            items = [_clone(bucket[key]) for key in sorted(
+                k for k, obj in (bucket.items() if candidates is None else
+                                 ((k, bucket[k]) for k in candidates if k in bucket)) if flt.selects(obj))]
             return ListResult(items, str(self._revision))
+
+    def _indexed_candidates(self, flt: WatchFilter) -> set[tuple[str, str]] | None:
+        """The keys that can match a namespaced core-Event LIST on ``involvedObject.name=…``
+        (a superset: the filter still checks every field), or None to scan the whole kind."""
+        if (flt.info.api_version, flt.info.kind) != _EVENT_KIND or flt.namespace is None:
+            return None
+        name = next((f.value for f in flt.fields if f.field == _INVOLVED_NAME and not f.negated), None)
+        if name is None:
+            return None
+        return self._events_by_involved.get((flt.namespace, name), set())
+
+    def _index_event(self, key: tuple[str, str], old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
+        for obj, add in ((old, False), (new, True)):
+            if obj is None:
+                continue
+            entry = (key[0], str((obj.get("involvedObject") or {}).get("name") or ""))
+            if add:
+                self._events_by_involved.setdefault(entry, set()).add(key)
+            else:
+                keys = self._events_by_involved.get(entry)
+                if keys is not None:
+                    keys.discard(key)
+                    if not keys:
+                        del self._events_by_involved[entry]
 
     def list(self, api_version: str, kind: str, namespace: str | None = None,
              label_selector: str | None = None, field_selector: str | None = None) -> list[dict[str, Any]]:
@@ -244,6 +278,8 @@ class ObjectStore:
         _meta(target)["resourceVersion"] = str(self._revision)
         info = self.kind(target["apiVersion"], target["kind"])
         key = (target["metadata"].get("namespace", "") if info.namespaced else "", target["metadata"]["name"])
+        if (info.api_version, info.kind) == _EVENT_KIND:
+            self._index_event(key, old, None if event_type == "DELETED" else target)
         if event_type == "DELETED":
             self._bucket(info).pop(key, None)
             if info.kind == "Pod":
@@ -255,7 +291,9 @@ class ObjectStore:
             self._forgotten_upto = self._history[0].resource_version
         self._history.append(WatchEvent(event_type, self._revision, _clone(target),
                                         _clone(old) if old is not None else None))
-        self._changed.notify_all()
+        changed = self._changed.get((info.api_version, info.kind))
+        if changed is not None:
+            changed.notify_all()
         return _clone(target)
 
     def _generate_name(self, info: KindInfo, namespace: str, prefix: str) -> str:
@@ -778,10 +816,13 @@ class ObjectStore:
         with self._lock:
             if after < self._forgotten_upto:
                 raise st.gone(f"too old resource version: {after} ({self._forgotten_upto + 1})")
-            out = []
-            for event in self._history:
+            newer = []  # the history is in resourceVersion order: walk back only over what is new
+            for event in reversed(self._history):
                 if event.resource_version <= after:
-                    continue
+                    break
+                newer.append(event)
+            out = []
+            for event in reversed(newer):
                 shown = self._filtered(flt, event)
                 if shown is not None:
                     out.append(shown)
@@ -802,7 +843,8 @@ class ObjectStore:
     def wait_for_events(self, flt: WatchFilter, after: int, timeout: float) -> tuple[list[WatchEvent], int]:
         """Block (real time, at most ``timeout`` s) until ``flt`` selects a change after ``after``."""
         deadline = time.monotonic() + timeout
-        with self._changed:
+        with self._lock:
+            changed = self._changed.setdefault((flt.info.api_version, flt.info.kind), threading.Condition(self._lock))
             while True:
                 events, resume = self.events_after(flt, after)
                 if events:
@@ -811,7 +853,7 @@ class ObjectStore:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return [], resume
-                self._changed.wait(remaining)
+                changed.wait(remaining)
 
     def watch(self, api_version: str, kind: str, namespace: str | None = None, *,
               resource_version: str | None = None, label_selector: str | None = None,

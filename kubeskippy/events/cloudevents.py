@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from datetime import datetime, timezone
 from typing import Any, Literal, Mapping
 
@@ -26,8 +27,8 @@ from ..clock import from_rfc3339
 from ..errors import FieldError, InvalidInput
 from ..policy.validation import field_errors_from
 from ..types import to_timestamp_text
-from .model import Alert, EventModel, Plan
-from .types import ALERT_FIRING, ALERT_RESOLVED, EVENT_MODELS, dataschema_for, source_for
+from .model import EventModel
+from .types import ALERT_FIRING, ALERT_RESOLVED, EVENT_TYPES, dataschema_for, event_model, source_for
 
 __all__ = [
     "CloudEvent",
@@ -66,17 +67,24 @@ def check_extension_name(name: str) -> None:
                                        "extension names must be 1-20 lowercase letters or digits")])
 
 
+def _is_instance(payload: object, module: str, name: str) -> bool:
+    """``isinstance`` against a payload model that is loaded on first use: when its module was never
+    imported, nothing can be an instance of it (and checking must not build it)."""
+    loaded = sys.modules.get(f"{__package__}.{module}")
+    return loaded is not None and isinstance(payload, getattr(loaded, name))
+
+
 def correlation_extensions(payload: EventModel) -> dict[str, str]:
     """Ids that let a Trigger filter, or a person grep, everything about one problem."""
     out: dict[str, str] = {}
-    if isinstance(payload, Alert):  # an Alertmanager fingerprint is not a finding fingerprint
+    if _is_instance(payload, "alert", "Alert"):  # an Alertmanager fingerprint is not a finding fingerprint
         return out
     finding = getattr(payload, "finding", None)
     fingerprint = (getattr(payload, "finding_fingerprint", None) or getattr(payload, "fingerprint", None)
                    or getattr(finding, "fingerprint", None))
     if fingerprint:
         out[EXT_FINGERPRINT] = fingerprint
-    plan_id = payload.id if isinstance(payload, Plan) else getattr(payload, "plan_id", None)
+    plan_id = payload.id if _is_instance(payload, "plan", "Plan") else getattr(payload, "plan_id", None)
     if plan_id:
         out[EXT_PLAN_ID] = plan_id
     policy = getattr(payload, "policy", None) or getattr(finding, "policy", None)
@@ -101,12 +109,12 @@ def make_event(
     same event and downstream idempotency holds. ``time`` defaults to the payload's own
     timestamp for the same reason. Correlation ids become extensions (explicit ones win).
     """
-    model = EVENT_MODELS.get(event_type)
+    model = event_model(event_type)
     if model is None:
-        raise ValueError(f"unknown event type {event_type!r}; expected one of {', '.join(EVENT_MODELS)}")
+        raise ValueError(f"unknown event type {event_type!r}; expected one of {', '.join(EVENT_TYPES)}")
     if not isinstance(payload, model):
         raise TypeError(f"{event_type} carries a {model.__name__}, not a {type(payload).__name__}")
-    if isinstance(payload, Alert) and event_type.rsplit(".", 1)[1] != payload.status:
+    if event_type in (ALERT_FIRING, ALERT_RESOLVED) and event_type.rsplit(".", 1)[1] != payload.status:  # type: ignore[attr-defined]
         raise ValueError(f"a {payload.status} alert cannot be sent as {event_type}")
     event_id = id or getattr(payload, "id", None)
     if not event_id:
@@ -170,10 +178,10 @@ def decode_payload(event: Any) -> EventModel:
     """The payload model of one of our events; bad data raises InvalidInput naming ``data.…`` paths."""
     ce = as_cloudevent(event)
     event_type = ce.get("type")
-    model = EVENT_MODELS.get(event_type or "")
+    model = event_model(event_type or "")
     if model is None:
         raise InvalidInput([FieldError("type", f"unknown event type {event_type!r}; expected one of "
-                                               + " ".join(EVENT_MODELS))], source=ce.get("id"))
+                                               + " ".join(EVENT_TYPES))], source=ce.get("id"))
     data = event_data_object(ce)
     if data is None:
         raise InvalidInput([FieldError("data", "required")], source=ce.get("id"))

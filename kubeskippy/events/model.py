@@ -4,17 +4,22 @@ These models are the contracts between the four functions and the simulator: det
 Findings, analyze emits Plans, remediate emits Outcomes, Verifications and Notifications, and
 Alerts enter from Alertmanager. Ids are deterministic (derived from content), so an
 at-least-once redelivery is recognised downstream.
+
+Import every payload model from here. What a Finding holds is defined in this module; Alert,
+the Plan models and the models remediate reports with live in :mod:`.alert`, :mod:`.plan` and
+:mod:`.remediation` and load on first use of their names here, so each function builds only the
+models its first event touches (detect, for one, never builds a Plan). Annotations are plain
+objects rather than strings, which pydantic need not evaluate. See docs/functions.md, "Cold start".
 """
 
-from __future__ import annotations
-
 import hashlib
+import importlib
 import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..types import Timestamp
+from ..types import Timestamp, new_dict, new_list
 
 __all__ = [
     "EventModel",
@@ -67,26 +72,6 @@ class ObjectRef(EventModel):
         return f"{self.kind}/{self.namespace}/{self.name}" if self.namespace else f"{self.kind}/{self.name}"
 
 
-class Alert(EventModel):
-    """One Prometheus alert from an Alertmanager webhook (io.kubeskippy.alert.firing/.resolved)."""
-
-    status: Literal["firing", "resolved"]
-    alertname: str
-    labels: dict[str, str]
-    annotations: dict[str, str] = Field(default_factory=dict)
-    starts_at: Timestamp
-    ends_at: Timestamp | None = None
-    fingerprint: str
-    generator_url: str = ""
-    receiver: str = ""
-    group_key: str = ""
-
-    @property
-    def id(self) -> str:
-        """Deterministic: a resend of the same alert state gets the same id."""
-        return stable_id("alert", self.fingerprint, self.starts_at, self.status)
-
-
 class Evidence(EventModel):
     """One observation that supports a finding or a root cause."""
 
@@ -95,7 +80,7 @@ class Evidence(EventModel):
     value: float | None = None
     threshold: float | None = None
     since: Timestamp | None = None
-    details: dict[str, Any] = Field(default_factory=dict)
+    details: dict[str, Any] = Field(default_factory=new_dict)
 
 
 class Finding(EventModel):
@@ -106,9 +91,9 @@ class Finding(EventModel):
     trigger: str
     trigger_type: Literal["metric", "event", "condition"]
     target: ObjectRef = Field(description="The object that breached (e.g. the Pod)")
-    owner_chain: list[ObjectRef] = Field(default_factory=list, description="target's owners, nearest first")
+    owner_chain: list[ObjectRef] = Field(default_factory=new_list, description="target's owners, nearest first")
     fingerprint: str = Field(description="Stable per policy × trigger × top owner: one workload, one finding")
-    evidence: list[Evidence] = Field(default_factory=list)
+    evidence: list[Evidence] = Field(default_factory=new_list)
     observed_at: Timestamp
     source_event_id: str | None = None
 
@@ -132,55 +117,6 @@ ROOT_CAUSES = (
 )
 
 
-class RootCause(EventModel):
-    category: str = Field(description="One of ROOT_CAUSES")
-    confidence: float = Field(ge=0.0, le=1.0)
-    explanation: str
-    evidence: list[Evidence] = Field(default_factory=list)
-
-
-class PlannedAction(EventModel):
-    """One step of a plan: a policy action (by name) applied to one target."""
-
-    action: str = Field(description="Name of the HealingActionTemplate in the policy")
-    type: str = Field(description="restart, scale, patch, delete, custom, or an extended type")
-    target: ObjectRef
-    params: dict[str, Any] = Field(default_factory=dict, description="Action parameters (camelCase, as in the policy)")
-    reason: str = ""
-    requires_approval: bool = False
-
-
-class RejectedSuggestion(EventModel):
-    """Something an analyzer suggested that the guard refused, and why."""
-
-    suggestion: dict[str, Any]
-    reason: str
-
-
-class Plan(EventModel):
-    """Root cause and ordered actions for one finding (io.kubeskippy.plan)."""
-
-    id: str
-    finding: Finding
-    root_cause: RootCause
-    analyzer: str = Field(description="rules, ollama or openai")
-    actions: list[PlannedAction] = Field(default_factory=list)
-    rejected: list[RejectedSuggestion] = Field(default_factory=list)
-    created_at: Timestamp
-    notes: list[str] = Field(default_factory=list, description="How the plan came about: fallbacks, cache hits, "
-                                                             "learning preferences, escalation")
-
-
-class Change(EventModel):
-    """One field of one object changed from old to new (mirrors HealingAction ResourceChange)."""
-
-    resource_ref: str
-    change_type: Literal["create", "update", "delete", "patch", "scale"]
-    field: str = ""
-    old_value: str = ""
-    new_value: str = ""
-
-
 OUTCOME_STATUSES = (
     "executed",  # the change was made
     "dry_run",  # server-side dry run: intended change recorded, nothing changed
@@ -193,50 +129,16 @@ OUTCOME_STATUSES = (
 )
 
 
-class Outcome(EventModel):
-    """What happened to one planned action (io.kubeskippy.outcome)."""
-
-    id: str
-    plan_id: str
-    finding_fingerprint: str
-    policy: str
-    action: str
-    action_type: str
-    target: ObjectRef
-    status: Literal[
-        "executed", "dry_run", "monitored", "pending_approval", "blocked", "failed", "duplicate", "cancelled"
-    ]
-    reason: str = ""
-    message: str = ""
-    changes: list[Change] = Field(default_factory=list)
-    healing_action: str | None = Field(default=None, description="namespace/name of the HealingAction object")
-    details: dict[str, Any] = Field(default_factory=dict, description="Action-specific data, e.g. captured "
-                                    "diagnostics (status, events, log tails) or pods a drain left in place")
-    at: Timestamp
+_LAZY = {
+    "Alert": ".alert",
+    "RootCause": ".plan", "PlannedAction": ".plan", "RejectedSuggestion": ".plan", "Plan": ".plan",
+    "Change": ".remediation", "Outcome": ".remediation", "Verification": ".remediation",
+    "Notification": ".remediation",
+}
 
 
-class Verification(EventModel):
-    """Whether the target became healthy after an action (io.kubeskippy.verification)."""
-
-    id: str
-    plan_id: str
-    outcome_id: str
-    finding_fingerprint: str
-    target: ObjectRef
-    healthy: bool
-    detail: str = ""
-    started_at: Timestamp
-    checked_at: Timestamp
-
-
-class Notification(EventModel):
-    """A message for people or their tooling (io.kubeskippy.notification)."""
-
-    id: str
-    severity: Literal["info", "warning", "critical"] = "warning"
-    title: str
-    message: str
-    target: ObjectRef | None = None
-    plan_id: str | None = None
-    finding_fingerprint: str | None = None
-    at: Timestamp
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is not None:
+        return getattr(importlib.import_module(module, __package__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

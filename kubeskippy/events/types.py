@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from .model import Alert, EventModel, Finding, Notification, Outcome, Plan, Verification
+import importlib
+from typing import Any
 
 __all__ = [
     "ALERT_FIRING", "ALERT_RESOLVED", "FINDING", "PLAN", "OUTCOME", "VERIFICATION", "NOTIFICATION",
-    "EVENT_MODELS", "SOURCE_PREFIX", "source_for", "dataschema_for",
+    "EVENT_MODELS", "EVENT_TYPES", "event_model", "SOURCE_PREFIX", "source_for", "dataschema_for",
     "APISERVER_RESOURCE_PREFIX", "APISERVER_REF_PREFIX", "PING_TYPE",
 ]
 
@@ -23,15 +24,32 @@ APISERVER_REF_PREFIX = "dev.knative.apiserver.ref."
 PING_TYPE = "dev.knative.sources.ping"
 """A PingSource tick: detect sweeps, remediate checks verifications and approvals."""
 
-EVENT_MODELS: dict[str, type[EventModel]] = {
-    ALERT_FIRING: Alert,
-    ALERT_RESOLVED: Alert,
-    FINDING: Finding,
-    PLAN: Plan,
-    OUTCOME: Outcome,
-    VERIFICATION: Verification,
-    NOTIFICATION: Notification,
+_MODEL_NAMES = {
+    ALERT_FIRING: "Alert",
+    ALERT_RESOLVED: "Alert",
+    FINDING: "Finding",
+    PLAN: "Plan",
+    OUTCOME: "Outcome",
+    VERIFICATION: "Verification",
+    NOTIFICATION: "Notification",
 }
+EVENT_TYPES: tuple[str, ...] = tuple(_MODEL_NAMES)
+"""Our event types, in the order of EVENT_MODELS."""
+
+
+def event_model(event_type: str) -> Any:
+    """The payload model of one of our event types (None for any other type). Only that model is
+    built: ``EVENT_MODELS`` (type → model, loaded on first use) would build all of them."""
+    name = _MODEL_NAMES.get(event_type)
+    return None if name is None else getattr(importlib.import_module(".model", __package__), name)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "EVENT_MODELS":  # dict[str, type[EventModel]]
+        models = {event_type: event_model(event_type) for event_type in EVENT_TYPES}
+        globals()[name] = models
+        return models
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 SOURCE_PREFIX = "/kubeskippy/"
 

@@ -11,17 +11,19 @@ the same state (every ``repeat_interval``, or on retry) are recognised downstrea
 from __future__ import annotations
 
 import json
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import FieldError, InvalidInput, PayloadTooLarge
 from ..events.cloudevents import CloudEvent, make_event
-from ..events.model import Alert
 from ..events.types import ALERT_FIRING, ALERT_RESOLVED
 from ..policy.validation import field_errors_from
 from ..clock import from_rfc3339
-from ..types import Timestamp, to_timestamp_text
+from ..types import Timestamp, new_dict, to_timestamp_text
+
+if TYPE_CHECKING:
+    from ..events.alert import Alert
 
 __all__ = ["MAX_WEBHOOK_BYTES", "decode_alertmanager_webhook", "alert_event", "wire_precision", "ZERO_TIME"]
 
@@ -30,12 +32,14 @@ ZERO_TIME = "0001-01-01T00:00:00Z"
 """Go's zero time: what Alertmanager sends as endsAt while it does not know an end."""
 
 
+# Both wire models are built on the first webhook (defer_build), not when detect starts: its cold
+# start answers an ApiServerSource event, and an Alertmanager webhook may never come.
 class _WireAlert(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     status: Literal["firing", "resolved"]
     labels: dict[str, str]
-    annotations: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=new_dict)
     startsAt: Timestamp
     endsAt: Timestamp | None = None
     generatorURL: str = ""
@@ -57,7 +61,7 @@ class _WireAlert(BaseModel):
 
 
 class _WirePayload(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     version: Literal["4"]
     receiver: str = ""
@@ -87,6 +91,8 @@ def decode_alertmanager_webhook(body: bytes, *, max_bytes: int = MAX_WEBHOOK_BYT
     if "version" in raw and raw["version"] != "4":
         raise InvalidInput([FieldError("version", f'must be "4" (Alertmanager webhook format), '
                                                   f'got {raw["version"]!r}')], source="alertmanager webhook")
+    from ..events.model import Alert
+
     try:
         payload = _WirePayload.model_validate(raw)
     except ValidationError as e:

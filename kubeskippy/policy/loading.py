@@ -17,13 +17,13 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Union
+from typing import TYPE_CHECKING, Any, Iterable, Union
 
 import yaml
 from pydantic import ValidationError
 
 from ..errors import FieldError, InvalidInput
-from .model import API_VERSION, HealingAction, HealingPolicy
+from .model import API_VERSION, HealingPolicy
 from .validation import UNKNOWN_FIELD, field_errors_from, format_path
 
 __all__ = [
@@ -42,9 +42,12 @@ __all__ = [
     "LIST_KINDS",
 ]
 
-Manifest = Union[HealingPolicy, HealingAction]
+if TYPE_CHECKING:
+    from .healing_action import HealingAction
 
-KUBESKIPPY_KINDS: dict[str, type[Manifest]] = {"HealingPolicy": HealingPolicy, "HealingAction": HealingAction}
+    Manifest = Union[HealingPolicy, HealingAction]
+
+_KIND_NAMES = ("HealingPolicy", "HealingAction")
 LIST_KINDS = ("List", "HealingPolicyList", "HealingActionList")
 _GROUP = API_VERSION.split("/")[0]
 _MAX_PRUNE_ROUNDS = 5
@@ -245,12 +248,31 @@ def _check_object(doc: Any, *, prefix: str, compat: bool, list_kind: str | None 
         return [], [problem], []
     if api_version != API_VERSION:
         return [], [FieldError(here("apiVersion"), f"unsupported version {api_version!r}: must be {API_VERSION}")], []
-    model = KUBESKIPPY_KINDS.get(kind)
+    model = _model_of_kind(kind)
     if model is None:
         return [], [FieldError(here("kind"), "must be one of HealingPolicy HealingAction "
                                              "(or List, HealingPolicyList, HealingActionList)")], []
     obj, errs, warns = _validate(model, doc, prefix=prefix, compat=compat)
     return ([obj] if obj is not None else []), errs, warns
+
+
+def _model_of_kind(kind: str) -> "type[Manifest] | None":
+    """The model of a KubeSkippy kind; HealingAction's models are built only when a document is one."""
+    if kind == "HealingPolicy":
+        return HealingPolicy
+    if kind == "HealingAction":
+        from .healing_action import HealingAction
+
+        return HealingAction
+    return None
+
+
+def __getattr__(name: str) -> Any:
+    if name == "KUBESKIPPY_KINDS":  # kind → model, built on first use (see _model_of_kind)
+        kinds = {kind: _model_of_kind(kind) for kind in _KIND_NAMES}
+        globals()[name] = kinds
+        return kinds
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def check_documents(text: str, *, source: str = "<input>", compat: bool = False) -> list[DocumentResult]:

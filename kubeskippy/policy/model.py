@@ -5,16 +5,20 @@ apply unchanged. Two deliberate widenings: metric operators also accept ``==`` a
 patch action accepts either ``patch`` or ``patches`` (the Go type required ``patch`` even when only
 ``patches`` was used). Unknown fields are rejected (``extra="forbid"``); the loader can downgrade
 that to warnings for compatibility.
+
+The models only a HealingAction holds live in :mod:`kubeskippy.policy.healing_action` and load on
+first use of their names here (``from kubeskippy.policy.model import HealingAction`` works as
+before), so a function whose first event reads policies but writes no HealingAction does not
+build them on its cold start; annotations are plain objects rather than strings for the same
+reason (pydantic need not evaluate them). See docs/functions.md, "Cold start".
 """
 
-from __future__ import annotations
-
+import importlib
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic.alias_generators import to_camel
 
-from ..types import Duration, Timestamp
+from ..types import Duration, Timestamp, camel_alias, new_dict, new_list
 
 __all__ = [
     "API_VERSION",
@@ -59,7 +63,7 @@ class Spec(BaseModel):
     """Base for every API struct: camelCase on the wire, unknown fields rejected."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=False,
+        alias_generator=camel_alias, populate_by_name=True, extra="forbid", frozen=False,
         validate_default=True,
     )
 
@@ -71,7 +75,7 @@ class Spec(BaseModel):
 class LabelSelectorRequirement(Spec):
     key: str
     operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
-    values: list[str] = Field(default_factory=list)
+    values: list[str] = Field(default_factory=new_list)
 
     @model_validator(mode="after")
     def _values_fit_operator(self) -> "LabelSelectorRequirement":
@@ -83,18 +87,18 @@ class LabelSelectorRequirement(Spec):
 
 
 class LabelSelector(Spec):
-    match_labels: dict[str, str] = Field(default_factory=dict)
-    match_expressions: list[LabelSelectorRequirement] = Field(default_factory=list)
+    match_labels: dict[str, str] = Field(default_factory=new_dict)
+    match_expressions: list[LabelSelectorRequirement] = Field(default_factory=new_list)
 
 
 class ResourceFilter(Spec):
     api_version: str = Field(alias="apiVersion")
     kind: str
-    exclude_names: list[str] = Field(default_factory=list, description="Names or shell globs to ignore")
+    exclude_names: list[str] = Field(default_factory=new_list, description="Names or shell globs to ignore")
 
 
 class ResourceSelector(Spec):
-    namespaces: list[str] = Field(default_factory=list, description="Empty means all namespaces")
+    namespaces: list[str] = Field(default_factory=new_list, description="Empty means all namespaces")
     label_selector: LabelSelector | None = None
     resources: list[ResourceFilter]
 
@@ -174,7 +178,7 @@ class PatchOperation(Spec):
 class PatchAction(Spec):
     type: Literal["strategic", "merge", "json"]
     patch: str = ""
-    patches: list[PatchOperation] = Field(default_factory=list)
+    patches: list[PatchOperation] = Field(default_factory=new_list)
 
     @model_validator(mode="after")
     def _has_content(self) -> "PatchAction":
@@ -221,7 +225,7 @@ class HealingActionTemplate(Spec):
 
 class SafetyRules(Spec):
     max_actions_per_hour: int = Field(default=10, ge=0)
-    protected_resources: list[ResourceFilter] = Field(default_factory=list)
+    protected_resources: list[ResourceFilter] = Field(default_factory=new_list)
     require_health_check: bool = False
     health_check_timeout: Duration = 300.0
 
@@ -234,8 +238,8 @@ class ObjectMeta(BaseModel):
     name: str = Field(min_length=1, max_length=253, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
     namespace: str = "default"
     uid: str | None = None
-    labels: dict[str, str] = Field(default_factory=dict)
-    annotations: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=new_dict)
+    annotations: dict[str, str] = Field(default_factory=new_dict)
 
 
 class HealingPolicySpec(Spec):
@@ -261,7 +265,7 @@ class HealingPolicySpec(Spec):
 
 
 class Condition(Spec):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
+    model_config = ConfigDict(alias_generator=camel_alias, populate_by_name=True, extra="allow")
 
     type: str
     status: str
@@ -272,13 +276,13 @@ class Condition(Spec):
 
 
 class HealingPolicyStatus(Spec):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
+    model_config = ConfigDict(alias_generator=camel_alias, populate_by_name=True, extra="allow")
 
     last_evaluated: Timestamp | None = None
-    active_triggers: list[str] = Field(default_factory=list)
+    active_triggers: list[str] = Field(default_factory=new_list)
     actions_taken: int = 0
     last_action_time: Timestamp | None = None
-    conditions: list[Condition] = Field(default_factory=list)
+    conditions: list[Condition] = Field(default_factory=new_list)
     observed_generation: int | None = None
 
 
@@ -310,82 +314,16 @@ class HealingPolicy(Spec):
         raise KeyError(name)
 
 
-class PolicyReference(Spec):
-    name: str
-    namespace: str
-    uid: str = ""
-
-
-class TargetResource(Spec):
-    api_version: str = Field(alias="apiVersion")
-    kind: str
-    name: str
-    namespace: str = ""
-    uid: str = ""
-
-
-class RetryPolicy(Spec):
-    max_attempts: int = Field(default=3, ge=1)
-    backoff_delay: Duration = 30.0
-    backoff_multiplier: float = Field(default=2.0, ge=1.0)
-
-
 Phase = Literal["Pending", "Approved", "InProgress", "Succeeded", "Failed", "Cancelled"]
 TERMINAL_PHASES: frozenset[str] = frozenset({"Succeeded", "Failed", "Cancelled"})
 
-
-class ResourceChange(Spec):
-    resource_ref: str
-    change_type: Literal["create", "update", "delete", "patch", "scale"]
-    field: str = ""
-    old_value: str = ""
-    new_value: str = ""
-    timestamp: Timestamp | None = None
+_HEALING_ACTION_NAMES = frozenset({
+    "PolicyReference", "TargetResource", "RetryPolicy", "ResourceChange", "ActionResult", "ApprovalStatus",
+    "HealingActionSpec", "HealingActionStatus", "HealingAction",
+})
 
 
-class ActionResult(Spec):
-    success: bool
-    message: str = ""
-    error: str = ""
-    metrics: dict[str, str] = Field(default_factory=dict)
-    changes: list[ResourceChange] = Field(default_factory=list)
-
-
-class ApprovalStatus(Spec):
-    required: bool
-    approved: bool
-    approved_by: str = ""
-    approved_at: Timestamp | None = None
-    reason: str = ""
-
-
-class HealingActionSpec(Spec):
-    policy_ref: PolicyReference
-    target_resource: TargetResource
-    action: HealingActionTemplate
-    approval_required: bool = False
-    dry_run: bool = False
-    timeout: Duration = 600.0
-    retry_policy: RetryPolicy | None = None
-
-
-class HealingActionStatus(Spec):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
-
-    phase: Phase | None = None
-    start_time: Timestamp | None = None
-    completion_time: Timestamp | None = None
-    attempts: int = 0
-    last_attempt_time: Timestamp | None = None
-    result: ActionResult | None = None
-    approval: ApprovalStatus | None = None
-    conditions: list[Condition] = Field(default_factory=list)
-    observed_generation: int | None = None
-
-
-class HealingAction(Spec):
-    api_version: Literal["kubeskippy.io/v1alpha1"] = Field(default=API_VERSION, alias="apiVersion")
-    kind: Literal["HealingAction"] = "HealingAction"
-    metadata: ObjectMeta
-    spec: HealingActionSpec
-    status: HealingActionStatus | None = None
+def __getattr__(name: str) -> Any:
+    if name in _HEALING_ACTION_NAMES:
+        return getattr(importlib.import_module(".healing_action", __package__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

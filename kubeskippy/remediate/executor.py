@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Sequence
 
 from ..clock import Clock
@@ -120,11 +120,11 @@ class Remediator:
                 slots.append(self._only(self._plain_outcome(plan, step_id, planned, "failed", "invalid_params",
                                                             str(e), now)))
         self._read_ahead(plan, [s for s in slots if isinstance(s, Step)])
-        early = self._apply_early([s for s in slots if isinstance(s, Step)])
+        early, records = self._apply_early([s for s in slots if isinstance(s, Step)])
         done: dict[int, RemediationResult] = {}
         for n, slot in enumerate(slots):  # a transient fault here drops the early captures: the
             if isinstance(slot, Step) and slot.step_id not in early:  # redelivery captures again
-                done[n] = self._execute_step(slot)
+                done[n] = self._execute_step(slot, records.get(slot.step_id))
         for n, slot in enumerate(slots):
             if isinstance(slot, Step) and slot.step_id in early:
                 done[n] = self._execute_step(early[slot.step_id])
@@ -155,29 +155,52 @@ class Remediator:
         if calls:
             self._fanout([_quietly(call) for call in calls.values()])
 
-    def _apply_early(self, steps: list[Step]) -> dict[str, Step]:
+    def _apply_early(self, steps: list[Step]) -> tuple[dict[str, Step], dict[str, "_Record | RemediationResult"]]:
         """Apply the observe-only steps that precede a change in the plan, now, before anything
         changes; returns them (by step id) carrying what they saw. Only steps that would run at
         once qualify (automatic mode, no approval, not yet recorded, target not protected); a
         permanent problem (target gone, unsupported) leaves the step to report it in its turn; a
         transient fault propagates (nothing has changed yet, so the redelivery loses nothing).
-        With a fan-out, the changes' check reads are made meanwhile (:meth:`_checks_ahead`)."""
+        With a fan-out, the changes' check reads are made meanwhile (:meth:`_checks_ahead`), and
+        so is the HealingAction of each change that will run at once (:meth:`_record_early`);
+        those records come back too, by step id."""
         calls: list[Any] = []
         for n, step in enumerate(steps):
             if step.action.changes_cluster:
                 if self._fanout is not None and step.policy.spec.mode != "monitor":
                     calls.extend(_quietly(call) for call in self._checks_ahead(step))
+                    if any(not s.action.changes_cluster for s in steps[:n]) and self._runs_at_once(step):
+                        calls.append(lambda step=step: self._record_early(step))
                 continue
             if not any(s.action.changes_cluster for s in steps[n + 1:]):
                 continue
-            needs_approval = step.template.requires_approval or step.planned.requires_approval
-            if step.policy.spec.mode != "automatic" or needs_approval:
+            if not self._runs_at_once(step):
                 continue
             calls.append(lambda step=step: self._apply_one_early(step))
         if not calls:
-            return {}
+            return {}, {}
         runs = self._fanout(calls) if self._fanout is not None else [call() for call in calls]
-        return {step.step_id: step for step in runs if isinstance(step, Step)}
+        return ({run.step_id: run for run in runs if isinstance(run, Step)},
+                {run.step_id: run.record for run in runs if isinstance(run, _EarlyRecord)})
+
+    @staticmethod
+    def _runs_at_once(step: Step) -> bool:
+        """Automatic mode and no approval asked: the step is carried out as soon as it is reached."""
+        needs_approval = step.template.requires_approval or step.planned.requires_approval
+        return step.policy.spec.mode == "automatic" and not needs_approval
+
+    def _record_early(self, step: Step) -> "_EarlyRecord | None":
+        """Create a change's HealingAction (Pending) while the observe-only steps before it are
+        applied, instead of in a round of its own after them. Nothing else moves earlier: the
+        record is made from the same reads and checks, and the ledger, the claim (InProgress)
+        and the action still follow it in order, so an observer sees the same phases in the
+        same order; the Pending record merely appears while the diagnostics are captured.
+        Only for steps that run at once (no approval to ask). Best effort: a fault leaves the
+        step to make its record in its turn (docs/remediation.md, "Observe-only steps first")."""
+        try:
+            return _EarlyRecord(step.step_id, self._record(step))
+        except KubeSkippyError:
+            return None
 
     def _apply_one_early(self, step: Step) -> Step | None:
         now = self._clock.now()
@@ -279,17 +302,33 @@ class Remediator:
 
     # -- steps --------------------------------------------------------------------------------
 
-    def _execute_step(self, step: Step) -> RemediationResult:
+    def _execute_step(self, step: Step, record: "_Record | RemediationResult | None" = None) -> RemediationResult:
+        """``record``: the step's HealingAction as :meth:`_record_early` already made it."""
         now = self._clock.now()
         mode = step.policy.spec.mode
         if mode == "monitor":
             return self._only(self._step_outcome(step, "monitored", "monitor_mode", f"monitor mode: would "
                                                  f"{step.action_type} {step.target} ({step.planned.reason})", now))
+        if record is None:
+            record = self._record(step)
+        if isinstance(record, RemediationResult):
+            return record
+        if not record.created:
+            return self._advance(record.ha, sweep=False, step=step, from_plan=True)
+        if record.needs_approval:
+            return self._request_approval(step, record.ha)
+        return self._drive(step, record.ha, resolved=record.resolved, fresh=True)
+
+    def _record(self, step: Step) -> "_Record | RemediationResult":
+        """The step's HealingAction: the existing one, or one created after the live checks
+        (target read, protection); a result instead when those end the step."""
+        now = self._clock.now()
+        mode = step.policy.spec.mode
         namespace = self._namespace or step.policy.namespace
         name = healing_action_name(step.step_id, step.planned.action)
         existing = get_healing_action(self._cluster, namespace, name)
         if existing is not None:
-            return self._advance(existing, sweep=False, step=step, from_plan=True)
+            return _Record(existing, created=False)
 
         if step.early is not None:  # checked and applied before the plan's changes (execute)
             resolved, workload = step.early.target, step.early.workload
@@ -321,11 +360,7 @@ class Remediator:
             approval_required=needs_approval, dry_run=dry_run, timeout=self._action_timeout,
             approval_expires=now + self._approval_timeout if needs_approval else None, verification=verify)
         ha, created = create_or_get(self._cluster, obj)
-        if not created:
-            return self._advance(ha, sweep=False, step=step, from_plan=True)
-        if needs_approval:
-            return self._request_approval(step, ha)
-        return self._drive(step, ha, resolved=resolved, fresh=True)
+        return _Record(ha, created=created, resolved=resolved, needs_approval=needs_approval)
 
     def _advance(self, ha: dict, *, sweep: bool, step: Step | None = None, from_plan: bool = False) -> RemediationResult:
         """Move an existing HealingAction on from whatever phase it is in."""
@@ -859,6 +894,22 @@ def _quietly(call: Any) -> Any:
         except KubeSkippyError:
             return None
     return run
+
+
+@dataclass(frozen=True)
+class _Record:
+    """A step's HealingAction as found or created, and what the step needs to go on from it."""
+
+    ha: dict
+    created: bool
+    resolved: dict | None = None
+    needs_approval: bool = False
+
+
+@dataclass(frozen=True)
+class _EarlyRecord:
+    step_id: str
+    record: "_Record | RemediationResult"
 
 
 class _StepBusy(TemporaryError):

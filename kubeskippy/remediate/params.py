@@ -8,7 +8,9 @@ but never widened: an analyzer, however clever or compromised, cannot push past 
 
 from __future__ import annotations
 
+import copy
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
 import yaml
@@ -40,8 +42,18 @@ def custom_actions_of(policy: HealingPolicy) -> dict[str, dict[str, Any]]:
     text = policy.metadata.annotations.get(ANN_CUSTOM_ACTIONS)
     if not text:
         return {}
+    return copy.deepcopy(_parsed_custom_actions(text))  # callers may change what they get
+
+
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it: ~10x faster
+
+
+@lru_cache(maxsize=64)
+def _parsed_custom_actions(text: str) -> dict[str, dict[str, Any]]:
+    """Parsed once per annotation text: every step of every plan reads it (~1.5 ms in pure-Python
+    YAML, on the path to the action)."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError as e:
         raise InvalidInput([FieldError(f"metadata.annotations[{ANN_CUSTOM_ACTIONS}]", f"not YAML/JSON: {e}")]) from e
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):

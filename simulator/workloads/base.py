@@ -194,15 +194,30 @@ def visible_counts(times: np.ndarray, T: np.ndarray) -> np.ndarray:
     return np.cumsum(hist, axis=0)
 
 
-def renewal_times(start: np.ndarray, lengths, until: float, min_length: float) -> np.ndarray:
+def renewal_times(start: np.ndarray, lengths, until: float | np.ndarray, min_length: float, *,
+                  chunk: int | None = None, ended=None) -> np.ndarray:
     """Times of a renewal process per column: E[0] = start, E[j+1] = E[j] + lengths(j0, n)[j − j0]
     (sequential additions, as the per-tick code does them), generated until every column is past
-    ``until``. ``lengths(j0, n)`` answers the (n, r) lengths of steps j0 … j0+n−1."""
+    ``until``. ``lengths(j0, n)`` answers the (n, r) lengths of steps j0 … j0+n−1.
+
+    ``ended(E)`` (optional) answers, per column, whether its process has already ended within the
+    times generated so far (e.g. the incarnation exited): such columns need no more. With it,
+    times are drawn ``chunk`` steps at a time (doubling), so a process that ends early does not
+    pay for a whole window of draws. The times themselves do not depend on the chunking."""
     r = len(start)
     span = max(0.0, float(np.max(until - start, initial=0.0)))
     n = min(int(span / max(min_length, 1e-9)) + 2, 4096)  # enough when every length ≥ min_length
+    if chunk is not None and ended is not None:
+        n = min(n, chunk)
     E = np.cumsum(np.concatenate([start[None, :], lengths(0, n)]), axis=0)
-    while r and (E[-1] <= until).any():  # shorter lengths (or a long span): draw more
+    while r:
+        short = E[-1] <= until  # shorter lengths (or a long span): draw more
+        if ended is not None and short.any():
+            short &= ~ended(E)
+        if not short.any():
+            break
+        if ended is not None:
+            n = min(2 * n, 4096)
         more = np.cumsum(np.concatenate([E[-1:], lengths(len(E) - 1, n)]), axis=0)[1:]
         E = np.concatenate([E, more])
     return E

@@ -103,21 +103,29 @@ class ChaosMonkey(WorkloadModel):
             length = np.where(entering == 1, seconds[kind - 1, cols], np.where(entering == 2, P["cooldown"], wait))
             return entering, counter, kind, length
 
-        parts: list[tuple] = []
+        parts: list[tuple] = []  # plans of changes 0 … len(E) − 1 (the stage each change enters)
 
         def lengths(j0: int, n: int) -> np.ndarray:
-            parts.append(plan(j0, n))
-            return parts[-1][3]
+            p = plan(j0, n + 1)  # one more: what the change ending these steps enters (E's last row)
+            if parts:
+                parts[-1] = tuple(x[:-1] for x in parts[-1])  # … which is this chunk's first
+            parts.append(p)
+            return p[3][:n]
+
+        def exiting(entering: np.ndarray, kind: np.ndarray) -> np.ndarray:
+            return (entering == 1) & (((kind == 3) & (P["crash_exits"] > 0)) | ((kind == 5) & (P["restart_exits"] > 0)))
+
+        def ended(E: np.ndarray) -> np.ndarray:  # an exiting injection among the changes so far
+            return np.concatenate([exiting(p[0], p[2]) for p in parts]).any(axis=0)
 
         cycle = P["min_interval"] + seconds.min(axis=0) + P["cooldown"]  # three changes at least this long
-        times = renewal_times(tbl.s0[rows], lengths, until, float(cycle.min()) / 3)
+        times = renewal_times(tbl.s0[rows], lengths, until, float(cycle.min()) / 3, chunk=48, ended=ended)
         C = len(times)
-        parts.append(plan(C - 1, 1))  # what the last (unprocessed) change would enter: keeps shapes
-        entering = np.concatenate([p[0] for p in parts])[:C]
-        counter = np.concatenate([p[1] for p in parts])[:C]
-        kind = np.concatenate([p[2] for p in parts])[:C]
+        entering = np.concatenate([p[0] for p in parts])
+        counter = np.concatenate([p[1] for p in parts])
+        kind = np.concatenate([p[2] for p in parts])
         phase = np.where(entering == 1, kind, np.where(entering == 2, _COOLDOWN, _WAITING))
-        exits = (entering == 1) & (((kind == 3) & (P["crash_exits"] > 0)) | ((kind == 5) & (P["restart_exits"] > 0)))
+        exits = exiting(entering, kind)
         valid = times <= until
         exits &= valid
         first = np.where(exits.any(axis=0), exits.argmax(axis=0), C)

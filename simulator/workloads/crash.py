@@ -61,12 +61,20 @@ class RandomCrasher(WorkloadModel):
         after it; at each end, "crash?" is drawn with counter c."""
         lo, hi = P["runtime_min"], P["runtime_max"]
         n0 = tbl.n0[rows]
+        mkey, mkey2 = tbl.mkey[rows], tbl.mkey2[rows]
+        crashes: list[np.ndarray] = []  # "crash?" at cycle ends 0 … len(E) − 1
+
+        def ended(E: np.ndarray) -> np.ndarray:  # a crash among the cycle ends so far
+            j = np.arange(sum(len(c) for c in crashes), len(E))[:, None]
+            crashes.append(randomness.uniform_premixed(mkey2, n0 + j) < P["crash_probability"])
+            return np.concatenate(crashes).any(axis=0)
+
         ends = renewal_times(tbl.s0[rows],
-                             lambda j0, n: draw_between_premixed(tbl.mkey[rows], n0 + j0 + 1 + np.arange(n)[:, None], lo, hi),
-                             until, float(lo.min()))
+                             lambda j0, n: draw_between_premixed(mkey, n0 + j0 + 1 + np.arange(n)[:, None], lo, hi),
+                             until, float(lo.min()), chunk=4, ended=ended)
         C = len(ends)
         j = np.arange(C)[:, None]
-        crash = (randomness.uniform_premixed(tbl.mkey2[rows], n0 + j) < P["crash_probability"]) & (ends <= until)
+        crash = (randomness.uniform_premixed(mkey2, n0 + j) < P["crash_probability"]) & (ends <= until)
         first = np.where(crash.any(axis=0), crash.argmax(axis=0), C)
         cols = np.arange(len(rows))
         died = first < C

@@ -14,7 +14,6 @@ ticks and take effect at once, at the clock's current time.
 
 from __future__ import annotations
 
-import copy
 import math
 from typing import Callable
 
@@ -29,6 +28,7 @@ from kubeskippy.ingest.model import ResourceEvent
 from ..randomness import derive_key, mix64
 from ..scenario import Scenario, WorkloadSpec
 from ..workloads import new_models
+from .jsoncopy import copy_json
 from .naming import safe_suffix, template_hash, uid_for
 from .recorder import EventRecorder, Subject
 from .state import DeploymentState, NodeState, PodIdentity, ReplicaSetState
@@ -213,18 +213,20 @@ class World:
         subjects = np.atleast_1d(subjects)
         times = np.broadcast_to(np.asarray(times, dtype=float), subjects.shape)
         for i, serial in enumerate(subjects):
-            row = self.row_of.get(int(serial))
-            if row is None or not self.table.watched[row]:
-                continue
-            subject, host = self._resolve_subject("Pod", int(serial))
-            message = messages if isinstance(messages, str) else messages[i]
-            message = self.recorder.format(message, subject, host)
-            from .recorder import _Aggregate
+            self._emit_pod_event(reason, type_, component, int(serial), float(times[i]),
+                                 messages if isinstance(messages, str) else messages[i])
 
-            obj = self.recorder.to_object(_Aggregate(subject, reason, type_, component, message, 1,
-                                                     float(times[i]), float(times[i]), host))
-            self._emit(ResourceEvent("add", obj, stable_id("event", obj["metadata"]["name"], float(times[i])),
-                                     self.wall(float(times[i]))))
+    def _emit_pod_event(self, reason: str, type_: str, component: str, serial: int, when: float, message: str) -> None:
+        """One Pod Event to the listeners (ApiServerSource), if they watch the pod."""
+        row = self.row_of.get(serial)
+        if row is None or not self.table.watched[row]:
+            return
+        subject, host = self._resolve_subject("Pod", serial)
+        message = self.recorder.format(message, subject, host)
+        from .recorder import _Aggregate
+
+        obj = self.recorder.to_object(_Aggregate(subject, reason, type_, component, message, 1, when, when, host))
+        self._emit(ResourceEvent("add", obj, stable_id("event", obj["metadata"]["name"], when), self.wall(when)))
 
     def _emit(self, event: ResourceEvent) -> None:
         for listener in list(self.listeners):
@@ -248,42 +250,52 @@ class World:
 
     # ------------------------------------------------------------------ pods
 
-    def _create_pod(self, rs: ReplicaSetState, t: float) -> int:
+    def _create_pods(self, rs: ReplicaSetState, count: int, t: float) -> None:
+        """The ReplicaSet controller creates ``count`` pods at once: Python per pod only for its
+        name and identity, one vector write per column, one Event batch."""
         self._settled_all = None
         dep = self.deployments[rs.dep]
         tbl = self.table
-        row = tbl.allocate()
-        self._serial += 1
-        serial = self._serial
-        ordinal = dep.next_ordinal
-        dep.next_ordinal += 1
-        name = f"{rs.name}-{safe_suffix(derive_key(self.seed, dep.namespace, dep.name, ordinal))}"
         container = rs.template["spec"]["containers"][0]["name"]
-        self.pods[serial] = PodIdentity(serial, name, dep.namespace, uid_for(self.seed, "pod", dep.namespace, name, serial),
-                                        dep.index, rs.index, container)
-        self.row_of[serial] = row
-        self.pod_names[(dep.namespace, name)] = serial
-        tbl.alive[row] = True
-        tbl.serial[row] = serial
-        tbl.dep[row] = dep.index
-        tbl.rs[row] = rs.index
-        tbl.ordinal[row] = ordinal
-        tbl.model[row] = dep.model_index
-        tbl.watched[row] = dep.watched
-        tbl.pkey[row] = derive_key(self.seed, "pod", dep.namespace, dep.name, ordinal)
-        tbl.created[row] = t
-        tbl.cstate[row] = NONE
-        tbl.node[row] = -1
-        tbl.mem_limit[row], tbl.cpu_limit[row] = rs.mem_limit, rs.cpu_limit
-        tbl.mem_req[row], tbl.cpu_req[row] = rs.mem_req, rs.cpu_req
-        tbl.rv[row] = self._next_rv()
-        rs.rows.add(row)
-        self._pending.append(row)
-        self.stats.pods_created[dep.index] += 1
-        self._added.append(row)
-        self._event("SuccessfulCreate", "Normal", "replicaset-controller", rs.index, t,
-                    f"Created pod: {name}", kind="ReplicaSet")
-        return row
+        rows, serials, ordinals, pkeys, names = [], [], [], [], []
+        for _ in range(count):
+            row = tbl.allocate()
+            self._serial += 1
+            serial = self._serial
+            ordinal = dep.next_ordinal
+            dep.next_ordinal += 1
+            name = f"{rs.name}-{safe_suffix(derive_key(self.seed, dep.namespace, dep.name, ordinal))}"
+            self.pods[serial] = PodIdentity(serial, name, dep.namespace, uid_for(self.seed, "pod", dep.namespace, name, serial),
+                                            dep.index, rs.index, container)
+            self.row_of[serial] = row
+            self.pod_names[(dep.namespace, name)] = serial
+            rs.rows.add(row)
+            rows.append(row)
+            serials.append(serial)
+            ordinals.append(ordinal)
+            pkeys.append(derive_key(self.seed, "pod", dep.namespace, dep.name, ordinal))
+            names.append(name)
+        r = np.array(rows, dtype=np.int64)
+        tbl.alive[r] = True
+        tbl.serial[r] = serials
+        tbl.dep[r] = dep.index
+        tbl.rs[r] = rs.index
+        tbl.ordinal[r] = ordinals
+        tbl.model[r] = dep.model_index
+        tbl.watched[r] = dep.watched
+        tbl.pkey[r] = np.array(pkeys, dtype=np.uint64)
+        tbl.created[r] = t
+        tbl.cstate[r] = NONE
+        tbl.node[r] = -1
+        tbl.mem_limit[r], tbl.cpu_limit[r] = rs.mem_limit, rs.cpu_limit
+        tbl.mem_req[r], tbl.cpu_req[r] = rs.mem_req, rs.cpu_req
+        tbl.rv[r] = np.arange(self._rv + 1, self._rv + 1 + count)  # one resource version each
+        self._rv += count
+        self._pending.extend(rows)
+        self.stats.pods_created[dep.index] += count
+        self._added.extend(rows)
+        self._event("SuccessfulCreate", "Normal", "replicaset-controller", np.full(count, rs.index), t,
+                    [f"Created pod: {name}" for name in names], kind="ReplicaSet")
 
     def delete_pod(self, row: int, *, grace: float | None = None, reason: str = "Killing") -> None:
         """Graceful deletion: deletionTimestamp now, gone when the container stops (PID 1 shells
@@ -425,10 +437,17 @@ class World:
             tbl.exit_code[rows[asks]] = traj.exit_code[asks]
 
     def _schedule(self, t1: float) -> None:
+        """The scheduler: pending pods in creation order, each onto the node that fits it with
+        the most free CPU and memory (fractions summed). Placement is sequential (each one uses
+        up capacity); the table writes and Events that follow are one batch."""
         tbl = self.table
         delay = self.scenario.cluster.scheduling_delay
+        start_delay = self.scenario.cluster.container_start
         still: list[int] = []
         failed: list[int] = []
+        placed: list[tuple[int, int, float, float, bool, str, float]] = []  # row, node, at, due, cached, image, pull
+        free, total = self._node_free, self._node_total
+        score = (free[:, 0] / total[:, 0]) + (free[:, 1] / total[:, 1])
         for row in self._pending:
             if not tbl.alive[row] or not np.isnan(tbl.deleting[row]):
                 continue
@@ -437,44 +456,63 @@ class World:
                 still.append(row)
                 continue
             need = np.array([tbl.cpu_req[row], tbl.mem_req[row], 1.0])
-            fits = np.all(self._node_free >= need - 1e-9, axis=1)
+            fits = np.all(free >= need - 1e-9, axis=1)
             if not fits.any():
                 still.append(row)
                 failed.append(row)
                 continue
-            total = self._node_total
-            score = np.where(fits, (self._node_free[:, 0] / total[:, 0]) + (self._node_free[:, 1] / total[:, 1]), -1)
-            node = int(np.argmax(score))
-            self._node_free[node] -= need
+            node = int(np.argmax(np.where(fits, score, -1)))
+            free[node] -= need
+            score[node] = (free[node, 0] / total[node, 0]) + (free[node, 1] / total[node, 1])
             dep = self.deployments[tbl.dep[row]]
-            ident = self.pods[int(tbl.serial[row])]
-            ident.node = self.nodes[node].name
-            tbl.node[row] = node
-            tbl.scheduled[row] = at
             image = self.replicasets[tbl.rs[row]].template["spec"]["containers"][0].get("image", "")
             pull = dep.spec.image_pull if dep.spec.image_pull is not None else self.scenario.cluster.image_pull
             cached = image in self.nodes[node].images
             self.nodes[node].images.add(image)
-            tbl.pulled[row] = not cached
-            tbl.cstate[row] = CREATING
-            tbl.due[row] = at + (0.0 if cached else pull) + self.scenario.cluster.container_start
-            tbl.rv[row] = self._next_rv()
-            self._changed.append(np.array([row]))
-            self._event("Scheduled", "Normal", "default-scheduler", tbl.serial[row], at,
-                        "Successfully assigned {namespace}/{name} to {host}")
-            if cached:
-                self._event("Pulled", "Normal", "kubelet", tbl.serial[row], at,
-                            f'Container image "{image}" already present on machine')
-            else:
-                self._event("Pulling", "Normal", "kubelet", tbl.serial[row], at, f'Pulling image "{image}"')
-                self._event("Pulled", "Normal", "kubelet", tbl.serial[row], at + pull,
-                            f'Successfully pulled image "{image}" in {pull:g}s')
+            placed.append((row, node, at, at + (0.0 if cached else pull) + start_delay, cached, image, pull))
+        if placed:
+            rows = np.array([p[0] for p in placed], dtype=np.int64)
+            nodes = np.array([p[1] for p in placed], dtype=np.int32)
+            at = np.array([p[2] for p in placed])
+            for row, node, *_ in placed:
+                self.pods[int(tbl.serial[row])].node = self.nodes[node].name
+            tbl.node[rows] = nodes
+            tbl.scheduled[rows] = at
+            tbl.pulled[rows] = [not p[4] for p in placed]
+            tbl.cstate[rows] = CREATING
+            tbl.due[rows] = [p[3] for p in placed]
+            tbl.rv[rows] = np.arange(self._rv + 1, self._rv + 1 + len(placed))  # one resource version each
+            self._rv += len(placed)
+            self._changed.append(rows)
+            events = []  # (reason, component, row, time, message) in the order the scheduler and kubelet emit them
+            for row, node, when, _, cached, image, pull in placed:
+                events.append(("Scheduled", "default-scheduler", row, when, "Successfully assigned {namespace}/{name} to {host}"))
+                if cached:
+                    events.append(("Pulled", "kubelet", row, when, f'Container image "{image}" already present on machine'))
+                else:
+                    events.append(("Pulling", "kubelet", row, when, f'Pulling image "{image}"'))
+                    events.append(("Pulled", "kubelet", row, when + pull, f'Successfully pulled image "{image}" in {pull:g}s'))
+            self._pod_events(events)
         if failed:
             ids = np.array([tbl.serial[r] for r in failed if tbl.created[r] + delay > t1 - self.scenario.resolution])
             if len(ids):
                 self._event("FailedScheduling", "Warning", "default-scheduler", ids, t1,
                             f"0/{len(self.nodes)} nodes are available: {len(self.nodes)} Insufficient resources.")
         self._pending = still
+
+    def _pod_events(self, events: list[tuple[str, str, int, float, str]]) -> None:
+        """Normal Pod Events (reason, component, row, time, message): recorded one batch per
+        reason, and handed to listeners one by one in the given order (as separate calls would)."""
+        tbl = self.table
+        by_reason: dict[tuple[str, str], list[tuple[int, float, str]]] = {}
+        for reason, component, row, when, message in events:
+            by_reason.setdefault((reason, component), []).append((int(tbl.serial[row]), when, message))
+        for (reason, component), items in by_reason.items():
+            self.recorder.record(reason, "Normal", component, np.array([i[0] for i in items], dtype=np.int64),
+                                 np.array([i[1] for i in items]), [i[2] for i in items])
+        if self.listeners:
+            for reason, component, row, when, message in events:
+                self._emit_pod_event(reason, "Normal", component, int(tbl.serial[row]), when, message)
 
     def _start_due(self, t1: float) -> None:
         tbl = self.table
@@ -607,9 +645,10 @@ class World:
         tbl.err[rows] = 0.0
         tbl.rv[rows] = self._next_rv()
         deps = tbl.dep[rows]
-        np.add.at(self.stats.exits, deps, 1)
+        counts = len(self.stats.exits)
+        self.stats.exits += np.bincount(deps, minlength=counts)
         if oom.any():
-            np.add.at(self.stats.oom_kills, deps[oom], 1)
+            self.stats.oom_kills += np.bincount(deps[oom], minlength=counts)
             self.stats.oom_times.extend(zip(deps[oom].tolist(), fin[oom].tolist()))
             nodes = tbl.node[rows[oom]]
             self.recorder.record("OOMKilling", "Warning", "kernel-monitor", nodes, fin[oom],
@@ -708,7 +747,7 @@ class World:
         t = self.now()
         index = len(self.replicasets)
         revision = max((self.replicasets[i].revision for i in dep.replicasets), default=0) + 1
-        tpl = copy.deepcopy(template)
+        tpl = copy_json(template)
         tpl.setdefault("metadata", {}).setdefault("labels", {})["pod-template-hash"] = h
         rs = ReplicaSetState(index, dep.index, f"{dep.name}-{h}", uid_for(self.seed, "rs", dep.namespace, dep.name, h),
                              h, tpl, revision, t)
@@ -816,8 +855,7 @@ class World:
         active = [r for r in rs.rows if np.isnan(tbl.deleting[r])]
         t = self.now()
         if len(active) < rs.replicas:
-            for _ in range(rs.replicas - len(active)):
-                self._create_pod(rs, t)
+            self._create_pods(rs, rs.replicas - len(active), t)
         elif len(active) > rs.replicas:
             # Prefer unscheduled, then not ready, then the youngest (the ReplicaSet controller's ranking).
             ranked = sorted(active, key=lambda r: (tbl.node[r] >= 0, tbl.ready[r], -tbl.created[r], -r))

@@ -73,3 +73,46 @@ def test_a_complete_listing_answers_absent_objects_without_a_read():
     assert reader.get("v1", "Pod", "gone", "default") is None
     assert reader.get("v1", "Pod", "a", "default") is not None
     assert reader.reads == 1
+
+
+class RecordingFanout:
+    """Runs the calls in order, remembering each batch (what a thread fan-out would run at once)."""
+
+    def __init__(self) -> None:
+        self.batches: list[int] = []
+
+    def __call__(self, calls):
+        self.batches.append(len(calls))
+        return [call() for call in calls]
+
+
+def hashed_pod(name: str, rs: str, template_hash: str) -> dict:
+    return pod(name, labels={"pod-template-hash": template_hash}, owners=[owner("ReplicaSet", rs)])
+
+
+def test_with_a_fanout_a_pods_replicaset_and_its_likely_deployment_are_read_in_one_batch():
+    cluster = FakeCluster([workload("ReplicaSet", "web-5d8f", owners=[owner("Deployment", "web")]),
+                           workload("Deployment", "web")])
+    fanout = RecordingFanout()
+    reader = ObjectReader(cluster, fanout)
+    chain = reader.owner_chain(hashed_pod("web-5d8f-x1", "web-5d8f", "5d8f"))
+    assert names(chain) == [("ReplicaSet", "web-5d8f"), ("Deployment", "web")]
+    assert fanout.batches == [2]
+    assert len(cluster.calls) == 2 and reader.reads == 2
+
+
+def test_a_wrong_deployment_guess_costs_one_read_and_the_real_owner_is_followed():
+    cluster = FakeCluster([workload("ReplicaSet", "web-5d8f", owners=[owner("Deployment", "frontend")]),
+                           workload("Deployment", "frontend"), workload("Deployment", "web")])
+    reader = ObjectReader(cluster, RecordingFanout())
+    chain = reader.owner_chain(hashed_pod("web-5d8f-x1", "web-5d8f", "5d8f"))
+    assert names(chain) == [("ReplicaSet", "web-5d8f"), ("Deployment", "frontend")]
+    assert len(cluster.calls) == 3
+
+
+def test_no_guess_is_made_when_the_replicaset_name_does_not_carry_the_pods_template_hash():
+    cluster = FakeCluster([workload("ReplicaSet", "custom-rs")])
+    fanout = RecordingFanout()
+    reader = ObjectReader(cluster, fanout)
+    assert names(reader.owner_chain(hashed_pod("p", "custom-rs", "5d8f"))) == [("ReplicaSet", "custom-rs")]
+    assert fanout.batches == [] and len(cluster.calls) == 1

@@ -407,3 +407,25 @@ def test_watches_end_when_the_server_stops():
     thread.join(timeout=5)
     api.close()
     assert not thread.is_alive() and time.monotonic() - started < 5
+
+
+def test_a_watch_whose_client_went_away_ends_on_the_server(server):
+    import socket
+    from urllib.parse import urlsplit
+
+    def watch_threads() -> int:
+        return sum(1 for t in threading.enumerate() if t.is_alive() and t.name.startswith("Thread-")
+                   and "process_request_thread" in repr(getattr(t, "_target", "")))
+
+    before = watch_threads()
+    url = urlsplit(server.url)
+    sock = socket.create_connection((url.hostname, url.port))
+    sock.sendall(b"GET /api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=60 HTTP/1.1\r\n"
+                 b"Host: x\r\n\r\n")
+    assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+    assert watch_threads() == before + 1
+    sock.close()
+    deadline = time.monotonic() + 2.5  # the fixture's watches time out after 5 s
+    while watch_threads() > before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert watch_threads() == before  # within an idle tick (0.5 s), not after the 60 s timeout

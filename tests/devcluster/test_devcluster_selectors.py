@@ -94,6 +94,27 @@ def test_list_filters_pods_by_field_selector(store, selector, expected):
     assert _names(store.list("v1", "Pod", field_selector=selector)) == expected
 
 
+def test_a_list_of_one_objects_events_follows_creates_moves_and_deletes(store):
+    a, c = store.get("v1", "Pod", "a", "default"), store.get("v1", "Pod", "c", "default")
+    store.create(event("e1", a, reason="BackOff"))
+    store.create(event("e2", a, reason="Pulled", type_="Normal"))
+    store.create(event("e3", c, reason="BackOff"))
+
+    def of(name: str, *more: str) -> list[str]:
+        return _names(store.list("v1", "Event", "default", field_selector=",".join((f"involvedObject.name={name}",
+                                                                                    *more))))
+    assert of("a") == ["default/e1", "default/e2"] and of("c") == ["default/e3"] and of("nobody") == []
+    assert of("a", "type!=Normal") == ["default/e1"]
+    moved = store.get("v1", "Event", "e2", "default")
+    moved["involvedObject"] = {**moved["involvedObject"], "name": "c"}
+    store.replace(moved)  # an Event re-pointed at another object is found under that one only
+    store.delete("v1", "Event", "e1", "default")
+    assert of("a") == [] and of("c") == ["default/e2", "default/e3"]
+    assert store.list("v1", "Event", "other", field_selector="involvedObject.name=c") == []
+    scanned = [e for e in store.list("v1", "Event", "default") if e["involvedObject"]["name"] == "c"]
+    assert _names(scanned) == of("c")
+
+
 def test_an_unsupported_field_selector_is_400(store):
     with pytest.raises(APIError) as caught:
         store.list("v1", "Pod", field_selector="spec.containers=x")

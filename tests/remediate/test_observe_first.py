@@ -137,3 +137,75 @@ def test_with_a_fan_out_and_a_request_cache_each_first_read_reaches_the_api_once
     assert len(reads) == len(set(reads)), reads
     assert {c[2] for c in reads if c[0] == "get"} >= {"Pod", "ReplicaSet", "Deployment", "Namespace", "HealingAction"}
     assert {c[2] for c in reads if c[0] == "list"} == {"Event", "Pod", "ReplicaSet"}  # diagnostics, blast radius
+
+
+class BatchFanout:
+    """Runs each batch of calls in order, numbering the batches, so a test can tell which calls
+    a thread fan-out would have made at once (a batch made inside one counts as that one)."""
+
+    def __init__(self) -> None:
+        self.batch = 0
+        self.current: int | None = None
+
+    def __call__(self, calls):
+        if self.current is not None:
+            return [call() for call in calls]
+        self.batch += 1
+        outer, self.current = self.current, self.batch
+        try:
+            return [call() for call in calls]
+        finally:
+            self.current = outer
+
+
+def test_with_a_fan_out_the_changes_healing_action_is_created_while_the_capture_is_taken(scene):
+    world, pod, plan = scene
+    fanout = BatchFanout()
+    batches: list[tuple[int | None, tuple]] = []
+    inner = Recording(world.cluster)
+    original = inner.__getattr__
+
+    class Batched:
+        def __getattr__(self, verb):
+            call = original(verb)
+
+            def tagged(*args, **kwargs):
+                result = call(*args, **kwargs)
+                batches.append((fanout.current, inner.calls[-1]))
+                return result
+            return tagged
+
+    remediator = Remediator(cluster=Batched(), ledger=world.ledger, clock=world.clock, policies=world.policies,
+                            holder="replica-1", protection=world.config, fanout=fanout)
+    result = remediator.execute(plan)
+    assert [o.status for o in result.outcomes] == ["executed", "executed"]
+    batch_of = {c: n for n, c in batches}
+    create = next(c for c in batch_of if c[:2] == ("create", "HealingAction") and c[2].startswith("recreate-"))
+    capture = next(c for c in batch_of if c[0] == "logs")
+    assert batch_of[create] == batch_of[capture] is not None
+    # what an observer sees is unchanged: Pending record, then InProgress (claim), then the delete
+    order = [c for _, c in batches]
+    claim = next(n for n, c in enumerate(order) if c[0] == "replace" and c[2].startswith("recreate-"))
+    assert order.index(create) < claim < inner.index("delete", "Pod")
+
+
+def test_without_an_observe_only_step_before_it_a_change_is_recorded_in_its_turn(world: World):
+    pol = world.add_policy(policy(actions=[{"name": "recreate", "type": "delete", "priority": 100,
+                                            "deleteAction": {"gracePeriodSeconds": 10}}]))
+    world.cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}})
+    world.deployment(replicas=2)
+    pod = world.pods()[0]
+    fanout = BatchFanout()
+    inner = Recording(world.cluster)
+    creates: list[int | None] = []
+    original_create = inner.__getattr__("create")
+
+    def create(obj, **kwargs):
+        creates.append(fanout.current)
+        return original_create(obj, **kwargs)
+    inner.create = create
+    remediator = Remediator(cluster=inner, ledger=world.ledger, clock=world.clock, policies=world.policies,
+                            holder="replica-1", protection=world.config, fanout=fanout)
+    result = remediator.execute(plan_for(pol, pod, ("recreate", "delete", {})))
+    assert [o.status for o in result.outcomes] == ["executed"]
+    assert creates and creates[0] is None  # the HealingAction: outside any fan-out batch

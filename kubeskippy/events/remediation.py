@@ -1,0 +1,74 @@
+"""What remediate reports: Outcome (with its Changes), Verification and Notification
+(io.kubeskippy.outcome, .verification, .notification).
+
+Import these from :mod:`kubeskippy.events.model`, which loads this module on first use (detect
+and analyze's first events need none of them).
+"""
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from ..types import Timestamp, new_dict, new_list
+from .model import EventModel, ObjectRef
+
+__all__ = ["Change", "Outcome", "Verification", "Notification"]
+
+
+class Change(EventModel):
+    """One field of one object changed from old to new (mirrors HealingAction ResourceChange)."""
+
+    resource_ref: str
+    change_type: Literal["create", "update", "delete", "patch", "scale"]
+    field: str = ""
+    old_value: str = ""
+    new_value: str = ""
+
+
+class Outcome(EventModel):
+    """What happened to one planned action (io.kubeskippy.outcome)."""
+
+    id: str
+    plan_id: str
+    finding_fingerprint: str
+    policy: str
+    action: str
+    action_type: str
+    target: ObjectRef
+    status: Literal[
+        "executed", "dry_run", "monitored", "pending_approval", "blocked", "failed", "duplicate", "cancelled"
+    ]
+    reason: str = ""
+    message: str = ""
+    changes: list[Change] = Field(default_factory=new_list)
+    healing_action: str | None = Field(default=None, description="namespace/name of the HealingAction object")
+    details: dict[str, Any] = Field(default_factory=new_dict, description="Action-specific data, e.g. captured "
+                                    "diagnostics (status, events, log tails) or pods a drain left in place")
+    at: Timestamp
+
+
+class Verification(EventModel):
+    """Whether the target became healthy after an action (io.kubeskippy.verification)."""
+
+    id: str
+    plan_id: str
+    outcome_id: str
+    finding_fingerprint: str
+    target: ObjectRef
+    healthy: bool
+    detail: str = ""
+    started_at: Timestamp
+    checked_at: Timestamp
+
+
+class Notification(EventModel):
+    """A message for people or their tooling (io.kubeskippy.notification)."""
+
+    id: str
+    severity: Literal["info", "warning", "critical"] = "warning"
+    title: str
+    message: str
+    target: ObjectRef | None = None
+    plan_id: str | None = None
+    finding_fingerprint: str | None = None
+    at: Timestamp
