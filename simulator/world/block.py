@@ -155,9 +155,10 @@ def _hold(f: Frames, et: np.ndarray, er: np.ndarray, stop: np.ndarray) -> None:
         return
     rows = np.repeat(er, lengths)
     ticks = np.repeat(et + 1 - (np.cumsum(lengths) - lengths), lengths) + np.arange(total)
+    dst = ticks * f.n + rows  # flat indices into the (B, n) frames
     for name in ("mem", "err", "lat", "cstate", "ready"):
         frame = getattr(f, name)
-        frame[ticks, rows] = np.repeat(frame[et, er], lengths)
+        np.put(frame, dst, np.repeat(frame[et, er], lengths))
 
 
 def _fill_forward(f: Frames) -> None:
@@ -259,14 +260,16 @@ def _simulate(world: "World", f: Frames, rows: np.ndarray, first: np.ndarray, lo
         acc.cpu[sub] = cpu  # no exit in the pass: every cell counts; no other pass writes them
     else:  # only the cells the containers ran (the others hold another incarnation's values)
         k, c = np.nonzero(run)
-        cells = (k + lo, rows[c])
-        f.mem[cells] = mem[k, c]
-        f.err[cells] = err[k if len(err) > 1 else 0, c]
-        f.lat[cells] = lat[k if len(lat) > 1 else 0, c]
-        f.cstate[cells] = RUNNING
-        f.ready[cells] = k + lo >= ready_tick[c]
-        k, c = np.nonzero(seg & (ks <= last))  # the exit tick's CPU counts too
-        acc.cpu[k + lo, rows[c]] = cpu[k, c]
+        dst = (k + lo) * f.n + rows[c]  # flat indices into the (B, n) frames, computed once
+        src = k * r + c  # … and into this pass's (W, r) matrices
+        np.put(f.mem, dst, mem.take(src))
+        np.put(f.err, dst, err.take(src if len(err) > 1 else c))
+        np.put(f.lat, dst, lat.take(src if len(lat) > 1 else c))
+        np.put(f.cstate, dst, RUNNING)
+        np.put(f.ready, dst, k + lo >= ready_tick[c])
+        np.put(acc.cpu, dst, cpu.take(src))
+        gone = np.flatnonzero(last < hi)  # the exit tick's CPU counts too
+        acc.cpu[last[gone], rows[gone]] = cpu[last[gone] - lo, gone]
     acc.segments.append((first, rows, tbl.started[rows]))  # for request counting (``_count_requests``)
     # the table as of T[-1] for containers still running (exits overwrite theirs below)
     tbl.mem[rows] = mem[-1]
