@@ -165,23 +165,35 @@ class Remediator:
         so is the HealingAction of each change that will run at once (:meth:`_record_early`);
         those records come back too, by step id."""
         calls: list[Any] = []
+        capturing = False  # an early capture comes before this step
         for n, step in enumerate(steps):
             if step.action.changes_cluster:
                 if self._fanout is not None and step.policy.spec.mode != "monitor":
                     calls.extend(_quietly(call) for call in self._checks_ahead(step))
-                    if any(not s.action.changes_cluster for s in steps[:n]) and self._runs_at_once(step):
+                    if capturing and self._runs_at_once(step):
                         calls.append(lambda step=step: self._record_early(step))
                 continue
             if not any(s.action.changes_cluster for s in steps[n + 1:]):
                 continue
             if not self._runs_at_once(step):
                 continue
-            calls.append(lambda step=step: self._apply_one_early(step))
+            calls.append(_held(lambda step=step: self._apply_one_early(step)) if self._fanout is not None
+                         else lambda step=step: self._apply_one_early(step))
+            capturing = True
         if not calls:
             return {}, {}
         runs = self._fanout(calls) if self._fanout is not None else [call() for call in calls]
-        return ({run.step_id: run for run in runs if isinstance(run, Step)},
-                {run.step_id: run.record for run in runs if isinstance(run, _EarlyRecord)})
+        records = {run.step_id: run.record for run in runs if isinstance(run, _EarlyRecord)}
+        fault = next((run.error for run in runs if isinstance(run, _Fault)), None)
+        if fault is not None:
+            # A capture failed (a transient fault): the plan fails and is redelivered. A record made
+            # beside it must not hold the step for a lease meanwhile: release it (as after any
+            # fault) so the redelivery goes on at once.
+            for record in records.values():
+                if isinstance(record, _Record) and record.created:
+                    self._release_after_fault(record.ha, None)
+            raise fault
+        return {run.step_id: run for run in runs if isinstance(run, Step)}, records
 
     @staticmethod
     def _runs_at_once(step: Step) -> bool:
@@ -904,6 +916,22 @@ class _Record:
     created: bool
     resolved: dict | None = None
     needs_approval: bool = False
+
+
+@dataclass(frozen=True)
+class _Fault:
+    """An exception a fanned-out call raised, held until the other calls' results are handled."""
+
+    error: Exception
+
+
+def _held(call: Callable[[], Any]) -> Callable[[], Any]:
+    def run() -> Any:
+        try:
+            return call()
+        except Exception as e:  # noqa: BLE001 - re-raised by the caller after the batch
+            return _Fault(e)
+    return run
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from ..ingest.alertmanager import alert_event, decode_alertmanager_webhook
 from ..ingest.apiserver import decode_apiserver_event
 from ..serving.app import Route
 from .config import PolicySource, cluster_from_config, metrics_from_config
-from .fanout import ThreadFanout
 
 __all__ = ["DetectService", "build", "PING_TYPE"]
 
@@ -36,9 +35,10 @@ class DetectService:
         generation = self.policies.generation
         with self._lock:
             if self._detector is None:
-                # The fan-out reads a Pod's ReplicaSet and its Deployment at once (detect/reading.py).
+                # No fan-out: reading a Pod's ReplicaSet and likely Deployment at once (Detector's
+                # ``fanout``) measured slower here than two reads in a row (docs/functions.md).
                 self._detector = Detector(policies, cluster=self.cluster.get(), metrics=self.metrics.get(),
-                                          clock=self.clock, fanout=ThreadFanout(workers=4))
+                                          clock=self.clock)
             elif generation != self._generation:
                 self._detector.set_policies(policies)
             self._generation = generation

@@ -13,9 +13,11 @@ read after a write and a re-read after a conflict go to the API server:
 
 - a write to one of KubeSkippy's own bookkeeping kinds (:data:`BOOKKEEPING_KINDS`: the
   HealingActions, the ConfigMaps of the safety ledger and of learning, core Events) drops the
-  cached reads of that kind only. Such a write cannot change any other object, so the pod, its
-  owners and its namespace read before a HealingAction or ledger update stay valid (re-reading
-  them was a third of remediate's requests);
+  cached reads of that object and the cached lists of its kind only (every read of the kind
+  when the name is not known, e.g. ``generateName``). Such a write cannot change any other
+  object, so the pod, its owners and its namespace read before a HealingAction or ledger update
+  stay valid (re-reading them was a third of remediate's requests), and so does another step's
+  HealingAction (remediate creates one step's record while another step's reads run);
 - any other write (the action itself: a delete, an eviction, a patch of a workload) drops
   everything, because one change there moves others (deleting a pod changes its ReplicaSet).
 
@@ -92,7 +94,7 @@ class RequestCachedCluster:
             raise APINotFound(404, value.message, payload=value.payload)
         return _copy_json(value)
 
-    def _forget(self, api_version: str | None, kind: str | None) -> None:
+    def _forget(self, api_version: str | None, kind: str | None, name: str | None) -> None:
         entries = self._entries.get()
         if not entries:
             return
@@ -100,15 +102,16 @@ class RequestCachedCluster:
             if (api_version, kind) not in BOOKKEEPING_KINDS:
                 entries.clear()
                 return
-            for key in [k for k in entries if k[1] == api_version and k[2] == kind]:
+            for key in [k for k in entries if k[1] == api_version and k[2] == kind
+                        and (name is None or k[0] == "list" or k[3] == name)]:
                 del entries[key]
 
-    def _write(self, api_version: str | None, kind: str | None, call: Any) -> Any:
-        self._forget(api_version, kind)
+    def _write(self, api_version: str | None, kind: str | None, call: Any, name: str | None = None) -> Any:
+        self._forget(api_version, kind, name)
         try:
             return call()
         finally:
-            self._forget(api_version, kind)
+            self._forget(api_version, kind, name)
 
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict:
         return self._read(("get", api_version, kind, name, namespace),
@@ -121,24 +124,24 @@ class RequestCachedCluster:
 
     def create(self, obj: dict, *, dry_run: bool = False) -> dict:
         return self._write(obj.get("apiVersion"), obj.get("kind"),
-                           lambda: self.inner.create(obj, dry_run=dry_run))
+                           lambda: self.inner.create(obj, dry_run=dry_run), _name_of(obj))
 
     def replace(self, obj: dict, *, dry_run: bool = False, subresource: str | None = None) -> dict:
         return self._write(obj.get("apiVersion"), obj.get("kind"),
-                           lambda: self.inner.replace(obj, dry_run=dry_run, subresource=subresource))
+                           lambda: self.inner.replace(obj, dry_run=dry_run, subresource=subresource), _name_of(obj))
 
     def patch(self, api_version: str, kind: str, name: str, namespace: str | None, patch: dict | list, *,
               patch_type: PatchType = "merge", subresource: str | None = None, dry_run: bool = False) -> dict:
         return self._write(api_version, kind, lambda: self.inner.patch(
             api_version, kind, name, namespace, patch, patch_type=patch_type, subresource=subresource,
-            dry_run=dry_run))
+            dry_run=dry_run), name or None)
 
     def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None, *,
                grace_period_seconds: int | None = None, propagation_policy: str | None = None,
                dry_run: bool = False) -> None:
         return self._write(api_version, kind, lambda: self.inner.delete(
             api_version, kind, name, namespace, grace_period_seconds=grace_period_seconds,
-            propagation_policy=propagation_policy, dry_run=dry_run))
+            propagation_policy=propagation_policy, dry_run=dry_run), name or None)
 
     def evict(self, name: str, namespace: str, *, grace_period_seconds: int | None = None,
               dry_run: bool = False) -> None:
@@ -151,6 +154,11 @@ class RequestCachedCluster:
 
 
 _ABSENT = object()
+
+
+def _name_of(obj: dict) -> str | None:
+    """The object's name, or None when the server will pick it (``generateName``)."""
+    return (obj.get("metadata") or {}).get("name") or None
 
 
 class _Missing:

@@ -209,3 +209,41 @@ def test_without_an_observe_only_step_before_it_a_change_is_recorded_in_its_turn
     result = remediator.execute(plan_for(pol, pod, ("recreate", "delete", {})))
     assert [o.status for o in result.outcomes] == ["executed"]
     assert creates and creates[0] is None  # the HealingAction: outside any fan-out batch
+
+
+def test_with_a_fan_out_a_capture_awaiting_approval_leaves_the_changes_record_to_its_turn(scene):
+    world, pod, plan = scene
+    plan = plan.model_copy(update={"actions": [plan.actions[0].model_copy(update={"requires_approval": True}),
+                                               plan.actions[1]]})
+    fanout = BatchFanout()
+    inner = Recording(world.cluster)
+    created: list[tuple[str, int | None]] = []
+    original_create = inner.__getattr__("create")
+
+    def create(obj, **kwargs):
+        created.append((obj["metadata"]["name"].split("-")[0], fanout.current))
+        return original_create(obj, **kwargs)
+    inner.create = create
+    remediator = Remediator(cluster=inner, ledger=world.ledger, clock=world.clock, policies=world.policies,
+                            holder="replica-1", protection=world.config, fanout=fanout)
+    result = remediator.execute(plan)
+    assert [(o.action, o.status) for o in result.outcomes] == [("diag", "pending_approval"),
+                                                               ("recreate", "executed")]
+    records = [(name, batch) for name, batch in created if name in ("diag", "recreate")]
+    assert records == [("diag", None), ("recreate", None)]  # in plan order, each in its turn
+
+
+def test_a_transient_fault_in_the_capture_releases_the_record_made_beside_it_so_the_retry_goes_on_at_once(scene):
+    world, pod, plan = scene
+    # the pod's third GET is the capture's own (the read-ahead's and the checks' come first and are best effort)
+    fault = world.cluster.faults.inject(status=503, count=3, verbs=["get"], path=rf"/pods/{pod['metadata']['name']}$")
+    remediator = Remediator(cluster=world.cluster, ledger=world.ledger, clock=world.clock, policies=world.policies,
+                            holder="replica-1", protection=world.config, fanout=BatchFanout())
+    with pytest.raises(TemporaryError):
+        remediator.execute(plan)
+    assert fault.hits == 3
+    assert [ha["metadata"]["name"].split("-")[0] for ha in world.healing_actions()] == ["recreate"]
+    world.clock.advance(1)  # far inside the 300 s lease a creation alone would hold
+    result = remediator.execute(plan)
+    assert [(o.action, o.status) for o in result.outcomes] == [("diag", "executed"), ("recreate", "executed")]
+    assert result.outcomes[0].details["diagnostics"]["status"]["phase"] == "Running"

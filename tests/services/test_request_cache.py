@@ -184,6 +184,33 @@ def test_a_missing_healing_action_is_remembered_until_a_healing_action_is_writte
     assert inner.reads == [("get", "HealingAction", "restart-1")] * 2
 
 
+def test_writing_one_bookkeeping_object_keeps_the_reads_of_another_of_its_kind_but_drops_its_lists(inner):
+    cached = RequestCachedCluster(inner)
+    with cached.scope():
+        with pytest.raises(APINotFound):
+            cached.get("kubeskippy.io/v1alpha1", "HealingAction", "diagnostics-1", "apps")
+        cached.list("kubeskippy.io/v1alpha1", "HealingAction", "apps")
+        cached.create(_healing_action("restart-1"))  # another step's record
+        with pytest.raises(APINotFound):
+            cached.get("kubeskippy.io/v1alpha1", "HealingAction", "diagnostics-1", "apps")
+        listed = cached.list("kubeskippy.io/v1alpha1", "HealingAction", "apps")
+    assert [m["metadata"]["name"] for m in listed] == ["restart-1"]
+    assert inner.reads == [("get", "HealingAction", "diagnostics-1"), ("list", "HealingAction", None),
+                           ("list", "HealingAction", None)]
+
+
+def test_a_bookkeeping_object_created_with_a_generated_name_drops_every_read_of_its_kind(inner):
+    cached = RequestCachedCluster(inner)
+    with cached.scope():
+        cached.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ledger", "namespace": "apps"},
+                       "data": {}})
+        cached.get("v1", "ConfigMap", "ledger", "apps")
+        cached.create({"apiVersion": "v1", "kind": "ConfigMap", "data": {},
+                       "metadata": {"generateName": "note-", "namespace": "apps"}})
+        cached.get("v1", "ConfigMap", "ledger", "apps")
+    assert inner.reads == [("get", "ConfigMap", "ledger")] * 2
+
+
 def test_reads_made_by_a_fan_out_land_in_the_requests_cache(inner):
     from kubeskippy.services.fanout import ThreadFanout
 
