@@ -114,8 +114,9 @@ def make_event(
         raise ValueError(f"unknown event type {event_type!r}; expected one of {', '.join(EVENT_TYPES)}")
     if not isinstance(payload, model):
         raise TypeError(f"{event_type} carries a {model.__name__}, not a {type(payload).__name__}")
-    if event_type in (ALERT_FIRING, ALERT_RESOLVED) and event_type.rsplit(".", 1)[1] != payload.status:  # type: ignore[attr-defined]
-        raise ValueError(f"a {payload.status} alert cannot be sent as {event_type}")
+    status = getattr(payload, "status", None) if event_type in (ALERT_FIRING, ALERT_RESOLVED) else None
+    if status is not None and event_type.rsplit(".", 1)[1] != status:
+        raise ValueError(f"a {status} alert cannot be sent as {event_type}")
     event_id = id or getattr(payload, "id", None)
     if not event_id:
         raise ValueError(f"{event_type}: an id is required (the payload has none)")

@@ -27,7 +27,8 @@ class PlannedAction(EventModel):
     action: str = Field(description="Name of the HealingActionTemplate in the policy")
     type: str = Field(description="restart, scale, patch, delete, custom, or an extended type")
     target: ObjectRef
-    params: dict[str, Any] = Field(default_factory=new_dict, description="Action parameters (camelCase, as in the policy)")
+    params: dict[str, Any] = Field(default_factory=new_dict,
+                                   description="Action parameters (camelCase, as in the policy)")
     reason: str = ""
     requires_approval: bool = False
 
@@ -49,5 +50,5 @@ class Plan(EventModel):
     actions: list[PlannedAction] = Field(default_factory=new_list)
     rejected: list[RejectedSuggestion] = Field(default_factory=new_list)
     created_at: Timestamp
-    notes: list[str] = Field(default_factory=new_list, description="How the plan came about: fallbacks, cache hits, "
-                                                             "learning preferences, escalation")
+    notes: list[str] = Field(default_factory=new_list, description="How the plan came about: fallbacks, "
+                                                                 "cache hits, learning preferences, escalation")
