@@ -9,18 +9,26 @@ kept-alive connection turns out to be closed, and nothing else.
 
 No answer at all (refused, reset, timed out, TLS failure) raises :class:`NoAnswer`, an
 ``OSError`` chained to the socket's exception; any HTTP answer is returned as an :class:`Answer`.
+
+Response headers are read by :class:`_PlainHeadersResponse`: ``http.client`` hands every header
+block to the ``email`` package's feed parser (~40 µs for six headers), while the headers real
+servers send here are plain ``Name: value`` lines (~7 µs split by hand). Anything else (folded
+lines, a line without a field name) still goes to the ``email`` parser, so the result is the
+same ``HTTPMessage`` either way.
 """
 
 from __future__ import annotations
 
+import email.parser
 import http.client
+import re
 import ssl
 import threading
 from dataclasses import dataclass
 from typing import Mapping
 from urllib.parse import urlsplit
 
-__all__ = ["HttpPool", "Answer", "NoAnswer", "Timeout", "split_timeout"]
+__all__ = ["HttpPool", "Answer", "NoAnswer", "Timeout", "split_timeout", "parse_header_lines"]
 
 Timeout = float | tuple[float, float] | None
 """Seconds for connect and for each read, or ``(connect, read)``; None waits forever."""
@@ -48,6 +56,88 @@ def split_timeout(timeout: Timeout) -> tuple[float | None, float | None]:
     if isinstance(timeout, tuple):
         return timeout[0], timeout[1]
     return timeout, timeout
+
+
+_MAX_LINE = 65536  # http.client's limits for one header line and for the number of lines
+_MAX_HEADERS = 100
+_FIELD_NAME = re.compile(r"[\x21-\x39\x3b-\x7e]+")
+"""What the email parser accepts as a field name (printable ASCII but the colon)."""
+
+
+def _read_header_lines(fp) -> list[bytes]:
+    """The header block's lines up to and including the empty line (or EOF)."""
+    lines: list[bytes] = []
+    while True:
+        line = fp.readline(_MAX_LINE + 1)
+        if len(line) > _MAX_LINE:
+            raise http.client.LineTooLong("header line")
+        lines.append(line)
+        if len(lines) > _MAX_HEADERS:
+            raise http.client.HTTPException(f"got more than {_MAX_HEADERS} headers")
+        if line in (b"\r\n", b"\n", b""):
+            return lines
+
+
+def parse_header_lines(lines: list[bytes]) -> http.client.HTTPMessage:
+    """The same ``HTTPMessage`` as ``http.client.parse_headers``, without the feed parser when
+    every line is a plain ``Name: value`` field (the parser keeps the value's trailing blanks and
+    strips its leading ones, and so does this)."""
+    message = http.client.HTTPMessage()
+    for raw in lines:
+        if raw in (b"\r\n", b"\n", b""):
+            return message
+        line = raw.decode("iso-8859-1")
+        name, colon, value = line.partition(":")
+        if not colon or not _FIELD_NAME.fullmatch(name):
+            break  # folded, malformed or mbox-style: let the email parser decide, as http.client does
+        message[name] = value.lstrip(" \t").rstrip("\r\n")
+    else:
+        return message
+    text = b"".join(lines).decode("iso-8859-1")
+    return email.parser.Parser(_class=http.client.HTTPMessage).parsestr(text)
+
+
+class _PlainHeadersResponse(http.client.HTTPResponse):
+    """``HTTPResponse`` whose header block is split by :func:`parse_header_lines`; everything
+    else (status line, 1xx skipping, chunked, Content-Length, keep-alive) is ``http.client``'s
+    own rule, restated because ``begin`` reads the headers through a module-level function."""
+
+    def begin(self) -> None:
+        if self.headers is not None:
+            return
+        while True:
+            version, status, reason = self._read_status()
+            if status != http.client.CONTINUE:
+                break
+            _read_header_lines(self.fp)  # a 100 Continue's headers
+        self.code = self.status = status
+        self.reason = reason.strip()
+        if version in ("HTTP/1.0", "HTTP/0.9"):
+            self.version = 10
+        elif version.startswith("HTTP/1."):
+            self.version = 11
+        else:
+            raise http.client.UnknownProtocol(version)
+        self.headers = self.msg = parse_header_lines(_read_header_lines(self.fp))
+        transfer_encoding = self.headers.get("transfer-encoding")
+        self.chunked = bool(transfer_encoding) and transfer_encoding.lower() == "chunked"
+        self.chunk_left = None
+        self.will_close = self._check_close()
+        self.length = None
+        length = self.headers.get("content-length")
+        if length and not self.chunked:
+            try:
+                self.length = int(length)
+            except ValueError:
+                self.length = None
+            else:
+                if self.length < 0:
+                    self.length = None
+        if status in (http.client.NO_CONTENT, http.client.NOT_MODIFIED) or 100 <= status < 200 \
+                or self._method == "HEAD":
+            self.length = 0
+        if not self.will_close and not self.chunked and self.length is None:
+            self.will_close = True  # the body ends when the server closes
 
 
 # Failures on a kept-alive connection the server had already closed: nothing was answered, so
@@ -81,6 +171,7 @@ class HttpPool:
                 self.host, self.port, timeout=connect, context=self._ssl)
         else:
             conn = http.client.HTTPConnection(self.host, self.port, timeout=connect)
+        conn.response_class = _PlainHeadersResponse
         conn.connect()
         conn.sock.settimeout(read)
         return conn

@@ -122,3 +122,74 @@ async def test_an_unreachable_subscriber_is_a_network_error_and_retried():
     assert [r.status for r in broker.records] == [None, None]
     assert broker.dead_letters[0]["knativeerrorcode"] == "0"
     assert json.loads(json.dumps(broker.dead_letters[0].get_data())) == {"n": 1}
+
+
+async def test_a_subscriber_slower_than_the_timeout_is_a_network_error_and_retried(server):
+    server.script("/slow", Reply(202, delay=1.0))
+    broker = Broker([Trigger("t", server.url + "/slow", prefix={"type": ""})],
+                    delivery=DeliverySpec(retry=1, backoff_delay=0.01, timeout=0.3))
+    await broker.ingest(event())
+    await broker.wait_idle(10)
+    await broker.aclose()
+    assert [r.status for r in broker.records] == [None, 202]
+    assert broker.dead_letters == []
+
+
+class _KeepAliveSubscriber:
+    """An HTTP/1.1 subscriber that records the client port of every request it answers."""
+
+    def __init__(self, close_after_each: bool = False) -> None:
+        import http.server
+        import threading
+
+        ports: list[int] = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                self.rfile.read(int(self.headers["Content-Length"]))
+                ports.append(self.client_address[1])
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                if close_after_each:
+                    self.send_header("Connection", "close")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.ports = ports
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/in"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> "_KeepAliveSubscriber":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+async def test_deliveries_one_after_another_reuse_one_kept_alive_connection():
+    with _KeepAliveSubscriber() as subscriber:
+        broker = Broker([Trigger("t", subscriber.url, prefix={"type": ""})], delivery=FAST)
+        for i in range(3):
+            await broker.ingest(event(event_id=f"e{i}"))
+            await broker.wait_idle(10)
+        await broker.aclose()
+    assert [r.status for r in broker.records] == [202, 202, 202]
+    assert len(subscriber.ports) == 3 and len(set(subscriber.ports)) == 1
+
+
+async def test_a_subscriber_that_closes_each_connection_still_gets_every_event():
+    with _KeepAliveSubscriber(close_after_each=True) as subscriber:
+        broker = Broker([Trigger("t", subscriber.url, prefix={"type": ""})], delivery=FAST)
+        for i in range(3):
+            await broker.ingest(event(event_id=f"e{i}"))
+            await broker.wait_idle(10)
+        await broker.aclose()
+    assert [r.status for r in broker.records] == [202, 202, 202]
+    assert len(set(subscriber.ports)) == 3

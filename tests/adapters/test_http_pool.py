@@ -1,0 +1,133 @@
+"""HttpPool reads answers as http.client does, with its own header splitting (adapters/http_pool.py).
+
+The server is a real socket on loopback that writes scripted bytes, so framing (Content-Length,
+chunked, close-delimited, 1xx) and keep-alive are exercised byte for byte.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import socket
+import threading
+
+import pytest
+
+from kubeskippy.adapters.http_pool import HttpPool, NoAnswer, parse_header_lines
+
+
+def stdlib_headers(block: bytes) -> http.client.HTTPMessage:
+    return http.client.parse_headers(io.BytesIO(block))
+
+
+def lines(block: bytes) -> list[bytes]:
+    return io.BytesIO(block).readlines()
+
+
+@pytest.mark.parametrize("block", [
+    pytest.param(b"Content-Type: application/json\r\nContent-Length: 12\r\n\r\n", id="plain"),
+    pytest.param(b"content-type:application/json\r\nX-Blank:   spaced value  \r\n\r\n", id="blanks"),
+    pytest.param(b"Set-Cookie: a=1\r\nSet-Cookie: b=2\r\n\r\n", id="repeated"),
+    pytest.param(b"X-Empty:\r\nX-Tab:\tv\r\n\r\n", id="empty-and-tab"),
+    pytest.param(b"X-Folded: one\r\n two\r\nX-After: 3\r\n\r\n", id="folded"),
+    pytest.param(b"Content-Type: text/plain\r\nnot a header\r\nX-Later: 1\r\n\r\n", id="malformed"),
+    pytest.param(b"X-Latin: caf\xe9\r\n\r\n", id="latin-1"),
+    pytest.param(b"X-Bare: 1\n\n", id="bare-newlines"),
+    pytest.param(b"\r\n", id="none"),
+])
+def test_header_blocks_give_the_same_message_as_http_client(block):
+    ours, theirs = parse_header_lines(lines(block)), stdlib_headers(block)
+    assert ours.items() == theirs.items()
+    assert ours.get("content-type") == theirs.get("Content-Type")
+    assert ours.get_all("set-cookie") == theirs.get_all("Set-Cookie")
+
+
+class RawServer:
+    """Answers each request on a connection with the next scripted bytes; records connections."""
+
+    def __init__(self, *answers: bytes) -> None:
+        self.answers = list(answers)
+        self.connections = 0
+        self.requests: list[bytes] = []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while self.answers:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            with conn, conn.makefile("rb") as reader:  # the socket closes only when both are closed
+                while self.answers:
+                    head = b""
+                    while not head.endswith(b"\r\n\r\n"):
+                        line = reader.readline()
+                        if not line:
+                            break
+                        head += line
+                    if not head:
+                        break
+                    length = next((int(h.split(b":")[1]) for h in head.split(b"\r\n")
+                                   if h.lower().startswith(b"content-length:")), 0)
+                    self.requests.append(head + reader.read(length))
+                    answer = self.answers.pop(0)
+                    conn.sendall(answer)
+                    if b"connection: close" in answer.lower() or b"content-length" not in answer.lower() \
+                            and b"chunked" not in answer.lower():
+                        break
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def test_content_length_answers_keep_one_connection_alive():
+    server = RawServer(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-A: 1\r\n\r\nok",
+                       b"HTTP/1.1 404 Not Found\r\ncontent-length: 4\r\n\r\nnope")
+    pool = HttpPool(server.url)
+    first = pool.request("POST", "/a", body=b"{}", headers={"Content-Type": "application/json"})
+    second = pool.request("GET", "/b")
+    server.close()
+    assert (first.status, first.data, first.headers["x-a"]) == (200, b"ok", "1")
+    assert (second.status, second.reason, second.data) == (404, "Not Found", b"nope")
+    assert server.connections == 1
+    assert server.requests[0].startswith(b"POST /a HTTP/1.1\r\n") and server.requests[0].endswith(b"\r\n\r\n{}")
+
+
+def test_a_chunked_answer_is_joined_and_the_connection_kept():
+    server = RawServer(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+                       b"HTTP/1.1 204 No Content\r\n\r\n")
+    pool = HttpPool(server.url)
+    assert pool.request("GET", "/").data == b"abcde"
+    assert pool.request("DELETE", "/").status == 204
+    server.close()
+    assert server.connections == 1
+
+
+def test_an_answer_without_length_is_read_to_the_close_and_the_next_request_reconnects():
+    server = RawServer(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil close",
+                       b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\nx")
+    pool = HttpPool(server.url)
+    assert pool.request("GET", "/").data == b"until close"
+    assert pool.request("GET", "/").data == b"x"
+    server.close()
+    assert server.connections == 2
+
+
+def test_a_100_continue_is_skipped_for_the_final_answer():
+    server = RawServer(b"HTTP/1.1 100 Continue\r\nX-Interim: 1\r\n\r\n"
+                       b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n")
+    answer = HttpPool(server.url).request("POST", "/", body=b"x")
+    server.close()
+    assert answer.status == 201 and "x-interim" not in answer.headers
+
+
+def test_a_garbled_status_line_is_no_answer():
+    server = RawServer(b"SPDY/9 200 OK\r\n\r\n")
+    with pytest.raises(NoAnswer):
+        HttpPool(server.url).request("GET", "/")
+    server.close()
