@@ -9,10 +9,12 @@ not see), so the wall-clock benchmark stays the target's measure and this one sa
 change did less work.
 
 Same setup as the wall-clock benchmark: the devcluster API in its own process, the demo policies
-as files, the same inputs (detect and the echo a crash-looping pod's update, analyze detect's
-reply, remediate and audit analyze's), bytecode cached by an untimed first round. In the counted
-round each process runs under ``valgrind --tool=cachegrind --cache-sim=no`` from exec until it
-exits after SIGTERM (so func-python's shutdown is in every count, the echo's included).
+as files, each process started with production's runtime settings (``runtime_env``: func.yaml's
+run envs that are not KubeSkippy settings, e.g. ``PYDANTIC_DISABLE_PLUGINS``; the echo gets them
+too), the same inputs (detect and the echo a crash-looping pod's update, analyze detect's reply,
+remediate and audit analyze's), bytecode cached by an untimed first round. In the counted round
+each process runs under ``valgrind --tool=cachegrind --cache-sim=no`` from exec until it exits
+after SIGTERM (so func-python's shutdown is in every count, the echo's included).
 
 Run from the repository root:
     .venv/bin/python -m benchmarks.cold_start_instructions [--json FILE]
@@ -38,7 +40,7 @@ if str(ROOT) not in sys.path:
 import httpx  # noqa: E402
 
 from benchmarks.functions import (  # noqa: E402
-    COLD_FUNCTIONS, ECHO, DevClusterProcess, _Sink, bytecode_env, detect_env, write_policies,
+    COLD_FUNCTIONS, ECHO, DevClusterProcess, _Sink, bytecode_env, detect_env, runtime_env, write_policies,
 )
 from kubeskippy.events.cloudevents import encode  # noqa: E402
 from kubeskippy.ingest.apiserver import apiserver_event  # noqa: E402
@@ -78,6 +80,7 @@ def count_round(env: dict[str, str], work: Path, sink_url: str, victim: dict, *,
         folder = ECHO if name == "echo" else ROOT / "functions" / name
         port = free_port()
         process_env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        process_env.update(runtime_env(name))  # what production starts it with (func.yaml's run envs)
         process_env.update(env, K_SINK=sink_url, LISTEN_ADDRESS=f"127.0.0.1:{port}", PYTHONUNBUFFERED="1")
         command = [sys.executable, "-m", "kubeskippy.mesh.serve_function", str(folder)]
         log = work / f"{name}-{port}.log"

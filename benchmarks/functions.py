@@ -413,6 +413,19 @@ class _Sink:
 COLD_FUNCTIONS = ("detect", "analyze", "remediate", "audit")
 
 
+def runtime_env(name: str) -> dict[str, str]:
+    """The process settings production starts a function with: its func.yaml's run envs that are
+    not KubeSkippy settings (those point at the benchmark's own cluster instead), such as
+    ``PYDANTIC_DISABLE_PLUGINS``. deploy/knative/config.yaml sets the same (tests/deploy checks).
+    The echo gets the settings all four functions share, so both sides start alike."""
+    if name == "echo":
+        shared = [runtime_env(n).items() for n in COLD_FUNCTIONS]
+        return dict(set(shared[0]).intersection(*shared[1:]))
+    spec = yaml.safe_load((ROOT / "functions" / name / "func.yaml").read_text())
+    return {e["name"]: str(e["value"]) for e in spec["run"]["envs"]
+            if not e["name"].startswith("KUBESKIPPY_") and "value" in e}
+
+
 def bytecode_env(work: Path) -> dict[str, str]:
     """Bytecode as a deployed function has it: ``pip install`` (what func's Python buildpack runs
     on the function project) byte-compiles every package it installs, while this checkout is an
@@ -447,8 +460,9 @@ def cold_starts(args, info: dict, policy_dir: Path, log_dir: Path) -> dict:
             inputs["detect"] = inputs["echo"]
             for name in names:
                 folder = ECHO if name == "echo" else ROOT / "functions" / name
-                env = {**base_env, **inherited, "K_SINK": sink.url,
-                       "KUBESKIPPY_AUDIT_DIR": str(log_dir / "audit")} if name != "echo" else dict(inherited)
+                env = {**runtime_env(name), **base_env, **inherited, "K_SINK": sink.url,
+                       "KUBESKIPPY_AUDIT_DIR": str(log_dir / "audit")} if name != "echo" else \
+                    {**runtime_env("echo"), **inherited}
                 fn = FunctionProcess(folder, env, log_dir, unset=("PYTHONDONTWRITEBYTECODE",) if inherited else ())
                 headers, body = inputs[name]
                 try:

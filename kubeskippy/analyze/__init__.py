@@ -5,14 +5,56 @@ The rules analyzer is the embedded default; LLM backends are chosen by configura
 (:func:`analyzer_from_config`) and always fall back to the rules.
 """
 
-from .config import analyzer_from_config, llm_settings_from_env
-from .context import AnalysisContext, ContextConfig, ContextGatherer, ContextQueries
-from .diagnosis import Analyzer, Diagnosis, Suggestion
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+# Eager, unlike the rest: ``guard`` names both a submodule and the function exported here, and
+# importing the submodule later would rebind the package attribute to the module. The planner
+# needs guard anyway.
 from .guard import GuardConfig, GuardResult, guard
-from .learning import EffectivenessStore, LearningConfig
-from .llm import ChatBackend, LLMAnalyzer
-from .planner import Planner, plan_id_for
-from .rules import RulesAnalyzer
+
+if TYPE_CHECKING:  # the names below, for type checkers; at run time they load on first use
+    from .config import analyzer_from_config, llm_settings_from_env
+    from .context import AnalysisContext, ContextConfig, ContextGatherer, ContextQueries
+    from .diagnosis import Analyzer, Diagnosis, Suggestion
+    from .learning import EffectivenessStore, LearningConfig
+    from .llm import ChatBackend, LLMAnalyzer
+    from .planner import Planner, plan_id_for
+    from .rules import RulesAnalyzer
+
+# Where each public name lives. Loaded on first use so that importing one submodule (the
+# analyze function imports config and planner) does not load the LLM path with it.
+_HOMES = {
+    "analyzer_from_config": "config", "llm_settings_from_env": "config",
+    "AnalysisContext": "context", "ContextConfig": "context", "ContextGatherer": "context",
+    "ContextQueries": "context",
+    "Analyzer": "diagnosis", "Diagnosis": "diagnosis", "Suggestion": "diagnosis",
+    "EffectivenessStore": "learning", "LearningConfig": "learning",
+    "ChatBackend": "llm", "LLMAnalyzer": "llm",
+    "Planner": "planner", "plan_id_for": "planner",
+    "RulesAnalyzer": "rules",
+}
+
+
+# Submodules the package used to load eagerly, still reachable as attributes.
+_SUBMODULES = {"action_kinds", "cache", "config", "context", "diagnosis", "learning", "llm", "planner", "preferences",
+               "prompt", "quantities", "redact", "rules", "suggest", "trends"}
+
+
+def __getattr__(name: str):
+    if name in _HOMES:
+        value = getattr(import_module(f".{_HOMES[name]}", __name__), name)
+    elif name in _SUBMODULES:
+        value = import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "Analyzer", "AnalysisContext", "ChatBackend", "ContextConfig", "ContextGatherer", "ContextQueries", "Diagnosis",

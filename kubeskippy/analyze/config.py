@@ -30,7 +30,6 @@ from typing import Mapping
 from ..clock import Clock, WallClock
 from ..errors import FieldError, InvalidInput
 from .diagnosis import Analyzer
-from .llm import LLMAnalyzer
 from .rules import RulesAnalyzer
 
 __all__ = ["LLMSettings", "BACKENDS", "DEFAULT_URLS", "llm_settings_from_env", "analyzer_from_config"]
@@ -108,5 +107,9 @@ def analyzer_from_config(env: Mapping[str, str], *, clock: Clock | None = None) 
     settings = llm_settings_from_env(env)
     if settings is None:
         return RulesAnalyzer()
+    # Imported here: the LLM path (prompt models, redaction patterns, the answer cache) is
+    # not loaded by a function that runs on the rules.
+    from .llm import LLMAnalyzer
+
     return LLMAnalyzer(_load_backend(settings), clock=clock or WallClock(), budget=settings.timeout,
                        cache_ttl=settings.cache_ttl)

@@ -5,12 +5,49 @@ Pure decision code behind the Cluster, Metrics and Clock ports. The entry point 
 Prometheus does the continuous evaluation and the detect function sleeps until an alert arrives.
 """
 
-from .builtin_metrics import BUILTIN_METRICS, BuiltinMetric, expand_query, identify_builtin
-from .compiled import CompiledPolicy, compile_policies, compile_policy, policy_key
-from .detector import Detector, DetectorSettings
-from .findings import fingerprint_for
-from .metric_eval import RangeSettings, range_step
-from .rules import compile_rules, to_prometheus_rule
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the names below, for type checkers; at run time they load on first use
+    from .builtin_metrics import BUILTIN_METRICS, BuiltinMetric, expand_query, identify_builtin
+    from .compiled import CompiledPolicy, compile_policies, compile_policy, policy_key
+    from .detector import Detector, DetectorSettings
+    from .findings import fingerprint_for
+    from .metric_eval import RangeSettings, range_step
+    from .rules import compile_rules, to_prometheus_rule
+
+# Where each public name lives. Loaded on first use: the detect function imports the detector,
+# and has no use for the Prometheus rule compiler (``rules``, used by the CLI and deploy).
+_HOMES = {
+    "BUILTIN_METRICS": "builtin_metrics", "BuiltinMetric": "builtin_metrics", "expand_query": "builtin_metrics",
+    "identify_builtin": "builtin_metrics",
+    "CompiledPolicy": "compiled", "compile_policies": "compiled", "compile_policy": "compiled",
+    "policy_key": "compiled",
+    "Detector": "detector", "DetectorSettings": "detector",
+    "fingerprint_for": "findings",
+    "RangeSettings": "metric_eval", "range_step": "metric_eval",
+    "compile_rules": "rules", "to_prometheus_rule": "rules",
+}
+# Submodules the package used to load eagerly, still reachable as attributes.
+_SUBMODULES = {"builtin_metrics", "comparison", "compiled", "conditions", "detector", "event_counting", "evidence",
+               "findings", "labels", "metric_eval", "objects", "reading", "rules", "selection", "sweep_listing",
+               "targets"}
+
+
+def __getattr__(name: str):
+    if name in _HOMES:
+        value = getattr(import_module(f".{_HOMES[name]}", __name__), name)
+    elif name in _SUBMODULES:
+        value = import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "Detector",
