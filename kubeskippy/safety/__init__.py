@@ -1,29 +1,45 @@
 """Shared safety rules: the ledger every remediate replica reserves actions in, and the pure
-protection and blast-radius checks run against live objects before acting."""
+protection and blast-radius checks run against live objects before acting.
 
-from .blast_radius import (Availability, allowed_unavailable, blast_radius_reason, disrupted_pods,
-                           workload_availability)
-from .config import DEFAULT_PROTECTED_NAMESPACES, SafetyConfig
-from .contract import REFUSAL_REASONS, ActionRequest, Reservation, SafetyLedger
-from .ledger import Ledger, LeaseView
-from .memory_store import MemoryStore
-from .protection import protection_reason, protection_reason_of
+The names below load their module on first use: analyze needs only ``safety.cas`` (its
+learning record uses the same compare-and-swap loop), and importing the whole package would cost
+every analyze cold start the ledger, protection and blast-radius modules too."""
 
-__all__ = [
-    "ActionRequest",
-    "Availability",
-    "DEFAULT_PROTECTED_NAMESPACES",
-    "Ledger",
-    "LeaseView",
-    "MemoryStore",
-    "REFUSAL_REASONS",
-    "Reservation",
-    "SafetyConfig",
-    "SafetyLedger",
-    "allowed_unavailable",
-    "blast_radius_reason",
-    "disrupted_pods",
-    "protection_reason",
-    "protection_reason_of",
-    "workload_availability",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_HOME = {
+    "Availability": "blast_radius",
+    "allowed_unavailable": "blast_radius",
+    "blast_radius_reason": "blast_radius",
+    "disrupted_pods": "blast_radius",
+    "workload_availability": "blast_radius",
+    "DEFAULT_PROTECTED_NAMESPACES": "config",
+    "SafetyConfig": "config",
+    "REFUSAL_REASONS": "contract",
+    "ActionRequest": "contract",
+    "Reservation": "contract",
+    "SafetyLedger": "contract",
+    "Ledger": "ledger",
+    "LeaseView": "ledger",
+    "MemoryStore": "memory_store",
+    "protection_reason": "protection",
+    "protection_reason_of": "protection",
+}
+
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOME))

@@ -105,3 +105,18 @@ def test_a_record_is_measured_in_utf8_bytes_whatever_its_characters():
     assert record_size({"about": "abc", "k": "é"}) == len("about") + 3 + 1 + 2  # é is two bytes
     assert record_size({"about": "abc"}) == 8
     assert record_size({}) == 0
+
+
+def test_the_package_exports_resolve_to_their_modules_and_load_only_when_named():
+    import subprocess
+    import sys
+
+    import kubeskippy.safety as safety
+    from kubeskippy.safety import ledger, memory_store
+
+    assert safety.Ledger is ledger.Ledger and safety.MemoryStore is memory_store.MemoryStore
+    assert all(getattr(safety, name) is not None for name in safety.__all__)
+    code = ("import sys, kubeskippy.safety.cas; "
+            "print(sorted(m for m in sys.modules if m.startswith('kubeskippy.safety.')))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "kubeskippy.safety.ledger" not in loaded and "kubeskippy.safety.cas" in loaded
