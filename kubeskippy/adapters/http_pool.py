@@ -24,6 +24,7 @@ import http.client
 import re
 import ssl
 import threading
+import time
 from dataclasses import dataclass
 from typing import Mapping
 from urllib.parse import urlsplit
@@ -150,7 +151,8 @@ class HttpPool:
     request, up to ``max_idle`` kept for reuse). ``path_prefix`` is the URL's path without its
     trailing slash; ``target`` the URL's own request target (path and query)."""
 
-    def __init__(self, url: str, *, ssl_context: ssl.SSLContext | None = None, max_idle: int = 8) -> None:
+    def __init__(self, url: str, *, ssl_context: ssl.SSLContext | None = None, max_idle: int = 8,
+                 max_idle_seconds: float = 4.0) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"must be http(s)://host[:port][/path], got {url!r}")
@@ -161,7 +163,8 @@ class HttpPool:
         self.target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self._ssl = (ssl_context or ssl.create_default_context()) if parts.scheme == "https" else None
         self._max_idle = max_idle
-        self._idle: list[http.client.HTTPConnection] = []
+        self._max_idle_seconds = max_idle_seconds
+        self._idle: list[tuple[http.client.HTTPConnection, float]] = []  # (connection, idle since)
         self._lock = threading.Lock()
 
     def _new(self, timeout: Timeout) -> http.client.HTTPConnection:
@@ -176,9 +179,21 @@ class HttpPool:
         conn.sock.settimeout(read)
         return conn
 
-    def _take(self, timeout: Timeout) -> tuple[http.client.HTTPConnection, bool]:
+    def _take(self, timeout: Timeout, *, fresh: bool = False) -> tuple[http.client.HTTPConnection, bool]:
+        """An idle connection (reused=True) or a new one. Connections idle longer than
+        ``max_idle_seconds`` are closed rather than reused: servers drop idle keep-alives after a
+        few seconds (hypercorn and uvicorn after 5), and a request sent as they do may be lost."""
+        conn, stale = None, []
         with self._lock:
-            conn = self._idle.pop() if self._idle else None
+            now = time.monotonic()
+            while self._idle and not fresh:
+                candidate, since = self._idle.pop()
+                if now - since <= self._max_idle_seconds:
+                    conn = candidate
+                    break
+                stale.append(candidate)
+        for old in stale:
+            old.close()
         if conn is None:
             return self._new(timeout), False
         conn.sock.settimeout(split_timeout(timeout)[1])
@@ -187,7 +202,7 @@ class HttpPool:
     def _give_back(self, conn: http.client.HTTPConnection) -> None:
         with self._lock:
             if len(self._idle) < self._max_idle:
-                self._idle.append(conn)
+                self._idle.append((conn, time.monotonic()))
                 return
         conn.close()
 
@@ -198,7 +213,7 @@ class HttpPool:
         for attempt in (1, 2):
             conn, reused = None, False
             try:
-                conn, reused = self._take(timeout)
+                conn, reused = self._take(timeout, fresh=attempt > 1)
                 conn.request(method, target, body=body, headers=dict(headers or {}))
                 response = conn.getresponse()
                 data = response.read()
@@ -206,6 +221,7 @@ class HttpPool:
                 if conn is not None:
                     conn.close()
                 if reused and attempt == 1:
+                    self.close()  # its idle siblings were most likely closed by the server too
                     continue
                 raise NoAnswer(f"{type(err).__name__}: {err}") from err
             except (OSError, http.client.HTTPException) as err:
@@ -223,5 +239,5 @@ class HttpPool:
         """Close the idle connections (requests in flight finish on theirs)."""
         with self._lock:
             idle, self._idle = self._idle, []
-        for conn in idle:
+        for conn, _ in idle:
             conn.close()

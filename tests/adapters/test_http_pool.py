@@ -131,3 +131,76 @@ def test_a_garbled_status_line_is_no_answer():
     with pytest.raises(NoAnswer):
         HttpPool(server.url).request("GET", "/")
     server.close()
+
+
+class DroppingServer:
+    """Answers one request per connection (keep-alive promised) once ``together`` requests are in,
+    then holds every connection open until ``drop()`` closes them all at once, as a server's
+    idle timeout does."""
+
+    def __init__(self, together: int) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.first = threading.Barrier(together)
+        self.dropped = threading.Event()
+        self.connections = 0
+        self.serving: list[threading.Thread] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            worker = threading.Thread(target=self._serve, args=(conn, self.connections), daemon=True)
+            self.serving.append(worker)
+            worker.start()
+
+    def _serve(self, conn: socket.socket, number: int) -> None:
+        with conn, conn.makefile("rb") as reader:
+            while reader.readline() not in (b"\r\n", b""):
+                pass
+            if number <= self.first.parties:
+                self.first.wait(5)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            self.dropped.wait(10)
+
+    def drop(self) -> None:
+        self.dropped.set()
+        for worker in list(self.serving):
+            worker.join(5)
+
+    def close(self) -> None:
+        self.dropped.set()
+        self.sock.close()
+
+
+def test_after_the_server_dropped_every_idle_connection_the_next_request_still_gets_through():
+    server = DroppingServer(together=3)
+    pool = HttpPool(server.url, max_idle_seconds=60)
+    threads = [threading.Thread(target=pool.request, args=("GET", "/")) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(5)
+    server.drop()  # three idle connections in the pool, all closed by the server
+    try:
+        assert pool.request("GET", "/").data == b"ok"
+        assert server.connections == 4  # one stale try, then a fresh connection, not another stale one
+    finally:
+        server.close()
+
+
+def test_a_connection_idle_longer_than_allowed_is_not_reused():
+    server = DroppingServer(together=1)
+    pool = HttpPool(server.url, max_idle_seconds=0.0)
+    try:
+        pool.request("GET", "/")
+        pool.request("GET", "/")
+        assert server.connections == 2
+    finally:
+        server.close()
