@@ -12,9 +12,12 @@ unhealthy Verification, an Outcome with status ``failed``, or a recurrence: a ne
 the same workload and cause within ``recurrence_window`` of a verified heal.
 
 Everything lives in one VersionedStore record per namespace (a ConfigMap in production), changed
-only by compare-and-swap, so every analyze replica reads the same numbers. Attribution needs no
-change to the event contracts: the planner notes each plan's workload, cause and action kinds;
-an executed Outcome links its id to that note; its Verification settles it. Stale notes expire
+only by compare-and-swap, so every analyze replica reads the same numbers. Attribution: an Outcome
+that answers a plan carries the plan's workload, root cause and the action's kind
+(``Outcome.attribution``, filled by the remediate service); one without it (a step approved or
+recovered later, from its HealingAction) is linked to the planner's note of the plan, which the
+planner writes only for plans whose changes may wait for approval. Either way the executed
+Outcome's id is noted and its Verification settles it. Stale notes expire
 (``pending_ttl``) and the oldest scores are pruned beyond ``max_entries``.
 """
 
@@ -242,7 +245,8 @@ class EffectivenessStore:
         return bool(recurred)
 
     def note_plan(self, plan: Plan, kinds: Sequence[str]) -> None:
-        """Remember what a plan proposed so its outcomes can be attributed later."""
+        """Remember what a plan proposed so outcomes without attribution can be scored (the
+        planner calls this only for plans whose changes may wait for approval)."""
         mutating = {a.action: k for a, k in zip(plan.actions, kinds) if is_mutating(k)}
         if not mutating:
             return
@@ -266,19 +270,28 @@ class EffectivenessStore:
         ns = namespace if namespace is not None else outcome.target.namespace
         plan_key, out_key = _key("p", outcome.plan_id), _key("o", outcome.id)
 
+        carried = outcome.attribution
+        if carried is not None and not is_mutating(carried.action_kind):
+            return  # a capture or a notification: nothing to score
+
         def decide(data: dict[str, str], now: float) -> bool:
-            raw = data.get(plan_key)
-            if raw is None or out_key in data:
-                return False  # not planned with learning on, or a redelivery
-            note = json.loads(raw)
-            kind = note["a"].get(outcome.action)
-            if kind is None:
-                return False
+            if out_key in data:
+                return False  # a redelivery
+            if carried is not None:
+                workload, cause, kind = str(carried.workload), carried.root_cause, carried.action_kind
+            else:  # an outcome without attribution (a step recovered or approved from its record)
+                raw = data.get(plan_key)
+                if raw is None:
+                    return False  # not planned with learning on
+                note = json.loads(raw)
+                workload, cause, kind = note["w"], note["c"], note["a"].get(outcome.action)
+                if kind is None:
+                    return False
             if outcome.status == "failed":
-                self._apply(data, note["w"], note["c"], kind, False, now)
-                data[out_key] = json.dumps({"w": note["w"], "c": note["c"], "k": kind, "t": now, "done": True})
+                self._apply(data, workload, cause, kind, False, now)
+                data[out_key] = json.dumps({"w": workload, "c": cause, "k": kind, "t": now, "done": True})
             else:
-                data[out_key] = json.dumps({"w": note["w"], "c": note["c"], "k": kind, "t": now})
+                data[out_key] = json.dumps({"w": workload, "c": cause, "k": kind, "t": now})
             return True
 
         self._update(ns, decide)

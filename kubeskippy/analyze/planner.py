@@ -32,7 +32,7 @@ from .guard import GuardConfig, guard
 from .learning import EffectivenessStore
 from .rules import RulesAnalyzer
 
-__all__ = ["Planner", "PolicyLookup", "plan_id_for"]
+__all__ = ["Planner", "PolicyLookup", "plan_id_for", "may_wait_for_approval"]
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ class Planner:
         plan = Plan(id=plan_id_for(finding), finding=finding, root_cause=diagnosis.root_cause,
                     analyzer=diagnosis.analyzer, actions=actions, rejected=result.rejected,
                     created_at=self.clock.now(), notes=notes)
-        if self.learning is not None and actions:
+        if self.learning is not None and may_wait_for_approval(plan, policy, kind_of):
             try:
                 self.learning.note_plan(plan, [kind_of[a.action] for a in plan.actions])
             except KubeSkippyError as e:
@@ -138,3 +138,25 @@ class Planner:
         log.info("plan %s for %s: %s (%.2f) by %s, %d action(s), %d rejected", plan.id, finding.target, cause,
                  diagnosis.root_cause.confidence, diagnosis.analyzer, len(plan.actions), len(plan.rejected))
         return plan
+
+
+def may_wait_for_approval(plan: Plan, policy: HealingPolicy, kind_of: dict[str, str]) -> bool:
+    """Whether a change of the plan may run later, from its HealingAction, after an approval.
+
+    Outcomes that answer the plan carry its attribution (the remediate service adds it), so
+    learning needs no note of the plan for them, and writing one would be a round on the path.
+    An approved step's Outcome is rebuilt from its HealingAction without it: for such plans the
+    planner still notes the plan first."""
+    if policy.spec.mode == "manual":
+        return True
+    for a in plan.actions:
+        if not is_mutating(kind_of[a.action]):
+            continue
+        if a.requires_approval:
+            return True
+        try:
+            if policy.action(a.action).requires_approval:
+                return True
+        except KeyError:
+            continue
+    return False

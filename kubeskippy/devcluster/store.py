@@ -219,6 +219,21 @@ class ObjectStore:
             self._check_subresource(info, subresource, allowed=("status",))
             return _clone(obj)
 
+    def get_encoded(self, api_version: str, kind: str, name: str, namespace: str | None = None, *,
+                    subresource: str | None = None) -> bytes:
+        """What :meth:`get` returns, as compact JSON bytes: the HTTP front's GET. Encoded once,
+        under the lock, straight from the stored object (``get`` copies it through JSON, and the
+        front then encoded the copy again); the same document, so the same bytes."""
+        with self._lock:
+            info = self.kind(api_version, kind)
+            obj = self._stored(info, name, namespace)
+            if subresource == "scale":
+                self._require_scalable(info)
+                obj = scale_of(obj)
+            else:
+                self._check_subresource(info, subresource, allowed=("status",))
+            return json.dumps(obj, separators=(",", ":")).encode()
+
     def compile_filter(self, api_version: str, kind: str, namespace: str | None = None,
                        label_selector: str | None = None, field_selector: str | None = None) -> WatchFilter:
         """Validate the kind and parse selectors once (400 on bad syntax or unsupported field)."""
@@ -239,6 +254,27 @@ class ObjectStore:
                 k for k, obj in (bucket.items() if candidates is None else
                                  ((k, bucket[k]) for k in candidates if k in bucket)) if flt.selects(obj))]
             return ListResult(items, str(self._revision))
+
+    def list_encoded(self, api_version: str, kind: str, namespace: str | None = None,
+                     label_selector: str | None = None, field_selector: str | None = None, *,
+                     without_identity: bool = False) -> tuple[list[bytes], str]:
+        """What :meth:`list_objects` selects, each item as compact JSON bytes (the HTTP front's
+        LIST), encoded once under the lock instead of copied through JSON and encoded again.
+        ``without_identity`` leaves out each item's apiVersion and kind, as the API server does
+        for built-in kinds."""
+        flt = self.compile_filter(api_version, kind, namespace, label_selector, field_selector)
+        with self._lock:
+            bucket = self._bucket(flt.info)
+            candidates = self._indexed_candidates(flt)
+            keys = sorted(k for k, obj in (bucket.items() if candidates is None else
+                                           ((k, bucket[k]) for k in candidates if k in bucket)) if flt.selects(obj))
+            items = []
+            for key in keys:
+                obj = bucket[key]
+                if without_identity:
+                    obj = {k: v for k, v in obj.items() if k != "apiVersion" and k != "kind"}
+                items.append(json.dumps(obj, separators=(",", ":")).encode())
+            return items, str(self._revision)
 
     def _indexed_candidates(self, flt: WatchFilter) -> set[tuple[str, str]] | None:
         """The keys that can match a namespaced core-Event LIST on ``involvedObject.name=…``

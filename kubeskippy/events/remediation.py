@@ -12,7 +12,7 @@ from pydantic import Field
 from ..types import Timestamp, new_dict, new_list
 from .model import EventModel, ObjectRef
 
-__all__ = ["Change", "Outcome", "Verification", "Notification"]
+__all__ = ["Change", "OutcomeAttribution", "Outcome", "Verification", "Notification"]
 
 
 class Change(EventModel):
@@ -23,6 +23,15 @@ class Change(EventModel):
     field: str = ""
     old_value: str = ""
     new_value: str = ""
+
+
+class OutcomeAttribution(EventModel):
+    """What the plan said about the action an Outcome reports: enough for learning to score the
+    action without having noted the plan beforehand."""
+
+    workload: ObjectRef = Field(description="The finding's workload (the plan's finding.workload)")
+    root_cause: str = Field(description="The plan's root cause category")
+    action_kind: str = Field(description="The analyzer's kind of the action (restart, raise_limit, rollback, ...)")
 
 
 class Outcome(EventModel):
@@ -44,6 +53,8 @@ class Outcome(EventModel):
     healing_action: str | None = Field(default=None, description="namespace/name of the HealingAction object")
     details: dict[str, Any] = Field(default_factory=new_dict, description="Action-specific data, e.g. captured "
                                     "diagnostics (status, events, log tails) or pods a drain left in place")
+    attribution: OutcomeAttribution | None = Field(default=None, description="The plan's workload, root cause "
+                                                   "and action kind, when the outcome answers a plan")
     at: Timestamp
 
 

@@ -9,6 +9,7 @@ from kubeskippy.analyze import Diagnosis, EffectivenessStore, LearningConfig, Pl
 from kubeskippy.clock import ManualClock
 from kubeskippy.errors import TemporaryError
 from kubeskippy.events.model import ObjectRef, Outcome, RootCause, Verification, stable_id
+from kubeskippy.remediate.attribution import attribute_outcomes
 from kubeskippy.safety.memory_store import MemoryStore
 
 from .scenarios import memory_leak
@@ -74,11 +75,18 @@ def make_planner(world: World, learning: EffectivenessStore, **kw) -> Planner:
                    clock=world.clock, analyzer=Leaky(), learning=learning, **kw)
 
 
-def outcome_for(plan, action: str, status: str = "executed") -> Outcome:
+def bare_outcome_for(plan, action: str, status: str = "executed") -> Outcome:
+    """As remediate rebuilds it from a HealingAction (an approved step): no attribution."""
     step = next(a for a in plan.actions if a.action == action)
     return Outcome(id=stable_id("outcome", plan.id, action), plan_id=plan.id, finding_fingerprint=plan.finding.fingerprint,
                    policy=plan.finding.policy, action=action, action_type=step.type, target=step.target,
                    status=status, at=plan.created_at)
+
+
+def outcome_for(plan, action: str, status: str = "executed") -> Outcome:
+    """As the remediate service answers the plan: attributed by the real attribution code."""
+    [outcome] = attribute_outcomes([bare_outcome_for(plan, action, status)], plan, {"shop/healing": policy()}.get)
+    return outcome
 
 
 def verification_for(outcome: Outcome, healthy: bool, at: float) -> Verification:
@@ -251,3 +259,51 @@ def test_planning_goes_on_without_learning_when_its_store_is_down():
     plan = make_planner(world, learning).plan(memory_leak(world))
     assert [a.action for a in plan.actions] == ["restart-pods"]
     assert any(n.startswith("learning unavailable") for n in plan.notes)
+
+
+def test_an_attributed_outcome_is_scored_with_no_note_of_the_plan():
+    world = World()
+    store, learning = store_and_learning(world.clock)
+    plan = make_planner(world, learning).plan(memory_leak(world))
+    assert store.read(learning.record_name("shop")) is None  # nothing was written before the plan went out
+    out = outcome_for(plan, "restart-pods")
+    assert out.attribution is not None and out.attribution.action_kind == "restart"
+    learning.observe_outcome(out)
+    learning.observe_verification(verification_for(out, healthy=True, at=world.clock.now() + 60))
+    eff = learning.effectiveness(plan.finding.workload, "memory_leak", "restart")
+    assert (eff.successes, eff.failures) == (1.0, 0.0)
+
+
+def test_an_unattributed_outcome_of_an_automatic_plan_is_not_scored():
+    world = World()
+    _, learning = store_and_learning(world.clock)
+    plan = make_planner(world, learning).plan(memory_leak(world))
+    out = bare_outcome_for(plan, "restart-pods", status="failed")
+    learning.observe_outcome(out)
+    assert learning.effectiveness(plan.finding.workload, "memory_leak", "restart").failures == 0.0
+
+
+def test_a_plan_whose_change_waits_for_approval_is_noted_so_its_rebuilt_outcome_is_scored():
+    world = World()
+    store, learning = store_and_learning(world.clock)
+    manual = policy()
+    manual = manual.model_copy(update={"spec": manual.spec.model_copy(update={"mode": "manual"})})
+    planner = Planner(policies={"shop/healing": manual}, cluster=world.cluster(), metrics=world.metrics,
+                      clock=world.clock, analyzer=Leaky(), learning=learning)
+    plan = planner.plan(memory_leak(world))
+    assert store.read(learning.record_name("shop")) is not None  # the plan note
+    out = bare_outcome_for(plan, "restart-pods")  # approved later, rebuilt from its HealingAction
+    learning.observe_outcome(out)
+    learning.observe_verification(verification_for(out, healthy=False, at=world.clock.now() + 60))
+    eff = learning.effectiveness(plan.finding.workload, "memory_leak", "restart")
+    assert (eff.successes, eff.failures) == (0.0, 1.0)
+
+
+def test_an_attributed_capture_or_notification_is_not_scored():
+    world = World()
+    store, learning = store_and_learning(world.clock)
+    plan = make_planner(world, learning).plan(memory_leak(world))
+    out = outcome_for(plan, "restart-pods", status="failed")
+    out = out.model_copy(update={"attribution": out.attribution.model_copy(update={"action_kind": "diagnostics"})})
+    learning.observe_outcome(out)
+    assert store.read(learning.record_name("shop")) is None

@@ -1,8 +1,9 @@
 """Fast regression test for a wiring bug the end-to-end runs found: the analyze service handed
 outcomes and verifications to methods the learning store does not have (``record_outcome``),
 so every io.kubeskippy.outcome answered 500, was retried and dead-lettered, and nothing was
-learned. In process, on the in-memory cluster: a finding's plan is noted, its executed outcome
-and healthy verification arrive as CloudEvents, and the score for that action rises."""
+learned. In process, on the in-memory cluster: a finding's plan goes out with nothing written
+first, the remediate service executes it and attributes its outcome (workload, root cause, action
+kind), the outcome and a healthy verification arrive as CloudEvents, and the score rises."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import json
 from kubeskippy.clock import ManualClock
 from kubeskippy.devcluster import Controller, MemoryCluster, ObjectStore
 from kubeskippy.events.cloudevents import decode_payload, make_event
-from kubeskippy.events.model import Finding, ObjectRef, Outcome, Verification
+from kubeskippy.events.model import Finding, ObjectRef, Verification
 from kubeskippy.events.types import FINDING, OUTCOME, VERIFICATION
 from kubeskippy.services.analyze import AnalyzeService
+from kubeskippy.services.remediate import RemediateService
 from kubeskippy.services.config import Lazy
 
 from .scenarios import crashloop_policy
@@ -26,9 +28,11 @@ def test_outcomes_and_verifications_teach_the_learning_store(tmp_path):
     clock = ManualClock()
     store = ObjectStore(clock)
     cluster = MemoryCluster(store)
-    cluster.create(scenario_deployment("web", "crashloop"))
+    # Two replicas: a lone Ready pod would need approval to be disrupted.
+    cluster.create(scenario_deployment("web", "crashloop", replicas=2))
     Controller(store).settle()
-    [pod] = cluster.list("v1", "Pod", APPS_NAMESPACE)
+    pod = cluster.list("v1", "Pod", APPS_NAMESPACE)[0]
+    configmaps_before = cluster.list("v1", "ConfigMap", APPS_NAMESPACE, label_selector=None)
     service = AnalyzeService({"KUBESKIPPY_POLICY_SOURCE": "files", "KUBESKIPPY_POLICY_FILES": str(policy_file)})
     service.cluster = Lazy(lambda: cluster)  # the in-memory cluster instead of an API server
     service.clock = clock  # read when the planner and the learning store are first built
@@ -38,11 +42,17 @@ def test_outcomes_and_verifications_teach_the_learning_store(tmp_path):
 
     [plan_event] = service.handle(make_event(FINDING, finding, function="detect"))
     plan = decode_payload(plan_event)
-    [action] = [a for a in plan.actions if a.type == "delete"]  # the demo policy also captures diagnostics
+    # analyze wrote nothing before answering: the outcomes carry what learning needs.
+    assert cluster.list("v1", "ConfigMap", APPS_NAMESPACE, label_selector=None) == configmaps_before
+    remediate = RemediateService({"KUBESKIPPY_POLICY_SOURCE": "files", "KUBESKIPPY_POLICY_FILES": str(policy_file)})
+    remediate.cluster = Lazy(lambda: cluster)
+    remediate.clock = clock
+    answers = [decode_payload(e) for e in remediate.handle(plan_event) if e["type"] == OUTCOME]
+    [outcome] = [o for o in answers if o.action_type == "delete"]  # the demo policy also captures diagnostics
+    assert (outcome.status, outcome.reason) == ("executed", ""), outcome.message
+    assert (outcome.attribution.root_cause, outcome.attribution.action_kind) == (plan.root_cause.category, "delete")
     now = store.clock.now()
-    outcome = Outcome(id="o-1", plan_id=plan.id, finding_fingerprint="fp-1", policy=finding.policy,
-                      action=action.action, action_type=action.type, target=target, status="executed", at=now)
-    verification = Verification(id="v-1", plan_id=plan.id, outcome_id="o-1", finding_fingerprint="fp-1",
+    verification = Verification(id="v-1", plan_id=plan.id, outcome_id=outcome.id, finding_fingerprint="fp-1",
                                 target=plan.finding.workload, healthy=True, started_at=now, checked_at=now)
     learning = service.learning.get()
     before = learning.effectiveness(plan.finding.workload, plan.root_cause.category, "delete")
