@@ -5,7 +5,7 @@ The rules analyzer is the embedded default; LLM backends are chosen by configura
 (:func:`analyzer_from_config`) and always fall back to the rules.
 """
 
-from importlib import import_module
+from ..lazy import lazy_attributes
 from typing import TYPE_CHECKING
 
 # Eager, unlike the rest: ``guard`` names both a submodule and the function exported here, and
@@ -41,19 +41,7 @@ _SUBMODULES = {"action_kinds", "cache", "config", "context", "diagnosis", "learn
                "prompt", "quantities", "redact", "rules", "suggest", "trends"}
 
 
-def __getattr__(name: str):
-    if name in _HOMES:
-        value = getattr(import_module(f".{_HOMES[name]}", __name__), name)
-    elif name in _SUBMODULES:
-        value = import_module(f".{name}", __name__)
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_attributes(__name__, _HOMES, _SUBMODULES)
 
 
 __all__ = [

@@ -5,7 +5,7 @@ Pure decision code behind the Cluster, Metrics and Clock ports. The entry point 
 Prometheus does the continuous evaluation and the detect function sleeps until an alert arrives.
 """
 
-from importlib import import_module
+from ..lazy import lazy_attributes
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the names below, for type checkers; at run time they load on first use
@@ -34,19 +34,7 @@ _SUBMODULES = {"builtin_metrics", "comparison", "compiled", "conditions", "detec
                "targets"}
 
 
-def __getattr__(name: str):
-    if name in _HOMES:
-        value = getattr(import_module(f".{_HOMES[name]}", __name__), name)
-    elif name in _SUBMODULES:
-        value = import_module(f".{name}", __name__)
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_attributes(__name__, _HOMES, _SUBMODULES)
 
 
 __all__ = [
