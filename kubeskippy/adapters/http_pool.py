@@ -5,7 +5,10 @@ CLI pulls in rich, click and pygments when they are installed, and they are: the
 needs them), urllib3 ~50 ms, while ``http.client`` and ``ssl`` cost ~13 ms and func-python has
 already loaded ``ssl``. The Kubernetes adapter and the functions' publisher send small JSON
 bodies to one server each; that needs a thread-safe pool, timeouts, TLS and one retry when a
-kept-alive connection turns out to be closed, and nothing else.
+kept-alive connection turns out to be closed, and nothing else. That retry goes out on a new
+connection (when the server dropped one idle connection it usually dropped all of them), and a
+connection idle for longer than ``max_idle_seconds`` (4 s; hypercorn and uvicorn close idle ones
+after 5 s) is closed instead of reused.
 
 No answer at all (refused, reset, timed out, TLS failure) raises :class:`NoAnswer`, an
 ``OSError`` chained to the socket's exception; any HTTP answer is returned as an :class:`Answer`.
