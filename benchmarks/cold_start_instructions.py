@@ -40,7 +40,8 @@ if str(ROOT) not in sys.path:
 import httpx  # noqa: E402
 
 from benchmarks.functions import (  # noqa: E402
-    COLD_FUNCTIONS, ECHO, DevClusterProcess, _Sink, bytecode_env, detect_env, runtime_env, write_policies,
+    COLD_FUNCTIONS, ECHO, DevClusterProcess, _Sink, bytecode_env, detect_env, pass_reply_on, runtime_env,
+    write_policies,
 )
 from kubeskippy.events.cloudevents import encode  # noqa: E402
 from kubeskippy.ingest.apiserver import apiserver_event  # noqa: E402
@@ -99,12 +100,7 @@ def count_round(env: dict[str, str], work: Path, sink_url: str, victim: dict, *,
             if found is None:
                 raise RuntimeError(f"{name}: valgrind reported no instruction count (see {log})")
             counts[name] = int(found.group(1).replace(",", "")) / 1e6
-        reply = ({k: v for k, v in response.headers.items() if k.startswith("ce-") or k == "content-type"},
-                 response.content)
-        if name == "detect":
-            inputs["analyze"] = reply
-        elif name == "analyze":
-            inputs["remediate"] = inputs["audit"] = reply
+        pass_reply_on(inputs, name, response)
     return counts
 
 

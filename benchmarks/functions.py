@@ -426,6 +426,17 @@ def runtime_env(name: str) -> dict[str, str]:
             if not e["name"].startswith("KUBESKIPPY_") and "value" in e}
 
 
+def pass_reply_on(inputs: dict[str, tuple[dict, bytes]], name: str, response: Any) -> None:
+    """Make a function's reply the next one's first event, as the Broker would route it: detect's
+    Finding to analyze, analyze's Plan to remediate and audit."""
+    reply = ({k: v for k, v in response.headers.items() if k.startswith("ce-") or k == "content-type"},
+             response.content)
+    if name == "detect":
+        inputs["analyze"] = reply
+    elif name == "analyze":
+        inputs["remediate"] = inputs["audit"] = reply
+
+
 def bytecode_env(work: Path) -> dict[str, str]:
     """Bytecode as a deployed function has it: ``pip install`` (what func's Python buildpack runs
     on the function project) byte-compiles every package it installs, while this checkout is an
@@ -474,12 +485,7 @@ def cold_starts(args, info: dict, policy_dir: Path, log_dir: Path) -> dict:
                 if kind == "timed":
                     times[name].append(answered - started)
                 replies[f"{name} {response.status_code}"] = replies.get(f"{name} {response.status_code}", 0) + 1
-                reply = ({k: v for k, v in response.headers.items() if k.startswith("ce-") or k == "content-type"},
-                         response.content)
-                if name == "detect":
-                    inputs["analyze"] = reply
-                elif name == "analyze":
-                    inputs["remediate"] = inputs["audit"] = reply
+                pass_reply_on(inputs, name, response)
     echo = statistics.median(times["echo"])
     out: dict[str, Any] = {"bytecode": "compiled on every start" if args.compile_each_start
                            else "cached (filled by an untimed first round)", "replies": replies,
