@@ -95,7 +95,9 @@ class Ledger:
     is how backoff waits (``time.sleep`` in production; the simulator and tests pass their own).
     ``fanout`` (``fanout(calls) -> results``, e.g. kubeskippy.services.fanout.ThreadFanout) lets
     a reservation write the lease and the rate slot at once: one round trip instead of two.
-    The instance keeps no state between calls, so any number of them may share one store.
+    Any number of instances may share one store: the only thing one keeps between calls is the
+    version its recent lease writes left (to spare complete() a read), and when that is stale
+    the write simply conflicts and is redone on a fresh read.
     """
 
     def __init__(self, store: VersionedStore, clock: Clock, config: SafetyConfig | None = None,
