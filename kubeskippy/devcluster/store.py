@@ -17,6 +17,13 @@ exercised without a real cluster. What it does (each pinned by tests/devcluster)
 * a bounded event log so watches resume from a resourceVersion (410 Expired when too old);
 * server-side dry run: validated, the would-be object returned, nothing stored.
 
+The engine is one class composed of parts with one concern each: this module holds the objects,
+CRUD, resourceVersions, the indexes and the write path (``_commit``) every part goes through;
+:mod:`.watch` reads the event log ``_commit`` appends to; :mod:`.deletion` holds DELETE, graceful
+termination and the garbage collector; :mod:`.pod_subresources` binding, eviction and logs. The
+parts are mixins rather than helper objects, so no call pays for a forwarding hop;
+:mod:`.store_part` declares what they may use of the store.
+
 Differences from a real API server are listed in docs/devcluster.md.
 """
 
@@ -25,27 +32,22 @@ from __future__ import annotations
 import json
 import random
 import threading
-import time
 import uuid
 from collections import deque
-from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
 
 from ..clock import Clock, WallClock, to_rfc3339
 from ..kinds import KINDS, KindInfo
 from . import status as st
-from .disruption import budget_status, is_pod_ready, pdb_matches_pod, pod_is_terminating
+from .deletion import Deletion
+from .documents import clone_document
 from .patches import apply_json_patch, apply_merge_patch, apply_strategic_merge_patch
+from .pod_subresources import PodSubresources
 from .scale import SCALABLE_KINDS, scale_of, scale_replicas_causes
-from .selectors import (
-    FieldRequirement,
-    Requirement,
-    fields_match,
-    labels_match,
-    parse_field_selector,
-    parse_label_selector,
-)
+from .selectors import parse_field_selector, parse_label_selector
 from .validation import validate_object, validate_update
+from .watch import WatchEvent, WatchFilter, WatchLog
 
 __all__ = ["ObjectStore", "WatchEvent", "WatchFilter", "ListResult", "STATUS_SUBRESOURCE_KINDS"]
 
@@ -56,7 +58,6 @@ STATUS_SUBRESOURCE_KINDS = frozenset({
 })
 """Kinds whose ``status`` is written only through ``/status`` (and whose spec is ignored there)."""
 
-_PROPAGATION_POLICIES = ("Orphan", "Background", "Foreground")
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 _BUILTIN_GROUPS = frozenset({"", "apps", "batch", "policy", "events.k8s.io", "coordination.k8s.io"})
 _EVENT_KIND = ("v1", "Event")
@@ -65,54 +66,9 @@ _SCALE_INFO = KindInfo("autoscaling/v1", "Scale", "scale", True)  # for error me
 
 
 @dataclass(frozen=True)
-class WatchEvent:
-    """One change as a watch reports it. ``previous`` is the object before the change (internal:
-    it lets a filtered watch turn "stopped matching" into DELETED)."""
-
-    type: str
-    resource_version: int
-    object: dict[str, Any]
-    previous: dict[str, Any] | None = field(default=None, compare=False, repr=False)
-
-    def to_wire(self) -> dict[str, Any]:
-        return {"type": self.type, "object": self.object}
-
-
-@dataclass(frozen=True)
-class WatchFilter:
-    """What a watch or list selects: one kind, optionally one namespace, selectors compiled."""
-
-    info: KindInfo
-    namespace: str | None
-    labels: tuple[Requirement, ...] = ()
-    fields: tuple[FieldRequirement, ...] = ()
-
-    def selects(self, obj: Mapping[str, Any] | None) -> bool:
-        if obj is None:
-            return False
-        meta = obj.get("metadata") or {}
-        # The namespace first: a LIST scans the kind in every namespace, most of them elsewhere.
-        if self.namespace is not None and meta.get("namespace") != self.namespace:
-            return False
-        if obj.get("apiVersion") != self.info.api_version or obj.get("kind") != self.info.kind:
-            return False
-        return (not self.labels or labels_match(self.labels, meta.get("labels"))) and (
-            not self.fields or fields_match(self.fields, obj))
-
-
-@dataclass(frozen=True)
 class ListResult:
     items: list[dict[str, Any]]
     resource_version: str
-
-
-def _clone(obj: Any) -> Any:
-    """A deep copy of a JSON document (several times faster than copy.deepcopy for JSON).
-    Anything that is not JSON (a datetime from a YAML fixture, say) is a bad request."""
-    try:
-        return json.loads(json.dumps(obj))
-    except (TypeError, ValueError) as err:
-        raise st.bad_request(f"the object is not a JSON document: {err}") from None
 
 
 def _meta(obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -123,7 +79,7 @@ def _without(obj: Mapping[str, Any], *keys: str) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if k not in keys}
 
 
-class ObjectStore:
+class ObjectStore(WatchLog, Deletion, PodSubresources):
     """Thread-safe in-memory API engine. All public methods take and return plain dicts.
 
     :param clock: time source for timestamps and graceful deletion deadlines.
@@ -135,6 +91,10 @@ class ObjectStore:
         confirmed immediately.
     :param require_namespaces: when True, namespaced writes need the Namespace object to exist
         (404 otherwise), as on a real cluster.
+
+    Watches come from :class:`~.watch.WatchLog`, DELETE from :class:`~.deletion.Deletion`, pod
+    binding, eviction and logs from :class:`~.pod_subresources.PodSubresources`; all the state
+    they share is created here.
     """
 
     def __init__(self, clock: Clock | None = None, *, seed: int | None = None, kinds: Iterable[KindInfo] = KINDS,
@@ -217,7 +177,7 @@ class ObjectStore:
                 self._require_scalable(info)
                 return scale_of(obj)
             self._check_subresource(info, subresource, allowed=("status",))
-            return _clone(obj)
+            return clone_document(obj)
 
     def get_encoded(self, api_version: str, kind: str, name: str, namespace: str | None = None, *,
                     subresource: str | None = None) -> bytes:
@@ -250,7 +210,7 @@ class ObjectStore:
             bucket = self._bucket(flt.info)
             candidates = self._indexed_candidates(flt)
             # Select, then sort only what matched (a bucket holds the kind in every namespace).
-            items = [_clone(bucket[key]) for key in sorted(
+            items = [clone_document(bucket[key]) for key in sorted(
                 k for k, obj in (bucket.items() if candidates is None else
                                  ((k, bucket[k]) for k in candidates if k in bucket)) if flt.selects(obj))]
             return ListResult(items, str(self._revision))
@@ -307,9 +267,11 @@ class ObjectStore:
     # --- the write path ------------------------------------------------------------------
 
     def _commit(self, event_type: str, new: dict[str, Any] | None, old: dict[str, Any] | None) -> dict[str, Any]:
-        """Store (or remove) an object under a fresh resourceVersion and log the change."""
+        """Store (or remove) an object under a fresh resourceVersion and log the change. Every
+        write of every part ends here, so the index, log and watch bookkeeping is inline rather
+        than behind calls into the parts that read it."""
         self._revision += 1
-        target = new if new is not None else _clone(old)
+        target = new if new is not None else clone_document(old)
         assert target is not None
         _meta(target)["resourceVersion"] = str(self._revision)
         info = self.kind(target["apiVersion"], target["kind"])
@@ -325,12 +287,12 @@ class ObjectStore:
             self._bucket(info)[key] = target
         if len(self._history) == self._history.maxlen:
             self._forgotten_upto = self._history[0].resource_version
-        self._history.append(WatchEvent(event_type, self._revision, _clone(target),
-                                        _clone(old) if old is not None else None))
+        self._history.append(WatchEvent(event_type, self._revision, clone_document(target),
+                                        clone_document(old) if old is not None else None))
         changed = self._changed.get((info.api_version, info.kind))
         if changed is not None:
             changed.notify_all()
-        return _clone(target)
+        return clone_document(target)
 
     def _generate_name(self, info: KindInfo, namespace: str, prefix: str) -> str:
         bucket = self._bucket(info)
@@ -372,7 +334,7 @@ class ObjectStore:
         if not isinstance(obj, Mapping):
             raise st.bad_request("the request body must be a JSON object")
         info = self.kind(obj.get("apiVersion"), obj.get("kind"))
-        new = _clone(dict(obj))
+        new = clone_document(dict(obj))
         meta = new.get("metadata")
         if not isinstance(meta, dict):
             raise st.invalid(info, None, [st.cause("metadata.name", "Required value: name or generateName is required",
@@ -422,7 +384,7 @@ class ObjectStore:
                 ns = (meta.get("namespace") or "default") if info.namespaced else ""
                 if self._bucket(info).get((ns, meta.get("name", ""))) is not None:
                     raise st.already_exists(info, meta.get("name", ""))
-                new = _clone(dict(obj))
+                new = clone_document(dict(obj))
                 new_meta = new.setdefault("metadata", {})
                 if info.namespaced:
                     new_meta["namespace"] = ns
@@ -451,8 +413,8 @@ class ObjectStore:
             raise st.bad_request(f"the API version or kind in the body does not match the URL "
                                  f"({new.get('apiVersion')}/{new.get('kind')} vs {old['apiVersion']}/{old['kind']})")
         if subresource == "status":
-            merged = _clone(old)
-            merged["status"] = _clone(new.get("status", {}))
+            merged = clone_document(old)
+            merged["status"] = clone_document(new.get("status", {}))
             new = merged
         else:
             for key in ("uid", "creationTimestamp", "generation", "deletionTimestamp",
@@ -466,7 +428,7 @@ class ObjectStore:
                     new_meta[key] = old_meta[key]
             if info.kind in STATUS_SUBRESOURCE_KINDS:
                 if "status" in old:
-                    new["status"] = _clone(old["status"])
+                    new["status"] = clone_document(old["status"])
                 else:
                     new.pop("status", None)
         new["metadata"]["resourceVersion"] = old_meta["resourceVersion"]
@@ -474,7 +436,7 @@ class ObjectStore:
         if causes:
             raise st.invalid(info, name, causes)
         if new == old:
-            return _clone(old)  # a no-op write is not a write
+            return clone_document(old)  # a no-op write is not a write
         if subresource is None and _without(new, "metadata", "status") != _without(old, "metadata", "status"):
             new["metadata"]["generation"] = old_meta.get("generation", 1) + 1
         if dry_run:
@@ -512,7 +474,7 @@ class ObjectStore:
             if version is None and self.is_custom(info):
                 raise st.invalid(info, url_name, [st.cause("metadata.resourceVersion",
                                                            "Invalid value: 0x0: must be specified for an update")])
-            return self._finish_update(info, old, _clone(dict(obj)), subresource=subresource,
+            return self._finish_update(info, old, clone_document(dict(obj)), subresource=subresource,
                                        dry_run=dry_run, expected_version=version)
 
     def _write_scale(self, info: KindInfo, old: dict[str, Any], scale: Mapping[str, Any], version: str | None,
@@ -520,7 +482,7 @@ class ObjectStore:
         causes = scale_replicas_causes(scale)
         if causes:
             raise st.invalid(_SCALE_INFO, old["metadata"]["name"], causes)
-        new = _clone(old)
+        new = clone_document(old)
         new.setdefault("spec", {})["replicas"] = scale["spec"]["replicas"]
         result = self._finish_update(info, old, new, subresource=None, dry_run=dry_run, expected_version=version)
         return scale_of(result)
@@ -540,7 +502,7 @@ class ObjectStore:
                     "the body of the request was in an unknown format - accepted media types include: "
                     "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml")
             old = self._stored(info, name, namespace)
-            current = scale_of(old) if subresource == "scale" else _clone(old)
+            current = scale_of(old) if subresource == "scale" else clone_document(old)
             if patch_type == "merge":
                 if not isinstance(patch, dict):
                     raise st.bad_request("a merge patch must be a JSON object")
@@ -563,356 +525,12 @@ class ObjectStore:
             return self._finish_update(info, old, patched, subresource=subresource, dry_run=dry_run,
                                        expected_version=expected)
 
-    # --- deletion ------------------------------------------------------------------------
-
-    def _dependents(self, owner: Mapping[str, Any]) -> list[dict[str, Any]]:
-        uid = owner["metadata"]["uid"]
-        owner_info = self.kind(owner["apiVersion"], owner["kind"])
-        owner_ns = owner["metadata"].get("namespace")
-        out = []
-        for bucket in self._objects.values():
-            for obj in bucket.values():
-                meta = obj["metadata"]
-                if owner_info.namespaced and meta.get("namespace") != owner_ns:
-                    continue
-                if any(ref.get("uid") == uid for ref in meta.get("ownerReferences") or []):
-                    out.append(obj)
-        return sorted(out, key=lambda o: (o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"]))
-
-    def _namespace_contents(self, namespace: str) -> list[dict[str, Any]]:
-        return [obj for (av, kind), bucket in sorted(self._objects.items()) if self._kinds[(av, kind)].namespaced
-                for (ns, _), obj in sorted(bucket.items()) if ns == namespace]
-
-    def _remove_owner_ref(self, dependent: dict[str, Any], owner_uid: str) -> None:
-        new = _clone(dependent)
-        refs = [r for r in new["metadata"].get("ownerReferences") or [] if r.get("uid") != owner_uid]
-        if refs:
-            new["metadata"]["ownerReferences"] = refs
-        else:
-            new["metadata"].pop("ownerReferences", None)
-        self._commit("MODIFIED", new, dependent)
-
-    def _collect_garbage(self, owner: dict[str, Any], policy: str) -> None:
-        """Delete (or release) the dependents of a deleted owner, as the garbage collector does:
-        a dependent that still has another owner only loses the dangling reference."""
-        uid = owner["metadata"]["uid"]
-        for dependent in self._dependents(owner):
-            if self._lookup(dependent) is None:
-                continue
-            others = [r for r in dependent["metadata"].get("ownerReferences") or [] if r.get("uid") != uid
-                      and self._owner_exists(r, dependent)]
-            if others:
-                self._remove_owner_ref(dependent, uid)
-            else:
-                self._delete_now(dependent, policy)
-
-    def _owner_exists(self, ref: Mapping[str, Any], dependent: Mapping[str, Any]) -> bool:
-        info = self._kinds.get((ref.get("apiVersion", ""), ref.get("kind", "")))
-        if info is None:
-            return False
-        obj = self._bucket(info).get((dependent["metadata"].get("namespace", "") if info.namespaced else "",
-                                      ref.get("name", "")))
-        return obj is not None and obj["metadata"]["uid"] == ref.get("uid")
-
-    def _lookup(self, obj: Mapping[str, Any]) -> dict[str, Any] | None:
-        info = self.kind(obj["apiVersion"], obj["kind"])
-        return self._bucket(info).get((obj["metadata"].get("namespace", "") if info.namespaced else "",
-                                       obj["metadata"]["name"]))
-
-    def _delete_now(self, obj: dict[str, Any], policy: str) -> dict[str, Any]:
-        """Remove ``obj`` and handle its dependents per ``policy``; emits the events a real
-        cluster would, in the order it would (Foreground: dependents first)."""
-        current = self._lookup(obj)
-        if current is None:
-            return obj
-        if current["kind"] == "Namespace":
-            for member in self._namespace_contents(current["metadata"]["name"]):
-                if self._lookup(member) is not None:
-                    self._delete_now(member, "Background")
-        if policy == "Orphan":
-            for dependent in self._dependents(current):
-                self._remove_owner_ref(dependent, current["metadata"]["uid"])
-            return self._commit("DELETED", None, current)
-        if policy == "Foreground":
-            marked = _clone(current)
-            marked["metadata"]["deletionTimestamp"] = to_rfc3339(self.clock.now())
-            marked["metadata"]["deletionGracePeriodSeconds"] = 0
-            marked["metadata"]["finalizers"] = list(marked["metadata"].get("finalizers") or []) + ["foregroundDeletion"]
-            current = self._commit("MODIFIED", marked, current)
-            stored = self._lookup(current)
-            self._collect_garbage(current, "Foreground")
-            return self._commit("DELETED", None, stored)
-        gone = self._commit("DELETED", None, current)
-        self._collect_garbage(current, "Background")
-        return gone
-
-    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None, *,
-               grace_period_seconds: int | None = None, propagation_policy: str | None = None,
-               dry_run: bool = False, preconditions: Mapping[str, str] | None = None) -> tuple[dict[str, Any], bool]:
-        """DELETE. Returns ``(object, deleted_now)``: ``deleted_now`` is False when a pod entered
-        graceful termination (the object returned then carries ``deletionTimestamp``)."""
-        with self._lock:
-            info = self.kind(api_version, kind)
-            policy = propagation_policy or "Background"
-            if policy not in _PROPAGATION_POLICIES:
-                raise st.invalid(None, None, [st.cause("propagationPolicy", f'Unsupported value: "{policy}": supported '
-                                                       'values: "Foreground", "Background", "Orphan"', "FieldValueNotSupported")])
-            if grace_period_seconds is not None and grace_period_seconds < 0:
-                raise st.invalid(None, None, [st.cause("gracePeriodSeconds", "Invalid value: must be >= 0")])
-            obj = self._stored(info, name, namespace)
-            meta = obj["metadata"]
-            for key, field_name in (("uid", "uid"), ("resourceVersion", "resourceVersion")):
-                wanted = (preconditions or {}).get(key)
-                if wanted and wanted != meta.get(field_name):
-                    raise st.conflict(info, name, f"Precondition failed: {key} in precondition: {wanted}, "
-                                                  f"{key} in object meta: {meta.get(field_name)}")
-            if info.kind == "Pod" and self._should_terminate_gracefully(obj, grace_period_seconds):
-                grace = self._grace_of(obj, grace_period_seconds)
-                deadline = self.clock.now() + grace
-                marked = _clone(obj)
-                current_deadline = meta.get("deletionTimestamp")
-                if current_deadline and current_deadline <= to_rfc3339(deadline):
-                    return _clone(obj), False  # already terminating at least this soon
-                marked["metadata"]["deletionTimestamp"] = to_rfc3339(deadline)
-                marked["metadata"]["deletionGracePeriodSeconds"] = grace
-                if dry_run:
-                    return marked, False
-                return self._commit("MODIFIED", marked, obj), False
-            if dry_run:
-                return _clone(obj), True
-            return self._delete_now(obj, policy), True
-
-    @staticmethod
-    def _grace_of(pod: Mapping[str, Any], requested: int | None) -> int:
-        if requested is not None:
-            return requested
-        return int((pod.get("spec") or {}).get("terminationGracePeriodSeconds", 30))
-
-    def _should_terminate_gracefully(self, pod: Mapping[str, Any], requested: int | None) -> bool:
-        if not self.graceful_pod_deletion or self._grace_of(pod, requested) <= 0:
-            return False
-        if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
-            return False
-        return bool((pod.get("spec") or {}).get("nodeName"))  # unscheduled pods go at once
-
-    def finish_terminations(self) -> list[str]:
-        """Remove terminating pods whose grace period has passed on the clock (what the kubelet
-        confirms). Returns ``namespace/name`` of the pods removed."""
-        now = to_rfc3339(self.clock.now())
-        removed = []
-        with self._lock:
-            for pod in list(self._bucket(self.kind("v1", "Pod")).values()):
-                deadline = pod["metadata"].get("deletionTimestamp")
-                if deadline and deadline <= now:
-                    self._delete_now(pod, "Background")
-                    removed.append(f"{pod['metadata']['namespace']}/{pod['metadata']['name']}")
-        return removed
-
-    def bind(self, name: str, namespace: str, node_name: str) -> dict[str, Any]:
-        """POST pods/{name}/binding: the scheduler's one-time write of ``spec.nodeName`` (409 when
-        the pod is already bound), with the PodScheduled condition set."""
-        with self._lock:
-            info = self.kind("v1", "Pod")
-            pod = self._stored(info, name, namespace)
-            if pod["spec"].get("nodeName"):
-                raise st.conflict(info, name, f"pod {name} is already assigned to node \"{pod['spec']['nodeName']}\"")
-            bound = _clone(pod)
-            bound["spec"]["nodeName"] = node_name
-            status = bound.setdefault("status", {})
-            status["conditions"] = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"] + [
-                {"type": "PodScheduled", "status": "True", "lastTransitionTime": to_rfc3339(self.clock.now())}]
-            return self._commit("MODIFIED", bound, pod)
-
-    # --- eviction ------------------------------------------------------------------------
-
-    def _replicas_of(self, ref: Mapping[str, Any], namespace: str) -> int | None:
-        info = self._kinds.get((ref.get("apiVersion", ""), ref.get("kind", "")))
-        if info is None or (info.api_version, info.kind) not in SCALABLE_KINDS:
-            return None
-        owner = self._bucket(info).get((namespace, ref.get("name", "")))
-        if owner is None or owner["metadata"]["uid"] != ref.get("uid"):
-            return None
-        return int((owner.get("spec") or {}).get("replicas", 1))
-
-    def budget_status(self, pdb: Mapping[str, Any]) -> dict[str, Any]:
-        """What the disruption controller would write into ``pdb.status`` right now."""
-        with self._lock:
-            pods = [p for p in self._bucket(self.kind("v1", "Pod")).values()
-                    if p["metadata"].get("namespace") == pdb["metadata"].get("namespace")]
-            return budget_status(pdb, pods, self._replicas_of)
-
-    def evict(self, name: str, namespace: str, *, grace_period_seconds: int | None = None,
-              dry_run: bool = False) -> dict[str, Any]:
-        """POST pods/{name}/eviction: delete the pod unless a PodDisruptionBudget forbids it
-        (429 TooManyRequests). Returns the Status the API server answers with (201)."""
-        with self._lock:
-            pod_info = self.kind("v1", "Pod")
-            pod = self._stored(pod_info, name, namespace)
-            success = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
-            if pod_is_terminating(pod):
-                return success
-            phase = (pod.get("status") or {}).get("phase")
-            if phase not in ("Succeeded", "Failed", "Pending"):
-                pdb_info = self.kind("policy/v1", "PodDisruptionBudget")
-                budgets = [b for b in self._bucket(pdb_info).values() if pdb_matches_pod(b, pod)]
-                if len(budgets) > 1:
-                    raise st.internal_error("This pod has more than one PodDisruptionBudget, which the eviction "
-                                            "subresource does not support.")
-                if budgets:
-                    self._check_budget(budgets[0], pod, dry_run)
-            self.delete("v1", "Pod", name, namespace, grace_period_seconds=grace_period_seconds, dry_run=dry_run)
-            return success
-
-    def _check_budget(self, pdb: dict[str, Any], pod: Mapping[str, Any], dry_run: bool) -> None:
-        status = self.budget_status(pdb)
-        policy = (pdb.get("spec") or {}).get("unhealthyPodEvictionPolicy", "IfHealthyBudget")
-        if not is_pod_ready(pod) and (policy == "AlwaysAllow" or (
-                status["currentHealthy"] >= status["desiredHealthy"] and status["desiredHealthy"] > 0)):
-            return  # an unready pod does not count towards the budget
-        if status["disruptionsAllowed"] <= 0:
-            pdb_name = pdb["metadata"]["name"]
-            raise st.too_many_requests(
-                "Cannot evict pod as it would violate the pod's disruption budget.",
-                causes=[{"reason": "DisruptionBudget",
-                         "message": f"The disruption budget {pdb_name} needs {status['desiredHealthy']} healthy "
-                                    f"pods and has {status['currentHealthy']} currently"}])
-        if not dry_run:
-            updated = _clone(pdb)
-            status["disruptionsAllowed"] -= 1
-            status["disruptedPods"] = {pod["metadata"]["name"]: to_rfc3339(self.clock.now())}
-            updated["status"] = status
-            if updated != pdb:
-                self._commit("MODIFIED", updated, pdb)
-
-    # --- logs ----------------------------------------------------------------------------
-
-    def set_log(self, namespace: str, pod: str, text: str, *, container: str | None = None,
-                previous: bool = False) -> None:
-        """Store what ``pods/log`` returns (``previous=True``: the last terminated container's)."""
-        with self._lock:
-            self._logs[(namespace, pod, container or "", previous)] = text
-
-    def read_log(self, name: str, namespace: str, *, container: str | None = None, tail_lines: int | None = None,
-                 previous: bool = False) -> str:
-        with self._lock:
-            pod = self._stored(self.kind("v1", "Pod"), name, namespace)
-            names = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
-            if container is None:
-                if len(names) > 1:
-                    raise st.bad_request(f"a container name must be specified for pod {name}, choose one of: "
-                                         f"[{' '.join(str(n) for n in names)}]")
-                container = names[0] if names else ""
-            elif container not in names:
-                raise st.bad_request(f"container {container} is not valid for pod {name}")
-            text = self._logs.get((namespace, name, container, previous))
-            if text is None:
-                text = self._logs.get((namespace, name, "", previous))
-            if text is None:
-                if previous:
-                    raise st.bad_request(f'previous terminated container "{container}" in pod "{name}" not found')
-                text = ""
-        if tail_lines is not None and tail_lines >= 0:
-            lines = text.splitlines(keepends=True)
-            text = "".join(lines[-tail_lines:]) if tail_lines else ""
-        return text
-
-    # --- watch ---------------------------------------------------------------------------
-
-    @staticmethod
-    def _parse_version(resource_version: str | None) -> int | None:
-        if resource_version in (None, "", "0"):
-            return None
-        try:
-            value = int(resource_version)  # type: ignore[arg-type]
-        except ValueError:
-            raise st.bad_request(f"invalid resource version {resource_version!r}") from None
-        if value < 0:
-            raise st.bad_request(f"invalid resource version {resource_version!r}")
-        return value
-
-    @staticmethod
-    def _filtered(flt: WatchFilter, event: WatchEvent) -> WatchEvent | None:
-        """The event as a filtered watch reports it: an object that starts matching is ADDED, one
-        that stops matching is DELETED (the API server's rule for selector watches)."""
-        if event.type == "DELETED":
-            return event if flt.selects(event.previous) or flt.selects(event.object) else None
-        now_selected = flt.selects(event.object)
-        was_selected = event.type == "MODIFIED" and flt.selects(event.previous)
-        if now_selected and was_selected:
-            return event
-        if now_selected:
-            return WatchEvent("ADDED", event.resource_version, event.object, event.previous)
-        if was_selected:
-            return WatchEvent("DELETED", event.resource_version, event.object, event.previous)
-        return None
-
-    def events_after(self, flt: WatchFilter, after: int) -> tuple[list[WatchEvent], int]:
-        """Changes after resourceVersion ``after`` that ``flt`` selects, and the version to resume
-        from. 410 Expired when some of them have fallen out of the history."""
-        with self._lock:
-            if after < self._forgotten_upto:
-                raise st.gone(f"too old resource version: {after} ({self._forgotten_upto + 1})")
-            newer = []  # the history is in resourceVersion order: walk back only over what is new
-            for event in reversed(self._history):
-                if event.resource_version <= after:
-                    break
-                newer.append(event)
-            out = []
-            for event in reversed(newer):
-                shown = self._filtered(flt, event)
-                if shown is not None:
-                    out.append(shown)
-            return out, max(after, self._revision)
-
-    def watch_start(self, flt: WatchFilter, resource_version: str | None) -> tuple[list[WatchEvent], int]:
-        """Begin a watch: with no (or ``"0"``) resourceVersion, synthetic ADDED events for the
-        current objects; otherwise the changes after that version (410 when too old)."""
-        after = self._parse_version(resource_version)
-        with self._lock:
-            if after is not None:
-                return self.events_after(flt, after)
-            bucket = self._bucket(flt.info)
-            initial = [WatchEvent("ADDED", int(obj["metadata"]["resourceVersion"]), _clone(obj))
-                       for key, obj in sorted(bucket.items()) if flt.selects(obj)]
-            return initial, self._revision
-
-    def wait_for_events(self, flt: WatchFilter, after: int, timeout: float) -> tuple[list[WatchEvent], int]:
-        """Block (real time, at most ``timeout`` s) until ``flt`` selects a change after ``after``."""
-        deadline = time.monotonic() + timeout
-        with self._lock:
-            changed = self._changed.setdefault((flt.info.api_version, flt.info.kind), threading.Condition(self._lock))
-            while True:
-                events, resume = self.events_after(flt, after)
-                if events:
-                    return events, resume
-                after = resume
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return [], resume
-                changed.wait(remaining)
-
-    def watch(self, api_version: str, kind: str, namespace: str | None = None, *,
-              resource_version: str | None = None, label_selector: str | None = None,
-              field_selector: str | None = None, timeout: float = 0.0) -> Iterator[WatchEvent]:
-        """Iterate watch events; ``timeout=0`` returns what is there now without waiting."""
-        flt = self.compile_filter(api_version, kind, namespace, label_selector, field_selector)
-        events, after = self.watch_start(flt, resource_version)
-        yield from events
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            events, after = (self.wait_for_events(flt, after, remaining) if remaining > 0
-                             else self.events_after(flt, after))
-            yield from events
-            if remaining <= 0 and not events:
-                return
-
     # --- convenience for tests and the controller ----------------------------------------
 
     def all_objects(self) -> list[dict[str, Any]]:
         """Every stored object (copies), in a stable order."""
         with self._lock:
-            return [_clone(obj) for _, bucket in sorted(self._objects.items())
+            return [clone_document(obj) for _, bucket in sorted(self._objects.items())
                     for _, obj in sorted(bucket.items())]
 
     def find(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
@@ -920,4 +538,4 @@ class ObjectStore:
         with self._lock:
             info = self.kind(api_version, kind)
             obj = self._bucket(info).get((self._namespace_of(info, namespace), name))
-            return _clone(obj) if obj is not None else None
+            return clone_document(obj) if obj is not None else None

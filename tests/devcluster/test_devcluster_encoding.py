@@ -41,13 +41,13 @@ def _get(server, path: str) -> bytes:
 def clones(monkeypatch):
     """How many JSON copies of stored objects the store makes."""
     count = [0]
-    original = store_module._clone
+    original = store_module.clone_document
 
     def counting(obj):
         count[0] += 1
         return original(obj)
 
-    monkeypatch.setattr(store_module, "_clone", counting)
+    monkeypatch.setattr(store_module, "clone_document", counting)
     return count
 
 
