@@ -27,6 +27,9 @@ in neither. The naive baseline's timer starts after its pods and processes exist
 
 Run:  .venv/bin/python benchmarks/simulator.py            (all; about 2 minutes)
       .venv/bin/python benchmarks/simulator.py --quick    (smaller sizes, for a smoke check)
+      .venv/bin/python benchmarks/simulator.py --sizes 100 1000 --pairs 0 --no-demo   (only some parts)
+      .venv/bin/python benchmarks/simulator.py --simulator /tmp/sim-old   (another copy of simulator/,
+            imported as kubeskippy.simulator in every measuring process: old and new code side by side)
 """
 
 from __future__ import annotations
@@ -78,7 +81,8 @@ def run_vectorised(pods: int, hours: float, mix_name: str) -> dict:
             "build_cpu_s": build, "startup_cpu_s": startup,
             "us_per_pod_hour": cpu / (pods * hours) * 1e6,
             "us_per_pod_hour_executing": (cpu - build) / (pods * hours) * 1e6, "oom_kills": record.metrics["oom_kills"],
-            "exits": record.metrics["container_exits"], "peak_rss_mib": _rss_mib()}
+            "exits": record.metrics["container_exits"], "peak_rss_mib": _rss_mib(),
+            "block_stats": dict(getattr(run.world, "block_stats", {}))}
 
 
 def run_naive(pods: int, hours: float) -> dict:
@@ -169,9 +173,28 @@ def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+_SIMULATOR: list[str] = []  # ["--simulator", PATH] when measuring another copy of simulator/
+
+
 def _subprocess(args: list[str]) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--one", *args], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, __file__, *_SIMULATOR, "--one", *args], capture_output=True, text=True,
+                         check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _use_simulator(path: str) -> None:
+    """Import ``kubeskippy.simulator`` from ``path`` (a copy of the simulator/ folder) instead."""
+    import importlib.util
+    from pathlib import Path
+
+    import kubeskippy
+
+    spec = importlib.util.spec_from_file_location("kubeskippy.simulator", Path(path) / "__init__.py",
+                                                  submodule_search_locations=[str(path)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["kubeskippy.simulator"] = module
+    kubeskippy.simulator = module
+    spec.loader.exec_module(module)
 
 
 def main() -> None:
@@ -179,7 +202,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--one", nargs="+")
     parser.add_argument("--pairs", type=int, default=3, help="vectorised/naive comparison runs, alternating")
+    parser.add_argument("--sizes", type=int, nargs="*", help="pod counts of the scale runs (default 100 1000 10000)")
+    parser.add_argument("--no-demo", action="store_true", help="skip the healing-arm measurement")
+    parser.add_argument("--simulator", help="a copy of simulator/ to import as kubeskippy.simulator")
     args = parser.parse_args()
+    if args.simulator:
+        _SIMULATOR[:] = ["--simulator", args.simulator]
+        if args.one:
+            _use_simulator(args.simulator)
     if args.one:
         kind, pods, hours = args.one[0], int(args.one[1]), float(args.one[2])
         if kind == "demo":
@@ -189,6 +219,8 @@ def main() -> None:
         print(json.dumps(result))
         return
     sizes, hours = ([100, 1000], 2.0) if args.quick else ([100, 1000, 10000], 24.0)
+    if args.sizes is not None:
+        sizes = args.sizes
     results = []
     for pods in sizes:
         r = _subprocess(["full", str(pods), str(hours)])
@@ -197,8 +229,9 @@ def main() -> None:
               f"(of which building the run {r['build_cpu_s']:.2f} s; process start-up before it "
               f"{r['startup_cpu_s']:.2f} s, not counted), {r['us_per_pod_hour']:8.2f} µs per pod-hour "
               f"({r['us_per_pod_hour_executing']:.2f} executing only), peak RSS {r['peak_rss_mib']:.0f} MiB, "
-              f"OOM kills {r['oom_kills']}, exits {r['exits']}", flush=True)
-    base = min(results, key=lambda r: r["pods"])
+              f"OOM kills {r['oom_kills']}, exits {r['exits']}, block passes {r['block_stats'].get('passes', '?')} "
+              f"(incarnations laid out ahead and kept: {r['block_stats'].get('kept', '?')})", flush=True)
+    base = min(results, key=lambda r: r["pods"]) if results else None
     for r in results:
         print(f"  cost per pod-hour relative to {base['pods']} pods: {r['us_per_pod_hour'] / base['us_per_pod_hour']:.2f} "
               f"(executing only: {r['us_per_pod_hour_executing'] / base['us_per_pod_hour_executing']:.2f})")
@@ -207,6 +240,19 @@ def main() -> None:
     for _ in range(args.pairs):
         pairs.append((_subprocess(["small", str(cmp_pods), str(cmp_hours)]),
                       _subprocess(["naive", str(cmp_pods), str(cmp_hours)])))
+    demo = None if args.no_demo else _subprocess(["demo", "1" if args.quick else "3", "1"])
+    if pairs:
+        _print_pairs(pairs, cmp_pods, cmp_hours)
+    if demo is not None:
+        healing = [r["cpu_s"] for r in demo["runs"] if r["arm"] != "no-healing"]
+        baseline = [r["cpu_s"] for r in demo["runs"] if r["arm"] == "no-healing"]
+        print(f"healing   kubeskippy simulate (demo suite, {demo['seeds']} seeds × 2 arms × 1 h): "
+              f"{demo['cpu_s']:.2f} s CPU ({demo['wall_s']:.2f} s wall, {demo['peak_rss_mib']:.0f} MiB); per run: healing arm "
+              f"{min(healing):.2f}–{max(healing):.2f} s, no-healing arm {min(baseline):.2f}–{max(baseline):.2f} s")
+    print(json.dumps({"scale": results, "pairs": pairs, "demo": demo}))
+
+
+def _print_pairs(pairs: list, cmp_pods: int, cmp_hours: float) -> None:
     vec = min((v for v, _ in pairs), key=lambda r: r["cpu_s"])
     naive = min((n for _, n in pairs), key=lambda r: r["cpu_s"])
     vec_cpu = ", ".join(format(v["cpu_s"], ".2f") for v, _ in pairs)
@@ -216,13 +262,6 @@ def main() -> None:
           f"(building the run {vec['build_cpu_s']:.2f} s; {vec['peak_rss_mib']:.0f} MiB), naive one-process-per-pod "
           f"{naive_cpu} s CPU ({naive['peak_rss_mib']:.0f} MiB); per pair {ratios}; best against best "
           f"{naive['cpu_s'] / vec['cpu_s']:.1f}× faster; same restarts: {vec['exits']} vs {naive['restarts']}")
-    demo = _subprocess(["demo", "1" if args.quick else "3", "1"])
-    healing = [r["cpu_s"] for r in demo["runs"] if r["arm"] != "no-healing"]
-    baseline = [r["cpu_s"] for r in demo["runs"] if r["arm"] == "no-healing"]
-    print(f"healing   kubeskippy simulate (demo suite, {demo['seeds']} seeds × 2 arms × 1 h): {demo['cpu_s']:.2f} s CPU "
-          f"({demo['wall_s']:.2f} s wall, {demo['peak_rss_mib']:.0f} MiB); per run: healing arm "
-          f"{min(healing):.2f}–{max(healing):.2f} s, no-healing arm {min(baseline):.2f}–{max(baseline):.2f} s")
-    print(json.dumps({"scale": results, "pairs": pairs, "demo": demo}))
 
 
 if __name__ == "__main__":

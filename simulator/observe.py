@@ -290,13 +290,29 @@ class Observer:
         if not plotted:
             return
         rows = [row for _, row in plotted]
-        running = (frames.cstate[np.ix_(picks, rows)] == RUNNING).tolist()
-        values = mem_pct[np.ix_(picks, rows)].tolist()
-        for i, k in enumerate(picks):  # tick by tick, in ``_sample_plot``'s order
-            t = float(T[k])
-            for j, (key, _) in enumerate(plotted):
-                if running[i][j]:
-                    self.plot_memory.setdefault(key, []).append((t, round(values[i][j], 2)))
+        keys = [key for key, _ in plotted]
+        if len(set(keys)) < len(keys):  # two pods on one key (a rollout): interleave tick by tick
+            running = (frames.cstate[np.ix_(picks, rows)] == RUNNING).tolist()
+            values = mem_pct[np.ix_(picks, rows)].tolist()
+            for i, k in enumerate(picks):  # tick by tick, in ``_sample_plot``'s order
+                t = float(T[k])
+                for j, key in enumerate(keys):
+                    if running[i][j]:
+                        self.plot_memory.setdefault(key, []).append((t, round(values[i][j], 2)))
+            return
+        # one pod per key: each key's samples at once, keys first added in the order the tick
+        # loop would meet them (by first running sample, then plotted order)
+        running = frames.cstate[np.ix_(picks, rows)] == RUNNING
+        values = mem_pct[np.ix_(picks, rows)]
+        times = [float(t) for t in T[picks].tolist()]
+        shown = np.flatnonzero(running.any(axis=0))
+        first = running.argmax(axis=0)
+        for j in sorted(shown.tolist(), key=lambda j: (int(first[j]), j)):
+            self.plot_memory.setdefault(keys[j], [])
+        for j in shown.tolist():
+            at = np.flatnonzero(running[:, j])
+            samples = zip(at.tolist(), values[at, j].tolist())
+            self.plot_memory[keys[j]].extend([(times[i], round(v, 2)) for i, v in samples])
 
     def _sample_plot(self, t: float, mem_pct: np.ndarray) -> None:
         world = self.world

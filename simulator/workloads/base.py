@@ -37,6 +37,14 @@ class WorkloadModel:
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     defaults: ClassVar[dict[str, float]] = {}
+    shift_invariant: ClassVar[bool] = True
+    """Does an incarnation behave the same, relative to its start, whenever it starts? True for
+    the renewal-process models (everything is a function of time since start and of draws);
+    False for a trace replay (it follows wall time)."""
+    time_params: ClassVar[tuple[str, ...]] = ()
+    """The parameters that are durations: when they are whole seconds (and so are the ticks and
+    starts), every time the model computes is a whole number of seconds, exact in float64, so
+    a run shifted by whole ticks gives the same values bit for bit (``world.block``)."""
 
     def __init__(self) -> None:
         self._names = list(self.defaults)
@@ -73,6 +81,15 @@ class WorkloadModel:
 
     def configure(self, dep: int, params: dict[str, Any]) -> None:
         """Hook for models that need non-numeric setup per Deployment (e.g. a trace file)."""
+
+    def shifts_exactly(self, deps: np.ndarray) -> np.ndarray:
+        """Per Deployment index: may its incarnations be simulated shifted by whole ticks
+        (``shift_invariant`` and every ``time_params`` value a whole number of seconds)?"""
+        if not self.shift_invariant:
+            return np.zeros(len(deps), dtype=bool)
+        cols = [self._index[n] for n in self.time_params]
+        values = self._params[deps][:, cols]
+        return np.all((values == np.floor(values)) & (np.abs(values) < 2.0**40), axis=1)
 
     def p(self, tbl: PodTable, rows: np.ndarray, name: str) -> np.ndarray:
         """Parameter ``name`` for each row."""

@@ -34,6 +34,8 @@ class ChaosMonkey(WorkloadModel):
                 "crash_seconds": 10.0, "network_seconds": 25.0, "network_error_rate": 0.5,
                 "network_latency": 1.0, "restart_seconds": 5.0, "crash_exits": 1.0, "restart_exits": 1.0,
                 "base_mib": 2.0, "idle_cores": 0.002}
+    time_params = ("interval", "min_interval", "max_interval", "cooldown", "memory_seconds", "cpu_seconds",
+                   "crash_seconds", "network_seconds", "restart_seconds")
 
     def _wait(self, tbl: PodTable, rows: np.ndarray, counter: np.ndarray, P) -> np.ndarray:
         offset = draw_between_premixed(tbl.mkey[rows], counter, -15, 14)

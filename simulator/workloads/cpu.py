@@ -27,6 +27,7 @@ class CpuOscillation(WorkloadModel):
     name = "cpu_oscillation"
     description = "intensity 25/50/75/100 % for 90 s (+30 s cool-down) then 60 s rest: 9 min period"
     defaults = {"stress": 90.0, "cooldown": 30.0, "rest": 60.0, "idle_cores": 0.005, "base_mib": 6.0}
+    time_params = ("stress", "cooldown", "rest")
 
     def __init__(self) -> None:
         super().__init__()
@@ -67,6 +68,7 @@ class CpuSpike(WorkloadModel):
     description = "normal randint(30,60) s, then a one-core spike for randint(10,30) s"
     defaults = {"normal_min": 30.0, "normal_max": 60.0, "spike_min": 10.0, "spike_max": 30.0,
                 "spike_cores": 1.0, "idle_cores": 0.01, "base_mib": 20.0}
+    time_params = ("normal_min", "normal_max", "spike_min", "spike_max")
 
     def on_start(self, tbl: PodTable, rows: np.ndarray, at: np.ndarray) -> None:
         tbl.n0[rows] = 0  # phase: 0 normal, 1 spike

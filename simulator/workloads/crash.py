@@ -24,6 +24,7 @@ class CrashLoop(WorkloadModel):
     name = "crash_loop"
     description = "exits with exit_code after run_seconds"
     defaults = {"run_seconds": 30.0, "exit_code": 1.0, "base_mib": 1.0, "cpu_cores": 0.001}
+    time_params = ("run_seconds",)
 
     def run(self, tbl: PodTable, rows: np.ndarray, T: np.ndarray, Tprev: np.ndarray) -> Trajectory:
         P = self.params(tbl, rows)
@@ -38,6 +39,7 @@ class RandomCrasher(WorkloadModel):
     description = "runs randint(180, 419) s per cycle; after each, exits 1 with probability 0.4"
     defaults = {"runtime_min": 180.0, "runtime_max": 419.0, "crash_probability": 0.4, "exit_code": 1.0,
                 "base_mib": 1.0, "cpu_cores": 0.001}
+    time_params = ("runtime_min", "runtime_max")
 
     def on_start(self, tbl: PodTable, rows: np.ndarray, at: np.ndarray) -> None:
         tbl.n0[rows] = 0  # cycles completed

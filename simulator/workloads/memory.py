@@ -28,6 +28,7 @@ class MemoryLeak(WorkloadModel):
     description = "+chunk_mib every interval s, occasionally freeing one; OOM at the limit"
     defaults = {"chunk_mib": 10.0, "interval": 10.0, "free_probability": 0.1, "free_min_chunks": 5.0,
                 "base_mib": 10.0, "cpu_cores": 0.02}
+    time_params = ("interval",)
 
     def on_start(self, tbl: PodTable, rows: np.ndarray, at: np.ndarray) -> None:
         tbl.n0[rows] = 0  # chunks held
@@ -88,6 +89,7 @@ class MemoryDegradation(WorkloadModel):
     description = "cycles holding 20..80 MB for 60 s of every 105 s, cleanup pause every 4th cycle"
     defaults = {"base_mib": 4.0, "start_mb": 20.0, "step_mb": 15.0, "hold": 60.0, "pause": 45.0,
                 "cleanup_every": 4.0, "cleanup_pause": 30.0, "cycles": 21.0, "cpu_cores": 0.01}
+    time_params = ("hold", "pause", "cleanup_pause")
 
     def __init__(self) -> None:
         super().__init__()

@@ -30,6 +30,7 @@ class NetworkDegradation(WorkloadModel):
     description = "error rate +3 %/step and latency +50 ms/step over 24 × 10 s, then fails and exits"
     defaults = {"steps": 24.0, "step_seconds": 10.0, "error_per_step": 0.03, "latency_per_step": 0.05,
                 "fail_hold": 30.0, "exit_code": 1.0, "base_mib": 8.0, "cpu_cores": 0.01}
+    time_params = ("step_seconds", "fail_hold")
 
     def run(self, tbl: PodTable, rows: np.ndarray, T: np.ndarray, Tprev: np.ndarray) -> Trajectory:
         P = self.params(tbl, rows)
@@ -50,6 +51,7 @@ class FlakyWeb(WorkloadModel):
     defaults = {"error_500": 0.10, "error_504": 0.05, "error_502": 0.05, "hang_seconds": 30.0,
                 "issue_min": 60.0, "issue_max": 180.0, "spike_mib": 100.0, "memory_seconds": 30.0,
                 "cpu_seconds": 20.0, "spike_cores": 1.0, "base_mib": 20.0, "idle_cores": 0.01}
+    time_params = ("hang_seconds", "issue_min", "issue_max", "memory_seconds", "cpu_seconds")
 
     def on_start(self, tbl: PodTable, rows: np.ndarray, at: np.ndarray) -> None:
         tbl.n0[rows] = 0  # issues so far

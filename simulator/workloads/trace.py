@@ -56,6 +56,7 @@ class TraceReplay(WorkloadModel):
     name = "trace"
     description = "replays a Prometheus query_range export as memory, cpu, error_rate or latency"
     defaults = {"scale": 1.0, "loop": 1.0, "base_mib": 10.0, "cpu_cores": 0.01}
+    shift_invariant = False  # follows the trace's wall time, not time since start
 
     def __init__(self) -> None:
         super().__init__()

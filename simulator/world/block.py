@@ -8,11 +8,16 @@ world asks every model for its containers' trajectories over the whole block (se
 ``workloads.base``), finds each container's exit tick (the model's exact exit time, or the
 first tick its memory is at the limit), applies the exit with the same kubelet code as a tick
 (``World.exit_rows``), restarts it at the first tick after its back-off (``World.start_rows``),
-and asks the models again for the restarted incarnation in a later pass: passes follow
-incarnations, not ticks. Every (tick, pod) value the per-tick code would have left — memory, counters, readiness,
-container state — is kept as a (ticks × rows) matrix in :class:`Frames`, which the scrape
-and the incident observer read. ``tests/simulator/test_blocks.py`` checks that a run in blocks
-equals the same run tick by tick, bit for bit.
+and simulates the restarted incarnation after it. In small tables (``CHAIN_MAX_ROWS``) the
+incarnations after the current ones are laid out ahead from predicted exits and simulated in
+the same pass (``_Chain``: one model call for many incarnations, each on a grid as long as it
+runs), kept only where the kubelet code, run on the real exits, restarts them exactly so;
+otherwise — and always in large tables — a restarted incarnation is simulated in a later pass.
+Passes follow incarnations, not ticks. Every (tick, pod) value the per-tick code would have
+left — memory, counters, readiness, container state — is kept as a (ticks × rows) matrix in
+:class:`Frames`, which the scrape and the incident observer read.
+``tests/simulator/test_blocks.py`` checks that a run in blocks equals the same run tick by
+tick, bit for bit, with and without laying out ahead, and when the predictions are wrong.
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .table import BACKOFF, CREATING, RUNNING, TERMINATED
+from .table import BACKOFF, CREATING, RUNNING, TERMINATED, PodTable
+from .world import backoff_after
 
 if TYPE_CHECKING:
     from .world import World
@@ -44,6 +50,7 @@ class Frames:
         self.exit_ticks = np.zeros(0, dtype=np.int64)  # one entry per container exit: its tick …
         self.exit_rows = np.zeros(0, dtype=np.int64)  # … and row
         self.exited = np.zeros((0, n), dtype=bool)  # exit ticks (the last terminated state changes there)
+        self.step: float | None = None  # seconds per tick when every tick is a whole, evenly spaced second
 
 
 def advance_block(world: "World", T: np.ndarray) -> Frames:
@@ -54,6 +61,9 @@ def advance_block(world: "World", T: np.ndarray) -> Frames:
     B = len(T)
     Tprev = np.concatenate([[world._t], T[:-1]])
     f = Frames(T, Tprev, n)
+    d = T - Tprev
+    whole = bool(np.all(d == d[0]) and d[0] > 0 and np.all(T == np.floor(T)) and abs(T[-1]) < 2.0**40)
+    f.step = float(d[0]) if whole else None  # whole seconds, evenly spaced: incarnations may be moved by ticks
     f.mem = np.repeat(tbl.mem[None, :n], B, axis=0)
     f.err = np.repeat(tbl.err[None, :n], B, axis=0)
     f.lat = np.repeat(tbl.lat[None, :n], B, axis=0)
@@ -77,7 +87,7 @@ def advance_block(world: "World", T: np.ndarray) -> Frames:
     q_rows = np.concatenate([running, waiting[start < B]])
     q_first = np.concatenate([np.zeros(len(running), dtype=np.int64), start[start < B]])
     q_fresh = np.concatenate([np.zeros(len(running), dtype=bool), np.ones(int((start < B).sum()), dtype=bool)])
-    reach = window_for(n)
+    reach = CHAIN_REACH if chaining(world, f) else window_for(n)
     q_win = np.full(len(q_rows), reach, dtype=np.int64)
     while len(q_rows):
         lo = int(q_first.min())
@@ -88,7 +98,8 @@ def advance_block(world: "World", T: np.ndarray) -> Frames:
         hi = min(B, lo + reach + win)
         if fresh.any():
             world.start_rows(rows[fresh], tbl.due[rows[fresh]])
-        ended, again = _simulate(world, f, rows, first, lo, hi, acc)
+        world.block_stats["passes"] += 1
+        ended, again = _simulate(world, f, rows, first, lo, hi, acc, fresh)
         survived = ~ended & (hi < B)
         q_rows = np.concatenate([q_rows, rows[survived], again[0]])
         q_first = np.concatenate([q_first, np.full(int(survived.sum()), hi, dtype=np.int64), again[1]])
@@ -202,28 +213,47 @@ class _Accumulators:
         self.oom_at: list[tuple[np.ndarray, np.ndarray]] = []  # (tick, row) of OOM kills
 
 
-def _simulate(world: "World", f: Frames, rows: np.ndarray, first: np.ndarray, lo: int, hi: int,
-              acc: _Accumulators) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
-    """Containers ``rows``, running from tick ``first`` (≥ lo), over ticks [lo, hi): frames, counters
-    and exits. Answers which of them exited, and (rows, tick) of the restarts within the block."""
-    tbl = world.table
-    T, Tprev = f.T[lo:hi], f.Tprev[lo:hi]
+class _Pass:
+    """The models' answers for the columns of one pass over ticks [lo, hi), and each column's
+    exit: ``last`` its exit tick (``hi``: none in the pass), ``fin`` its time, ``code``; ``x`` the
+    model's own exit time (NaN: none on the grid); ``ready_tick`` when it becomes ready. The
+    matrices are (ticks × columns); row k of column c is tick ``base[c] + k``."""
+
+    __slots__ = ("lo", "hi", "base", "first", "mem", "cpu", "err", "lat", "cores", "x", "last", "fin", "code",
+                 "ready_tick")
+
+
+def _trajectories(world: "World", mt: PodTable, cols: np.ndarray, first: np.ndarray, f: Frames, lo: int,
+                  hi: int, *, ahead: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> _Pass:
+    """Containers ``cols`` of table ``mt``, running from tick ``first`` (≥ lo), through ticks
+    [lo, hi): one model call per model for all of them.
+
+    ``ahead`` = (grid, base, seconds): the columns are incarnations laid out ahead in a scratch
+    table, each simulated on ``grid`` (whole ticks from ``T[lo]``) with its times moved back by
+    ``seconds`` (= its start tick − lo, in seconds: its start in ``mt`` is already moved), so each
+    takes the ticks it runs rather than the whole pass; row k is tick ``base + k``. Exact when
+    every time is a whole number of seconds (``_Chain``)."""
     B = len(f.T)
-    W = hi - lo
-    r = len(rows)
-    ks = np.arange(lo, hi)[:, None]
-    seg = ks >= first
+    r = len(cols)
+    if ahead is None:
+        T, Tprev = f.T[lo:hi], f.Tprev[lo:hi]
+        base = np.full(r, lo, dtype=np.int64)
+        moved = 0.0
+    else:
+        T, base, moved = ahead
+        Tprev = T - (T[1] - T[0] if len(T) > 1 else f.T[lo] - f.Tprev[lo])
+    W = len(T)
     mem = np.empty((W, r))
     cpu = np.empty((W, r))
-    err = tbl.err[rows][None, :]  # (1, r): constant unless a model sets it (then (W, r))
-    lat = tbl.lat[rows][None, :]
+    err = mt.err[cols][None, :]  # (1, r): constant unless a model sets it (then (W, r))
+    lat = mt.lat[cols][None, :]
     cores = np.empty(r)
     x = np.empty(r)
     code = np.empty(r, dtype=np.int16)
-    models = tbl.model[rows]
+    models = mt.model[cols]
     for k in np.flatnonzero(np.bincount(models, minlength=len(world.model_list))):
         sel = np.flatnonzero(models == k)
-        traj = world.model_list[int(k)].run(tbl, rows[sel], T, Tprev)
+        traj = world.model_list[int(k)].run(mt, cols[sel], T, Tprev)
         mem[:, sel] = traj.mem
         cpu[:, sel] = traj.cpu_inc
         if traj.err is not None:
@@ -235,58 +265,132 @@ def _simulate(world: "World", f: Frames, rows: np.ndarray, first: np.ndarray, lo
         cores[sel] = traj.cores
         x[sel] = traj.exit_at
         code[sel] = traj.exit_code
+    x = x + moved
     # the exit: the model's (at the first tick at or after its time), or the kubelet's OOM kill at
     # the first tick memory is at the limit, whichever tick comes first (the model's on a tie: it
     # is processed before the OOM check); ``hi``: none in this pass
     model_exit = np.where(np.isnan(x), hi, np.maximum(np.searchsorted(f.T, x, side="left"), first))
-    limit = tbl.mem_limit[rows]
-    over = seg & (mem >= limit) & (limit > 0)
-    oom_exit = np.where(over.any(axis=0), lo + over.argmax(axis=0), hi)
+    limit = mt.mem_limit[cols]
+    oom_exit = np.full(r, hi, dtype=np.int64)
+    near = np.flatnonzero((limit > 0) & (mem.max(axis=0) >= limit))  # only these can reach the limit
+    if len(near):
+        over = (np.arange(W)[:, None] >= (first - base)[near]) & (mem[:, near] >= limit[near])  # from its start
+        oom_exit[near] = np.where(over.any(axis=0), base[near] + over.argmax(axis=0), hi)
     by_oom = oom_exit < model_exit
-    last = np.minimum(np.where(by_oom, oom_exit, model_exit), hi)
-    fin = np.where(by_oom, f.T[np.minimum(oom_exit, B - 1)], x)
-    code = np.where(by_oom, 137, code).astype(np.int16)
+    p = _Pass()
+    p.lo, p.hi, p.base, p.first = lo, hi, base, first
+    p.mem, p.cpu, p.err, p.lat, p.cores, p.x = mem, cpu, err, lat, cores, x
+    p.last = np.minimum(np.where(by_oom, oom_exit, model_exit), hi)
+    p.fin = np.where(by_oom, f.T[np.minimum(oom_exit, B - 1)], x)
+    p.code = np.where(by_oom, 137, code).astype(np.int16)
     # readiness: at the first tick its time has come (the start tick at the earliest)
-    ready_tick = np.where(tbl.ready[rows], first,
-                          np.maximum(np.searchsorted(f.T, tbl.ready_at[rows], side="left"), first))
-    run = seg & (ks < last)
-    sub = (slice(lo, hi), rows)
-    if run.all():  # the common case: every row runs through the whole pass
-        f.mem[sub] = mem
-        f.err[sub] = err
-        f.lat[sub] = lat
-        f.cstate[sub] = RUNNING
-        f.ready[sub] = ks >= ready_tick
-        acc.cpu[sub] = cpu  # no exit in the pass: every cell counts; no other pass writes them
-    else:  # only the cells the containers ran (the others hold another incarnation's values)
-        k, c = np.nonzero(run)
-        dst = (k + lo) * f.n + rows[c]  # flat indices into the (B, n) frames, computed once
-        src = k * r + c  # … and into this pass's (W, r) matrices
-        np.put(f.mem, dst, mem.take(src))
-        np.put(f.err, dst, err.take(src if len(err) > 1 else c))
-        np.put(f.lat, dst, lat.take(src if len(lat) > 1 else c))
-        np.put(f.cstate, dst, RUNNING)
-        np.put(f.ready, dst, k + lo >= ready_tick[c])
-        np.put(acc.cpu, dst, cpu.take(src))
-        gone = np.flatnonzero(last < hi)  # the exit tick's CPU counts too
-        acc.cpu[last[gone], rows[gone]] = cpu[last[gone] - lo, gone]
-    acc.segments.append((first, rows, tbl.started[rows]))  # for request counting (``_count_requests``)
-    # the table as of T[-1] for containers still running (exits overwrite theirs below)
-    tbl.mem[rows] = mem[-1]
-    tbl.err[rows] = err[-1]
-    tbl.lat[rows] = lat[-1]
-    tbl.cpu[rows] = cores
-    settled = ready_tick < hi
-    tbl.ready[rows] = settled
-    tbl.ready_at[rows[settled]] = np.nan
-    ended = last < hi
+    p.ready_tick = np.where(mt.ready[cols], first,
+                            np.maximum(np.searchsorted(f.T, mt.ready_at[cols] + moved, side="left"), first))
+    return p
+
+
+def _simulate(world: "World", f: Frames, rows: np.ndarray, first: np.ndarray, lo: int, hi: int,
+              acc: _Accumulators, fresh: np.ndarray | None = None) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """Containers ``rows``, running from tick ``first`` (≥ lo; ``fresh``: started there, in this
+    pass), over ticks [lo, hi): frames, counters and exits — of their current incarnations and,
+    where predicted, of the ones after (``_Chain``). Answers which of them ended the pass
+    exited, and (rows, tick) of the restarts within the block."""
+    if chaining(world, f):
+        chain = _Chain(world, f, rows, first, lo, hi, np.zeros(len(rows), dtype=bool) if fresh is None else fresh)
+        if chain.laid_out:
+            return chain.run(world, f, acc)
+    tbl = world.table
+    p = _trajectories(world, tbl, rows, first, f, lo, hi)
+    every = np.arange(len(rows))
+    _write(f, acc, p, every, rows, tbl.started[rows], distinct=True)
+    ended = p.last < hi
+    _settle(world, p, every[~ended], rows[~ended])
     ends = np.flatnonzero(ended)
     if not len(ends):
         return ended, (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
-    er, et = rows[ends], last[ends]
-    tbl.mem[er] = mem[et - lo, ends]  # the values at the exit tick: the OOM check reads memory
-    tbl.lat[er] = lat[et - lo if len(lat) > 1 else 0, ends]  # an exit leaves the latency gauge as it was
-    oom = world.exit_rows(er, fin[ends], code[ends])
+    et, er, restart = _exit(world, f, acc, rows[ends], *_at_exit(p, ends))
+    _hold(f, et, er, restart)
+    keep = restart < len(f.T)
+    return ended, (er[keep], restart[keep])
+
+
+def _write(f: Frames, acc: _Accumulators, p: _Pass, cols: np.ndarray, rows: np.ndarray, started: np.ndarray,
+           *, distinct: bool = False) -> None:
+    """The frames and CPU increments of columns ``cols`` of pass ``p``, incarnations of
+    containers ``rows`` started at ``started`` (``distinct``: one column per row): only the
+    cells each ran (a row's incarnations do not overlap)."""
+    lo, hi = p.lo, p.hi
+    first, last, ready_tick, base = p.first[cols], p.last[cols], p.ready_tick[cols], p.base[cols]
+    W, m = p.mem.shape
+    k = np.arange(W)[:, None]  # row k of column c is tick base[c] + k
+    run = (k >= first - base) & (k < last - base)
+    whole = run.all(axis=0) if distinct and W == hi - lo else np.zeros(len(cols), dtype=bool)
+    if whole.all() and len(cols) == m:  # the common case: every row runs through the whole pass
+        sub = (slice(lo, hi), rows)
+        f.mem[sub] = p.mem
+        f.err[sub] = p.err
+        f.lat[sub] = p.lat
+        f.cstate[sub] = RUNNING
+        f.ready[sub] = k >= ready_tick - base
+        acc.cpu[sub] = p.cpu  # no exit in the pass: every cell counts; no other pass writes them
+    elif whole.any():  # rows that run through the pass: whole columns of the frames
+        w = np.flatnonzero(whole)
+        sub, pc = (slice(lo, hi), rows[w]), cols[w]
+        f.mem[sub] = p.mem[:, pc]
+        f.err[sub] = p.err[:, pc]
+        f.lat[sub] = p.lat[:, pc]
+        f.cstate[sub] = RUNNING
+        f.ready[sub] = k >= (ready_tick - base)[w]
+        acc.cpu[sub] = p.cpu[:, pc]
+    part = np.flatnonzero(~whole)
+    if len(part):  # only the cells the containers ran (the others hold another incarnation's values)
+        kk, c = np.nonzero(run[:, part] if len(part) < len(cols) else run)
+        c = part[c]
+        tick = kk + base[c]
+        dst = tick * f.n + rows[c]  # flat indices into the (B, n) frames, computed once
+        src = kk * m + cols[c]  # … and into this pass's (W, m) matrices
+        np.put(f.mem, dst, p.mem.take(src))
+        np.put(f.err, dst, p.err.take(src if len(p.err) > 1 else cols[c]))
+        np.put(f.lat, dst, p.lat.take(src if len(p.lat) > 1 else cols[c]))
+        np.put(f.cstate, dst, RUNNING)
+        np.put(f.ready, dst, tick >= ready_tick[c])
+        np.put(acc.cpu, dst, p.cpu.take(src))
+        gone = part[last[part] < hi]  # the exit tick's CPU counts too
+        acc.cpu[last[gone], rows[gone]] = p.cpu[last[gone] - base[gone], cols[gone]]
+    acc.segments.append((first, rows, started))  # for request counting (``_count_requests``)
+
+
+def _settle(world: "World", p: _Pass, cols: np.ndarray, rows: np.ndarray) -> None:
+    """The table as of the pass's last tick for containers still running there (columns
+    ``cols`` of a pass over the world's table)."""
+    tbl = world.table
+    tbl.mem[rows] = p.mem[-1, cols]
+    tbl.err[rows] = p.err[-1, cols]
+    tbl.lat[rows] = p.lat[-1, cols]
+    tbl.cpu[rows] = p.cores[cols]
+    settled = p.ready_tick[cols] < p.hi
+    tbl.ready[rows] = settled
+    tbl.ready_at[rows[settled]] = np.nan
+
+
+def _at_exit(p: _Pass, cols: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(exit tick, time, code, memory, latency) of columns ``cols`` of ``p``, which end in it."""
+    et = p.last[cols]
+    k = et - p.base[cols]
+    return et, p.fin[cols], p.code[cols], p.mem[k, cols], p.lat[k if len(p.lat) > 1 else 0, cols]
+
+
+def _exit(world: "World", f: Frames, acc: _Accumulators, rows: np.ndarray, et: np.ndarray, fin: np.ndarray,
+          code: np.ndarray, mem: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Containers ``rows`` exit at ticks ``et`` (times ``fin``, codes ``code``, with memory and
+    latency as the exit tick left them) through the kubelet code (``World.exit_rows``), and the
+    exit ticks' values. Answers (exit tick, row, restart tick or ``len(f.T)``), for ``_hold``."""
+    tbl = world.table
+    B = len(f.T)
+    er = rows
+    tbl.mem[er] = mem  # the values at the exit tick: the OOM check reads memory
+    tbl.lat[er] = lat  # an exit leaves the latency gauge as it was
+    oom = world.exit_rows(er, fin, code)
     if oom.any():
         acc.oom_at.append((et[oom], er[oom]))
     acc.restarts[et, er] += 1
@@ -300,7 +404,297 @@ def _simulate(world: "World", f: Frames, rows: np.ndarray, first: np.ndarray, lo
     f.ready[et, er] = False
     f.lt_reason[et, er] = tbl.lt_reason[er]
     f.exited[et, er] = True
-    again = np.maximum(np.searchsorted(f.T, tbl.due[er], side="left"), et + 1)
-    _hold(f, et, er, np.minimum(again, B))
-    keep = again < B
-    return ended, (er[keep], again[keep])
+    restart = np.minimum(np.maximum(np.searchsorted(f.T, tbl.due[er], side="left"), et + 1), B)
+    return et, er, restart
+
+
+CHAIN_GENERATIONS = 512
+"""The most incarnations of one container a pass lays out ahead (1: none — one incarnation per
+pass, as before prediction)."""
+CHAIN_MAX_ROWS = 2_000
+"""Laying out ahead is used for tables up to this many rows. Beyond, blocks are short
+(``runner.BLOCK_CELLS``) and passes full of rows anyway, so it would mostly add probes."""
+CHAIN_REACH = 4096
+"""A pass's reach (``window_for``) when laying out ahead: in effect the whole block, so one pass
+takes every container and lays out its incarnations to the block's end, and the kubelet's starts
+and exits are applied generation by generation once (not once per pass)."""
+PROBED = 64
+"""The most restart counts one probe measures per row (``_ExitOffsets``); a probe measures as
+many as the rest of the block may need, from the offsets measured before (8 the first time)."""
+PROBED_FIRST = 8
+"""Restart counts probed for a row seen for the first time."""
+PROBE_TICKS = (48, 960)
+"""How far a probe looks for an exit: first this many ticks, then, for the incarnations without
+an exit by then, the second (few incarnations run long, and a long look costs work in
+proportion: a leak's allocations). Incarnations that run longer are not laid out ahead."""
+_WIDTHS = (4, 16, 64, 256)
+"""Laid-out incarnations are simulated in groups by length (up to 4 ticks, 16, 64, 256, longer),
+each on a grid as long as its longest: a crash loop's 3-tick incarnations do not pay for a leak's
+40. Finer groups cost more model calls than they save cells at the benchmark's sizes (measured:
+twelve groups with ratio 1.5 were no faster at 100 pods and 10–15 % slower at 1,000)."""
+
+_SCRATCH_COLUMNS = ("dep", "rs", "model", "ordinal", "serial", "pkey", "node", "cpu_limit", "mem_limit",
+                    "cpu_req", "mem_req", "rkey", "mkey", "mkey2", "s0", "s1", "s2", "s3", "n0", "n1", "n2")
+"""What a model and ``World.begin_incarnation`` read of a row besides what a start sets: copied
+into the scratch table where incarnations are laid out ahead."""
+
+
+def chaining(world: "World", f: Frames) -> bool:
+    """Are incarnations laid out ahead in this block? Only when ticks are whole, evenly spaced
+    seconds (``f.step``: moving an incarnation by whole ticks is then exact) and the table small."""
+    return CHAIN_GENERATIONS > 1 and f.step is not None and f.n <= CHAIN_MAX_ROWS
+
+
+class _ExitOffsets:
+    """Per table row: when incarnations ``rc0 … rc0 + PROBED − 1`` (by restart count) of its pod
+    ask to exit, in seconds after their start (NaN: not within ``PROBE_TICKS``). Measured by
+    probes — those incarnations started at a pass's first tick, asked on a one-tick grid — so
+    later passes can lay out a container's next incarnations ahead. Predictions only: every
+    laid-out start is checked against the one the kubelet code computes from the real exit
+    before it."""
+
+    def __init__(self) -> None:
+        self.serial = np.full(0, -1, dtype=np.int64)
+        self.rc0 = np.zeros(0, dtype=np.int64)
+        self.count = np.zeros(0, dtype=np.int64)  # how many were measured
+        self.off = np.zeros((0, PROBED))
+        self.dep_ok = np.zeros(0, dtype=bool)  # per Deployment: ``WorkloadModel.shifts_exactly``
+
+    def ensure(self, world: "World") -> None:
+        n = world.table.capacity
+        if n > len(self.serial) or self.off.shape[1] != PROBED:
+            self.serial = np.full(n, -1, dtype=np.int64)
+            self.rc0 = np.zeros(n, dtype=np.int64)
+            self.count = np.zeros(n, dtype=np.int64)
+            self.off = np.full((n, PROBED), np.nan)
+        if len(self.dep_ok) != len(world.deployments):
+            ok = np.zeros(len(world.deployments), dtype=bool)
+            for i, dep in enumerate(world.deployments):
+                ok[i] = bool(world.models[dep.spec.model].shifts_exactly(np.array([i]))[0])
+            self.dep_ok = ok
+
+
+class _Chain:
+    """The incarnations of a pass's containers laid out ahead, where their exits are predicted
+    within the pass (``_ExitOffsets``): simulated together, each on a grid only as long as it
+    runs (times moved back by whole ticks, ``_trajectories``), in a scratch table.
+
+    A container that starts in the pass is laid out from its (real) start; the incarnation after
+    one predicted to exit at x is laid out at the start the kubelet would give it (``backoff_after``
+    and ``World.restart_time``: the kubelet's own functions). In ``run``, a laid-out incarnation
+    is kept only if it exits within its grid and, for a restart, the real incarnation before it
+    (simulated: its exit time, not the prediction) restarts at exactly that time and tick;
+    otherwise it and the ones after are dropped. A current incarnation not kept is simulated
+    over the pass as without prediction, and a container whose chain stops comes back at its
+    real restart in a later pass. Results do not depend on what was predicted."""
+
+    def __init__(self, world: "World", f: Frames, rows: np.ndarray, first: np.ndarray, lo: int, hi: int,
+                 fresh: np.ndarray) -> None:
+        tbl = world.table
+        T = f.T
+        self.rows, self.first, self.lo, self.hi = rows, first, lo, hi
+        self.hb = hb = min(len(T), max(hi, lo + CHAIN_REACH))  # where laid-out incarnations may run to
+        self.laid_out = False
+        offs = world.exit_offsets
+        if offs is None:
+            offs = world.exit_offsets = _ExitOffsets()
+        offs.ensure(world)
+        rc = tbl.restarts[rows].astype(np.int64)
+        serial = tbl.serial[rows]
+        shiftable = offs.dep_ok[tbl.dep[rows]]
+        # probes first: rows that have restarted and whose offsets do not cover half of what the
+        # rest of the block may hold (estimated from the offsets measured so far and the back-off)
+        known = offs.serial[rows] == serial
+        measured = np.where(known[:, None], offs.off[rows], np.nan)
+        finite = np.isfinite(measured)
+        typical = np.where(finite, measured, 0.0).sum(axis=1) / np.maximum(finite.sum(axis=1), 1)
+        ticks = (typical + tbl.backoff[rows]) / f.step + 1  # run time and the last back-off
+        need = np.where(~known, PROBED_FIRST,
+                        np.clip(np.ceil((len(T) - lo) / np.maximum(ticks, 1.0)) + 1, 2, PROBED)).astype(np.int64)
+        probe = np.flatnonzero(shiftable & (rc > 0) & (~known | (rc + need // 2 >= offs.rc0[rows] + offs.count[rows])))
+        if len(probe):
+            self._probe(world, f, offs, rows[probe], rc[probe], serial[probe], need[probe])
+        known = (offs.serial[rows] == serial) & shiftable
+        # predicted exits, back-off and starts, generation by generation (0: the current incarnations)
+        gens: list[list[np.ndarray]] = []  # positions, restart count, start, start tick, exit tick
+        a = np.flatnonzero(known)
+        st, fs, rcs = tbl.started[rows[a]], first[a], rc[a]
+        fails, bu = tbl.fails[rows[a]], tbl.backoff_update[rows[a]]
+        for g in range(CHAIN_GENERATIONS):
+            j = rcs - offs.rc0[rows[a]]
+            x = st + offs.off[rows[a], np.clip(j, 0, PROBED - 1)]
+            et = np.maximum(np.searchsorted(T, x, side="left"), fs)
+            ok = (j < offs.count[rows[a]]) & (et < hb) & (et - fs < PROBE_TICKS[-1])  # NaN: et is len(T)
+            gens.append([a[ok], rcs[ok], st[ok], fs[ok], et[ok]])
+            if g == CHAIN_GENERATIONS - 1:
+                break
+            fails, delay = backoff_after(fails[ok], bu[ok], x[ok])
+            due = world.restart_time(x[ok], delay)
+            nf = np.maximum(np.searchsorted(T, due, side="left"), et[ok] + 1)
+            nxt = (nf < hb) & (due == np.floor(due))
+            a, st, fs, rcs, fails = a[ok][nxt], due[nxt], nf[nxt], rcs[ok][nxt] + 1, fails[nxt]
+            bu = st
+            if not len(a):
+                break
+        # generation 0 is laid out only where it starts in the pass (a running one has its state)
+        g0 = fresh[gens[0][0]] if gens else np.zeros(0, dtype=bool)
+        if gens:
+            gens[0] = [v[g0] for v in gens[0]]
+        self.gens = gens
+        gen_of = np.concatenate([np.full(len(g[0]), i) for i, g in enumerate(gens)]) if gens else np.zeros(0, int)
+        if not len(gen_of):
+            return
+        pos = np.concatenate([g[0] for g in gens])
+        start_tick = np.concatenate([g[3] for g in gens])
+        width = np.concatenate([g[4] - g[3] + 1 for g in gens])
+        moved = (start_tick - lo) * f.step  # whole ticks, in seconds
+        mt = self._lay_out(world, rows[pos], np.concatenate([g[1] for g in gens]),
+                           np.concatenate([g[2] for g in gens]) - moved)
+        # one model call per group of lengths, each on its own grid
+        self.groups: list[tuple[np.ndarray, _Pass]] = []
+        edges = [0, *_WIDTHS, PROBE_TICKS[-1] + 1]
+        for w0, w1 in zip(edges[:-1], edges[1:]):
+            cols = np.flatnonzero((width > w0) & (width <= w1))
+            if len(cols):
+                grid = T[lo] + f.step * np.arange(int(width[cols].max()))
+                self.groups.append((cols, _trajectories(world, mt, cols, start_tick[cols], f, lo, hb,
+                                                        ahead=(grid, start_tick[cols], moved[cols]))))
+        self.gen_of, self.pos = gen_of, pos
+        self.laid_out = True
+
+    @staticmethod
+    def _lay_out(world: "World", src: np.ndarray, restarts: np.ndarray, at: np.ndarray) -> PodTable:
+        """Fresh incarnations of rows ``src`` with restart counts ``restarts`` starting at ``at``,
+        in the scratch table (rows 0 … len − 1), as an exit and a start would leave them."""
+        tbl = world.table
+        m = len(src)
+        mt = world.block_scratch
+        if mt is None or mt.capacity < m:
+            mt = world.block_scratch = PodTable(max(m, 2 * (mt.capacity if mt is not None else 0)))
+        for name in _SCRATCH_COLUMNS:
+            getattr(mt, name)[:m] = getattr(tbl, name)[src]
+        mt.restarts[:m] = restarts
+        for name in ("mem", "cpu", "err", "lat"):
+            getattr(mt, name)[:m] = 0.0
+        world.begin_incarnation(mt, np.arange(m), at, np.ones(m, dtype=bool))
+        return mt
+
+    def _probe(self, world: "World", f: Frames, offs: _ExitOffsets, rows: np.ndarray, rc: np.ndarray,
+               serial: np.ndarray, need: np.ndarray) -> None:
+        """Exit offsets of incarnations rc … rc + need − 1 of ``rows``: each started at the
+        pass's first tick and asked on a one-tick grid (``PROBE_TICKS`` − 1 ticks later) for its
+        first exit."""
+        lo = self.lo
+        t0 = float(f.T[lo])
+        src = np.repeat(rows, need)
+        j = np.arange(len(src)) - np.repeat(np.cumsum(need) - need, need)  # 0 … need − 1 per row
+        counts = np.repeat(rc, need) + j
+        off = np.full(len(counts), np.nan)
+        todo = np.arange(len(counts))
+        for ticks in PROBE_TICKS:
+            m = len(todo)
+            if not m:
+                break
+            mt = self._lay_out(world, src[todo], counts[todo], np.full(m, t0))
+            at = np.full(m, lo, dtype=np.int64)
+            p = _trajectories(world, mt, np.arange(m), at, f, lo, self.hi,
+                              ahead=(np.array([t0 + (ticks - 1) * f.step]), at, 0.0))
+            off[todo] = p.x - t0
+            todo = todo[np.isnan(p.x)]
+        world.block_stats["probed"] += len(src)
+        offs.serial[rows] = serial
+        offs.rc0[rows] = rc
+        offs.count[rows] = need
+        offs.off[rows] = np.nan
+        offs.off[src, j] = off
+
+    def run(self, world: "World", f: Frames, acc: _Accumulators) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """Simulate what was not laid out, keep what is real, and commit it all in order."""
+        tbl = world.table
+        T, rows, lo, hi, hb = f.T, self.rows, self.lo, self.hi, self.hb
+        B = len(T)
+        r = len(rows)
+        m = len(self.pos)
+        # per laid-out column: its exit, from its group's pass
+        last = np.empty(m, dtype=np.int64)
+        fin = np.empty(m)
+        code = np.empty(m, dtype=np.int16)
+        mem_x = np.empty(m)
+        lat_x = np.empty(m)
+        for cols, p in self.groups:
+            local = np.arange(len(cols))
+            last[cols] = p.last
+            ends = np.flatnonzero(p.last < hb)
+            _, fin[cols[ends]], code[cols[ends]], mem_x[cols[ends]], lat_x[cols[ends]] = _at_exit(p, local[ends])
+        exits = last < hb
+        # generation 0: laid out where it starts here and exits within its grid; else over the pass
+        g0 = np.flatnonzero(self.gen_of == 0)
+        g0 = g0[exits[g0]]
+        in_a = np.ones(r, dtype=bool)
+        in_a[self.pos[g0]] = False
+        a_pos = np.flatnonzero(in_a)
+        cur_last = np.full(r, B, dtype=np.int64)  # each row's latest kept incarnation: exit tick (B: none), time
+        cur_fin = np.full(r, np.nan)
+        cur_last[self.pos[g0]], cur_fin[self.pos[g0]] = last[g0], fin[g0]
+        pa = None
+        if len(a_pos):
+            pa = _trajectories(world, tbl, rows[a_pos], self.first[a_pos], f, lo, hi)
+            cur_last[a_pos], cur_fin[a_pos] = np.where(pa.last < hi, pa.last, B), pa.fin
+        # later generations: kept where the real previous exit restarts exactly as laid out
+        gen = np.zeros(r, dtype=np.int64)
+        fails, bu = tbl.fails[rows].copy(), tbl.backoff_update[rows].copy()
+        kept = [g0]
+        for g in range(1, len(self.gens)):
+            cols = np.flatnonzero(self.gen_of == g)
+            pos = self.pos[cols]
+            _, _, st, fs, _ = self.gens[g]
+            prev_fin, prev_last = cur_fin[pos], cur_last[pos]
+            fl, delay = backoff_after(fails[pos], bu[pos], prev_fin)
+            due = world.restart_time(prev_fin, delay)
+            again = np.maximum(np.searchsorted(T, due, side="left"), prev_last + 1)
+            ok = (gen[pos] == g - 1) & (prev_last < B) & (due == st) & (again == fs) & exits[cols]
+            if not ok.any():
+                break
+            pos, cols = pos[ok], cols[ok]
+            fails[pos], bu[pos], gen[pos] = fl[ok], st[ok], g
+            cur_last[pos], cur_fin[pos] = last[cols], fin[cols]
+            kept.append(cols)
+        world.block_stats["laid_out"] += m
+        world.block_stats["kept"] += sum(len(k) for k in kept)
+        # commit: every kept incarnation's cells; the kubelet's exits and starts in order
+        starts = np.concatenate([g[2] for g in self.gens])
+        every = np.concatenate(kept)
+        for cols, p in self.groups:
+            sel = np.flatnonzero(np.isin(cols, every, assume_unique=True))
+            if len(sel):
+                _write(f, acc, p, sel, rows[self.pos[cols[sel]]], starts[cols[sel]])
+        held: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        survived = np.zeros(r, dtype=bool)
+        if pa is not None:
+            _write(f, acc, pa, np.arange(len(a_pos)), rows[a_pos], tbl.started[rows[a_pos]], distinct=True)
+            up = pa.last >= hi
+            survived[a_pos[up]] = True
+            _settle(world, pa, np.flatnonzero(up), rows[a_pos[up]])
+            ends = np.flatnonzero(~up)
+            if len(ends):
+                held.append(_exit(world, f, acc, rows[a_pos[ends]], *_at_exit(pa, ends)))
+        for g, cols in enumerate(kept):  # each generation's start (the first was started already), then its exit
+            if not len(cols):
+                continue
+            rw = rows[self.pos[cols]]
+            if g:
+                if not np.array_equal(tbl.due[rw], starts[cols]):  # the recurrence above is the kubelet's
+                    raise RuntimeError("a laid-out restart differs from the kubelet's: block.py and "
+                                       "World.exit_rows disagree on back-off")
+                world.start_rows(rw, starts[cols])
+            held.append(_exit(world, f, acc, rw, last[cols], fin[cols], code[cols], mem_x[cols], lat_x[cols]))
+        ended = ~survived
+        if not held:
+            return ended, (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        et, er, restart = (np.concatenate(x) for x in zip(*held))
+        _hold(f, et, er, restart)
+        # each row's last exit (in generation order) is the one its restart follows
+        last_rows, at = np.unique(er[::-1], return_index=True)
+        again = restart[::-1][at]
+        keep = again < B
+        return ended, (last_rows[keep], again[keep])

@@ -34,12 +34,26 @@ from .recorder import EventRecorder, Subject
 from .state import DeploymentState, NodeState, PodIdentity, ReplicaSetState
 from .table import BACKOFF, CREATING, NONE, REASON_COMPLETED, REASON_ERROR, REASON_OOM, RUNNING, TERMINATED, PodTable
 
-__all__ = ["World", "WorldStats", "BACKOFF_INITIAL", "BACKOFF_MAX", "BACKOFF_RESET"]
+__all__ = ["World", "WorldStats", "BACKOFF_INITIAL", "BACKOFF_MAX", "BACKOFF_RESET", "backoff_after"]
 
 BACKOFF_INITIAL = 10.0
 BACKOFF_MAX = 300.0
 BACKOFF_RESET = 2 * BACKOFF_MAX  # the kubelet forgets a back-off entry after 2 × max without failures
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def backoff_after(fails: np.ndarray, backoff_update: np.ndarray, fin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The kubelet's back-off after exits at ``fin``: the failure count (forgotten after
+    ``BACKOFF_RESET`` since the entry's last update, i.e. the last restart) and the restart delay
+    (0 for the first failure, then 10, 20, 40 … 300 s). One function, because ``world.block``
+    also runs it ahead to predict when future incarnations start."""
+    expired = np.isnan(backoff_update) | (fin - backoff_update > BACKOFF_RESET)
+    fails = np.where(expired, 1, fails + 1).astype(np.int32)
+    exponent = np.maximum(fails - 2, 0)
+    delay = np.where(fails <= 1, 0.0, np.minimum(BACKOFF_INITIAL * 2.0 ** exponent, BACKOFF_MAX))
+    return fails, delay
+
+
 _PROBE_READY, _PROBE_LIVE = 101, 102  # randomness purposes
 
 
@@ -84,6 +98,9 @@ class World:
         self.pod_names: dict[tuple[str, str], int] = {}  # (namespace, name) → serial, live pods only
         self.pod_meta: dict[int, dict] = {}  # serial → labels/annotations patched onto one pod
         self.stats = WorldStats()
+        self.exit_offsets = None  # ``world.block``'s predicted exits per row (built on first use)
+        self.block_scratch: PodTable | None = None  # ``world.block``'s table for incarnations simulated ahead
+        self.block_stats = {"passes": 0, "laid_out": 0, "kept": 0, "probed": 0}  # ``world.block``'s counts
         self.recorder = EventRecorder(self._resolve_subject, epoch=self.epoch, ttl=scenario.cluster.event_ttl)
         self.listeners: list[Callable[[ResourceEvent], None]] = []
         self.watch: Callable[[str, dict], bool] = lambda namespace, labels: False
@@ -446,30 +463,37 @@ class World:
         still: list[int] = []
         failed: list[int] = []
         placed: list[tuple[int, int, float, float, bool, str, float]] = []  # row, node, at, due, cached, image, pull
-        free, total = self._node_free, self._node_total
-        score = (free[:, 0] / total[:, 0]) + (free[:, 1] / total[:, 1])
+        # plain floats: a handful of nodes per pod, where numpy's per-call cost would dominate
+        # (the same float64 arithmetic, so the same placements)
+        free, total = self._node_free.tolist(), self._node_total.tolist()
+        score = [(fr[0] / tt[0]) + (fr[1] / tt[1]) for fr, tt in zip(free, total)]
         for row in self._pending:
             if not tbl.alive[row] or not np.isnan(tbl.deleting[row]):
                 continue
-            at = max(tbl.created[row] + delay, 0.0)
+            at = max(float(tbl.created[row]) + delay, 0.0)
             if at > t1:
                 still.append(row)
                 continue
-            need = np.array([tbl.cpu_req[row], tbl.mem_req[row], 1.0])
-            fits = np.all(free >= need - 1e-9, axis=1)
-            if not fits.any():
+            need = (float(tbl.cpu_req[row]), float(tbl.mem_req[row]), 1.0)
+            low = (need[0] - 1e-9, need[1] - 1e-9, need[2] - 1e-9)
+            node, best = -1, -1.0
+            for i, fr in enumerate(free):  # the first of the best-scored nodes that fit
+                if fr[0] >= low[0] and fr[1] >= low[1] and fr[2] >= low[2] and (node < 0 or score[i] > best):
+                    node, best = i, score[i]
+            if node < 0:
                 still.append(row)
                 failed.append(row)
                 continue
-            node = int(np.argmax(np.where(fits, score, -1)))
-            free[node] -= need
-            score[node] = (free[node, 0] / total[node, 0]) + (free[node, 1] / total[node, 1])
+            fr = free[node]
+            fr[0], fr[1], fr[2] = fr[0] - need[0], fr[1] - need[1], fr[2] - need[2]
+            score[node] = (fr[0] / total[node][0]) + (fr[1] / total[node][1])
             dep = self.deployments[tbl.dep[row]]
             image = self.replicasets[tbl.rs[row]].template["spec"]["containers"][0].get("image", "")
             pull = dep.spec.image_pull if dep.spec.image_pull is not None else self.scenario.cluster.image_pull
             cached = image in self.nodes[node].images
             self.nodes[node].images.add(image)
             placed.append((row, node, at, at + (0.0 if cached else pull) + start_delay, cached, image, pull))
+        self._node_free[:] = free
         if placed:
             rows = np.array([p[0] for p in placed], dtype=np.int64)
             nodes = np.array([p[1] for p in placed], dtype=np.int32)
@@ -529,6 +553,16 @@ class World:
         its random key, fresh probe counters, the model's on_start)."""
         tbl = self.table
         restart = tbl.cstate[rows] != CREATING
+        self.begin_incarnation(tbl, rows, at, restart)
+        tbl.rv[rows] = self._next_rv()
+        self._changed.append(rows)
+        self._event("Created", "Normal", "kubelet", tbl.serial[rows], at, "Created container {container}")
+        self._event("Started", "Normal", "kubelet", tbl.serial[rows], at, "Started container {container}")
+
+    def begin_incarnation(self, tbl: PodTable, rows: np.ndarray, at: np.ndarray, restart: np.ndarray) -> None:
+        """The container state a start leaves in ``tbl`` (the world's table, or a block's scratch
+        copy of some rows, where future incarnations are simulated ahead: ``world.block``): its
+        random key from the restart count, fresh probe counters, readiness due, the model's on_start."""
         tbl.rkey[rows] = mix64(tbl.pkey[rows] ^ (tbl.restarts[rows].astype(np.uint64) * _GOLDEN))  # arrays wrap
         tbl.cstate[rows] = RUNNING
         tbl.started[rows] = at
@@ -549,10 +583,6 @@ class World:
         for k in sorted(set(models.tolist())):  # a handful of rows: cheaper than np.unique
             sel = models == k
             self.model_list[k].on_start(tbl, rows[sel], at[sel])
-        tbl.rv[rows] = self._next_rv()
-        self._changed.append(rows)
-        self._event("Created", "Normal", "kubelet", tbl.serial[rows], at, "Created container {container}")
-        self._event("Started", "Normal", "kubelet", tbl.serial[rows], at, "Started container {container}")
 
     def _probe(self, t1: float) -> None:
         tbl = self.table
@@ -618,6 +648,10 @@ class World:
         if len(rows):
             self.exit_rows(rows, tbl.exit_at[rows], tbl.exit_code[rows])
 
+    def restart_time(self, fin: np.ndarray, delay: np.ndarray) -> np.ndarray:
+        """When a container that exited at ``fin`` starts again after back-off ``delay``."""
+        return fin + delay + self.scenario.cluster.container_start
+
     def exit_rows(self, rows: np.ndarray, fin: np.ndarray, code: np.ndarray) -> np.ndarray:
         """Running containers ``rows`` ended at ``fin`` with ``code`` (137 with memory at the limit:
         OOMKilled): last state, restart count, the kubelet's back-off and the next start time.
@@ -629,13 +663,10 @@ class World:
         tbl.lt_started[rows] = tbl.started[rows]
         tbl.lt_finished[rows] = fin
         tbl.restarts[rows] += 1
-        expired = np.isnan(tbl.backoff_update[rows]) | (fin - tbl.backoff_update[rows] > BACKOFF_RESET)
-        tbl.fails[rows] = np.where(expired, 1, tbl.fails[rows] + 1)
-        exponent = np.maximum(tbl.fails[rows] - 2, 0)
-        delay = np.where(tbl.fails[rows] <= 1, 0.0, np.minimum(BACKOFF_INITIAL * 2.0 ** exponent, BACKOFF_MAX))
+        tbl.fails[rows], delay = backoff_after(tbl.fails[rows], tbl.backoff_update[rows], fin)
         deleting = ~np.isnan(tbl.deleting[rows])
         tbl.cstate[rows] = np.where(delay > 0, BACKOFF, TERMINATED)
-        tbl.due[rows] = np.where(deleting, np.inf, fin + delay + self.scenario.cluster.container_start)
+        tbl.due[rows] = np.where(deleting, np.inf, self.restart_time(fin, delay))
         tbl.backoff[rows] = delay
         tbl.ready[rows] = False
         tbl.ready_at[rows] = np.nan

@@ -125,6 +125,7 @@ def test_how_far_a_pass_reaches_changes_nothing_but_the_number_of_passes(tmp_pat
         return original(*args)
 
     monkeypatch.setattr(block, "_simulate", counting)
+    monkeypatch.setattr(block, "CHAIN_GENERATIONS", 1)  # one incarnation per pass: the reach decides
     counted = {}
     for reach in (1, 128):
         monkeypatch.setattr(block, "window_for", lambda rows, reach=reach: reach)
@@ -132,6 +133,82 @@ def test_how_far_a_pass_reaches_changes_nothing_but_the_number_of_passes(tmp_pat
         _assert_same(_run(spec, blocks=True, seed=4), reference)
         counted[reach] = passes["n"]
     assert counted[1] > 2 * counted[128] > 0
+
+
+def _chained_scenario(tmp_path, *, hours: float = 2.0) -> dict:
+    """Every model, with crash loops and OOM kills restarting many times (so incarnations are laid
+    out ahead), and a readiness delay longer than some incarnations."""
+    spec = _scenario(tmp_path, hours=hours)
+    for w in spec["workloads"]:
+        if w["name"] in ("crash", "leak", "random"):
+            w["replicas"] = 6
+    return spec
+
+
+def test_laying_out_incarnations_ahead_cuts_the_passes_and_changes_nothing(tmp_path, monkeypatch):
+    from kubeskippy.simulator.world import block
+
+    spec = _chained_scenario(tmp_path)
+    reference = _run(spec, blocks=False, seed=6)
+    ahead = _run(spec, blocks=True, seed=6)
+    _assert_same(ahead, reference)
+    stats = ahead.world.block_stats
+    exits = _record(ahead)["metrics"]["container_exits"]
+    assert stats["kept"] > exits // 2  # most incarnations were laid out ahead and kept
+    # without the containers that cannot be predicted (a trace follows wall time; the kubelet's
+    # own OOM check kills chaos-small between the model's exits), a few passes do the whole run
+    spec["workloads"] = [w for w in spec["workloads"] if w["name"] not in ("replay", "chaos-small")]
+    ahead = _run(spec, blocks=True, seed=6)
+    monkeypatch.setattr(block, "CHAIN_GENERATIONS", 1)
+    one_by_one = _run(spec, blocks=True, seed=6)
+    _assert_same(ahead, _run(spec, blocks=False, seed=6))
+    _assert_same(one_by_one, _run(spec, blocks=False, seed=6))
+    assert one_by_one.world.block_stats["kept"] == 0
+    assert one_by_one.world.block_stats["passes"] > 4 * ahead.world.block_stats["passes"]
+
+
+@pytest.mark.parametrize("wrong", ["a second late", "every other one 30 s early"])
+def test_wrong_predictions_fall_back_to_one_incarnation_per_pass_with_the_same_results(tmp_path, monkeypatch,
+                                                                                        wrong):
+    from kubeskippy.simulator.world import block
+
+    spec = _chained_scenario(tmp_path)
+    reference = _run(spec, blocks=False, seed=7)
+    original = block._Chain._probe
+
+    def mispredicting(self, world, f, offs, rows, *rest):
+        original(self, world, f, offs, rows, *rest)
+        if wrong == "a second late":  # no laid-out start is the kubelet's
+            offs.off[rows] += 1.0
+        else:  # half the laid-out incarnations run past their grid (their starts are right)
+            offs.off[rows, 1::2] -= 30.0
+
+    monkeypatch.setattr(block._Chain, "_probe", mispredicting)
+    mispredicted = _run(spec, blocks=True, seed=7)
+    _assert_same(mispredicted, reference)
+    stats = mispredicted.world.block_stats
+    assert stats["laid_out"] > 100 and stats["kept"] < stats["laid_out"] // 2  # laid out, then dropped
+
+
+def test_a_laid_out_start_the_kubelet_would_not_give_is_an_error_not_a_result(tmp_path, monkeypatch):
+    """The check that keeps a laid-out incarnation uses the kubelet's back-off; were it to
+    disagree with ``World.exit_rows``, committing stops instead of recording a different run."""
+    from kubeskippy.simulator.world import block
+
+    spec = _chained_scenario(tmp_path, hours=1.0)
+    monkeypatch.setattr(block, "backoff_after", lambda fails, update, fin: (fails + 1, np.zeros(len(fin))))
+    with pytest.raises(RuntimeError, match="laid-out restart"):
+        _run(spec, blocks=True, seed=6)
+
+
+def test_models_that_follow_wall_time_or_take_fractions_of_seconds_are_not_laid_out(tmp_path):
+    spec = _scenario(tmp_path, hours=1.0)
+    spec["workloads"] = [w for w in spec["workloads"] if w["name"] in ("replay",)] + [
+        {"name": "crash", "model": "crash_loop", "replicas": 2, "resources": _RES,
+         "params": {"run_seconds": 30.5}}]  # not whole seconds: moving it by ticks might round differently
+    run = _run(spec, blocks=True)
+    assert run.world.block_stats["laid_out"] == 0 and run.world.block_stats["passes"] > 0
+    _assert_same(run, _run(spec, blocks=False))
 
 
 def test_the_kubelets_own_oom_check_kills_in_blocks_at_the_tick_memory_reaches_the_limit(tmp_path):
