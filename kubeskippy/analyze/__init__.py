@@ -37,7 +37,7 @@ _HOMES = {
 
 
 # Submodules the package used to load eagerly, still reachable as attributes.
-_SUBMODULES = {"action_kinds", "cache", "config", "context", "diagnosis", "learning", "llm", "planner", "preferences",
+_SUBMODULES = {"cache", "config", "context", "diagnosis", "learning", "llm", "planner", "preferences",
                "prompt", "quantities", "redact", "rules", "suggest", "trends"}
 
 

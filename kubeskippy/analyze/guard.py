@@ -36,8 +36,8 @@ from typing import Any, Mapping
 import yaml
 
 from ..events.model import ObjectRef, PlannedAction, RejectedSuggestion
+from ..policy.action_kinds import action_kind, action_params, custom_params_for, is_mutating
 from ..policy.model import HealingActionTemplate, HealingPolicy
-from .action_kinds import action_kind, action_params, custom_params_for, is_mutating
 from .context import AnalysisContext
 from .diagnosis import Diagnosis, Suggestion
 from .preferences import FORBIDDEN, NODE_KINDS, target_level

@@ -32,9 +32,9 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 from ..clock import Clock
 from ..events.model import ObjectRef, Plan, PlannedAction, stable_id
+from ..policy.action_kinds import is_mutating
 from ..ports import VersionedStore
 from ..safety.cas import Backoff, Change, update_record
-from .action_kinds import is_mutating
 
 if TYPE_CHECKING:  # remediate's report models: built when one arrives, not on analyze's cold start
     from ..events.model import Outcome, Verification

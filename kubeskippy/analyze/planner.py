@@ -23,10 +23,10 @@ from typing import Callable, Mapping, Union
 from ..clock import Clock
 from ..errors import FieldError, InvalidInput, KubeSkippyError
 from ..events.model import ROOT_CAUSES, Finding, Plan, RootCause, stable_id
+from ..policy.action_kinds import is_mutating
 from ..policy.model import HealingPolicy
 from ..ports import Cluster, Metrics
 from .context import ContextConfig, ContextGatherer, Fanout
-from .action_kinds import is_mutating
 from .diagnosis import Analyzer, Diagnosis
 from .guard import GuardConfig, guard
 from .learning import EffectivenessStore

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..policy.action_kinds import action_kind
 from ..policy.model import HealingActionTemplate, HealingPolicy
-from .action_kinds import action_kind
 
 __all__ = ["PREFERENCES", "FORBIDDEN", "NODE_KINDS", "RankedAction", "rank_actions", "target_level"]
 

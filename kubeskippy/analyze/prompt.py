@@ -16,8 +16,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..events.model import ROOT_CAUSES, ObjectRef, RootCause
+from ..policy.action_kinds import action_kind
 from ..policy.model import HealingPolicy
-from .action_kinds import action_kind
 from .context import AnalysisContext
 from .diagnosis import Suggestion
 from .redact import redact_text

@@ -7,10 +7,10 @@ the same menu and the same forbidden kinds.
 from __future__ import annotations
 
 from ..events.model import ObjectRef
+from ..policy.action_kinds import custom_params_for
 from ..policy.model import HealingPolicy
 from .context import AnalysisContext
 from .diagnosis import Suggestion
-from .action_kinds import custom_params_for
 from .preferences import rank_actions, target_level
 
 __all__ = ["suggest_policy_actions", "target_for", "cause_resource"]

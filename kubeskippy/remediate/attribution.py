@@ -4,7 +4,7 @@ analyze learns which action heals which root cause on which workload. Before, it
 plan (a ConfigMap write before the plan was even sent: a round on the critical path) and linked
 each Outcome to that note. Remediate has the plan in hand when it answers one, so it attaches
 the plan's workload, root cause and the action's kind — in the analyzer's vocabulary, computed by
-the same function analyze uses (kubeskippy.analyze.action_kinds) — to each Outcome of that plan.
+the same function analyze uses (kubeskippy.policy.action_kinds) — to each Outcome of that plan.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Callable, Sequence
 
 from ..events.model import Outcome, Plan
 from ..events.remediation import OutcomeAttribution
+from ..policy.action_kinds import action_kind
 from ..policy.model import HealingPolicy
 
 __all__ = ["attribute_outcomes"]
@@ -23,8 +24,6 @@ def attribute_outcomes(outcomes: Sequence[Outcome], plan: Plan,
     """The outcomes, those of ``plan``'s actions with ``attribution`` set. An action the policy
     no longer has (or a missing policy) is left without: learning then falls back to a note of
     the plan, if analyze wrote one."""
-    from ..analyze.action_kinds import action_kind  # the analyzer's kinds, loaded with the first plan
-
     policy = policy_for(plan.finding.policy)
     kinds: dict[str, str] = {}
     if policy is not None:

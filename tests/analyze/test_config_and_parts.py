@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from kubeskippy.analyze import LLMAnalyzer, RulesAnalyzer, analyzer_from_config, llm_settings_from_env
-from kubeskippy.analyze.action_kinds import CUSTOM_ACTIONS_ANNOTATION, action_kind, action_params
+from kubeskippy.policy.action_kinds import CUSTOM_ACTIONS_ANNOTATION, action_kind, action_params
 from kubeskippy.analyze.cache import TTLCache, analysis_key
 from kubeskippy.analyze.prompt import ANSWER_SCHEMA, AnswerError, parse_answer
 from kubeskippy.analyze.trends import fit_line, trend_of

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from kubeskippy.analyze import LLMAnalyzer, Planner
-from kubeskippy.analyze.action_kinds import action_kind
+from kubeskippy.policy.action_kinds import action_kind
 
 from .world import World, policy
 

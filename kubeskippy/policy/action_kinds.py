@@ -13,6 +13,10 @@ may be a rollback or a notification. The kind of each action is resolved, in thi
 4. otherwise the schema type itself.
 
 Kinds use the remediation executor's names for its extended actions (remediate/params.py).
+
+It lives with the policy model rather than in kubeskippy.analyze because both sides need it:
+analyze plans with it, and remediate attributes each outcome to its kind
+(kubeskippy.remediate.attribution) without loading the analyzer on its cold start.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import re
 
 import yaml
 
-from ..policy.model import HealingActionTemplate, HealingPolicy
+from .model import HealingActionTemplate, HealingPolicy
 
 __all__ = [
     "KINDS",
