@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .table import BACKOFF, CREATING, RUNNING, TERMINATED, PodTable
-from .world import backoff_after
+from .world import backoff_after, last_of
 
 if TYPE_CHECKING:
     from .world import World
@@ -308,7 +308,7 @@ def _simulate(world: "World", f: Frames, rows: np.ndarray, first: np.ndarray, lo
     ends = np.flatnonzero(ended)
     if not len(ends):
         return ended, (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
-    et, er, restart = _exit(world, f, acc, rows[ends], *_at_exit(p, ends))
+    et, er, restart, _ = _exit(world, f, acc, rows[ends], *_at_exit(p, ends))
     _hold(f, et, er, restart)
     keep = restart < len(f.T)
     return ended, (er[keep], restart[keep])
@@ -381,16 +381,23 @@ def _at_exit(p: _Pass, cols: np.ndarray) -> tuple[np.ndarray, ...]:
 
 
 def _exit(world: "World", f: Frames, acc: _Accumulators, rows: np.ndarray, et: np.ndarray, fin: np.ndarray,
-          code: np.ndarray, mem: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+          code: np.ndarray, mem: np.ndarray, lat: np.ndarray, *, started: np.ndarray | None = None,
+          update: np.ndarray | None = None, rv: np.ndarray | None = None
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Containers ``rows`` exit at ticks ``et`` (times ``fin``, codes ``code``, with memory and
-    latency as the exit tick left them) through the kubelet code (``World.exit_rows``), and the
-    exit ticks' values. Answers (exit tick, row, restart tick or ``len(f.T)``), for ``_hold``."""
+    latency as the exit tick left them) through the kubelet code (``World.exit_rows``; rows
+    repeat, in order, with ``started``, ``update`` and ``rv``: successive incarnations), and the
+    exit ticks' values. Answers per exit (exit tick, row, restart tick or ``len(f.T)``), for
+    ``_hold``, and the next start time the kubelet gave it."""
     tbl = world.table
     B = len(f.T)
     er = rows
-    tbl.mem[er] = mem  # the values at the exit tick: the OOM check reads memory
-    tbl.lat[er] = lat  # an exit leaves the latency gauge as it was
-    oom = world.exit_rows(er, fin, code)
+    oom, reason, cstate, due = world.exit_rows(er, fin, code, mem=mem, started=started, update=update, rv=rv)
+    if started is None:
+        tbl.lat[er] = lat  # an exit leaves the latency gauge as it was
+    else:
+        last, i, _ = last_of(er)
+        tbl.lat[last] = lat[i]
     if oom.any():
         acc.oom_at.append((et[oom], er[oom]))
     acc.restarts[et, er] += 1
@@ -399,13 +406,13 @@ def _exit(world: "World", f: Frames, acc: _Accumulators, rows: np.ndarray, et: n
     # the exit tick's values, which hold until the restart (``_hold``)
     f.mem[et, er] = 0.0
     f.err[et, er] = 0.0
-    f.lat[et, er] = tbl.lat[er]
-    f.cstate[et, er] = tbl.cstate[er]
+    f.lat[et, er] = lat
+    f.cstate[et, er] = cstate
     f.ready[et, er] = False
-    f.lt_reason[et, er] = tbl.lt_reason[er]
+    f.lt_reason[et, er] = reason
     f.exited[et, er] = True
-    restart = np.minimum(np.maximum(np.searchsorted(f.T, tbl.due[er], side="left"), et + 1), B)
-    return et, er, restart
+    restart = np.minimum(np.maximum(np.searchsorted(f.T, due, side="left"), et + 1), B)
+    return et, er, restart, due
 
 
 CHAIN_GENERATIONS = 512
@@ -417,7 +424,7 @@ CHAIN_MAX_ROWS = 2_000
 CHAIN_REACH = 4096
 """A pass's reach (``window_for``) when laying out ahead: in effect the whole block, so one pass
 takes every container and lays out its incarnations to the block's end, and the kubelet's starts
-and exits are applied generation by generation once (not once per pass)."""
+and exits are committed as one batch of each (not per pass, nor per generation)."""
 PROBED = 64
 """The most restart counts one probe measures per row (``_ExitOffsets``); a probe measures as
 many as the rest of the block may need, from the offsets measured before (8 the first time)."""
@@ -668,7 +675,12 @@ class _Chain:
             sel = np.flatnonzero(np.isin(cols, every, assume_unique=True))
             if len(sel):
                 _write(f, acc, p, sel, rows[self.pos[cols[sel]]], starts[cols[sel]])
-        held: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        # the kubelet's exits and starts, in the order they happen: the exits of what ran over the
+        # pass, then generation by generation (the first was started already) its starts and exits,
+        # committed as one batch of each (``World.start_rows``, ``World.exit_rows``: rows repeat)
+        ex: list[tuple[np.ndarray, ...]] = []  # rows, tick, time, code, memory, latency, start, back-off, rv
+        st: list[tuple[np.ndarray, ...]] = []  # rows, time, restart count, rv
+        rv = world._rv
         survived = np.zeros(r, dtype=bool)
         if pa is not None:
             _write(f, acc, pa, np.arange(len(a_pos)), rows[a_pos], tbl.started[rows[a_pos]], distinct=True)
@@ -677,24 +689,41 @@ class _Chain:
             _settle(world, pa, np.flatnonzero(up), rows[a_pos[up]])
             ends = np.flatnonzero(~up)
             if len(ends):
-                held.append(_exit(world, f, acc, rows[a_pos[ends]], *_at_exit(pa, ends)))
-        for g, cols in enumerate(kept):  # each generation's start (the first was started already), then its exit
+                rw = rows[a_pos[ends]]
+                rv += 1
+                ex.append((rw, *_at_exit(pa, ends), tbl.started[rw], tbl.backoff_update[rw],
+                           np.full(len(rw), rv)))
+        for g, cols in enumerate(kept):
             if not len(cols):
                 continue
             rw = rows[self.pos[cols]]
             if g:
-                if not np.array_equal(tbl.due[rw], starts[cols]):  # the recurrence above is the kubelet's
-                    raise RuntimeError("a laid-out restart differs from the kubelet's: block.py and "
-                                       "World.exit_rows disagree on back-off")
-                world.start_rows(rw, starts[cols])
-            held.append(_exit(world, f, acc, rw, last[cols], fin[cols], code[cols], mem_x[cols], lat_x[cols]))
+                rv += 1
+                st.append((rw, starts[cols], tbl.restarts[rw] + g, np.full(len(rw), rv)))
+            rv += 1
+            ex.append((rw, last[cols], fin[cols], code[cols], mem_x[cols], lat_x[cols],
+                       starts[cols] if g else tbl.started[rw], starts[cols] if g else tbl.backoff_update[rw],
+                       np.full(len(rw), rv)))
+        world._rv = rv
+        if st:
+            sr, sat, src, srv = (np.concatenate(x) for x in zip(*st))
+            world.start_rows(sr, sat, restarts=src, rv=srv)
         ended = ~survived
-        if not held:
+        if not ex:
             return ended, (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
-        et, er, restart = (np.concatenate(x) for x in zip(*held))
+        er, eet, efin, ecode, emem, elat, estart, eupd, erv = (np.concatenate(x) for x in zip(*ex))
+        et, er, restart, due = _exit(world, f, acc, er, eet, efin, ecode, emem, elat,
+                                     started=estart, update=eupd, rv=erv)
+        if st:  # each start is at the time the kubelet gave after its row's exit before it
+            order = np.argsort(er, kind="stable")
+            followed = np.zeros(len(er), dtype=bool)
+            followed[:-1] = er[order][:-1] == er[order][1:]
+            if not np.array_equal(due[order][followed], sat[np.argsort(sr, kind="stable")]):
+                raise RuntimeError("a laid-out restart differs from the kubelet's: block.py and "
+                                   "World.exit_rows disagree on back-off")
         _hold(f, et, er, restart)
         # each row's last exit (in generation order) is the one its restart follows
-        last_rows, at = np.unique(er[::-1], return_index=True)
-        again = restart[::-1][at]
+        last_rows, at, _ = last_of(er)
+        again = restart[at]
         keep = again < B
         return ended, (last_rows[keep], again[keep])

@@ -47,11 +47,31 @@ def backoff_after(fails: np.ndarray, backoff_update: np.ndarray, fin: np.ndarray
     ``BACKOFF_RESET`` since the entry's last update, i.e. the last restart) and the restart delay
     (0 for the first failure, then 10, 20, 40 … 300 s). One function, because ``world.block``
     also runs it ahead to predict when future incarnations start."""
-    expired = np.isnan(backoff_update) | (fin - backoff_update > BACKOFF_RESET)
-    fails = np.where(expired, 1, fails + 1).astype(np.int32)
+    fails = np.where(_backoff_expired(backoff_update, fin), 1, fails + 1).astype(np.int32)
     exponent = np.maximum(fails - 2, 0)
     delay = np.where(fails <= 1, 0.0, np.minimum(BACKOFF_INITIAL * 2.0 ** exponent, BACKOFF_MAX))
     return fails, delay
+
+
+def _backoff_expired(backoff_update: np.ndarray, fin: np.ndarray) -> np.ndarray:
+    """Has the kubelet forgotten the back-off entry (never updated, or not for ``BACKOFF_RESET``)?"""
+    return np.isnan(backoff_update) | (fin - backoff_update > BACKOFF_RESET)
+
+
+def last_of(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For entries ``rows`` in the order things happened (a row may repeat: successive
+    incarnations of one container): the distinct rows (ascending), the index of each one's last
+    entry, and per entry whether it is its row's first. The table is left as each row's last
+    entry leaves it."""
+    order = np.argsort(rows, kind="stable")
+    ranked = rows[order]
+    tail = np.ones(len(rows), dtype=bool)
+    tail[:-1] = ranked[:-1] != ranked[1:]
+    head = np.ones(len(rows), dtype=bool)
+    head[1:] = tail[:-1]
+    first = np.empty(len(rows), dtype=bool)
+    first[order] = head
+    return ranked[tail], order[tail], first
 
 
 _PROBE_READY, _PROBE_LIVE = 101, 102  # randomness purposes
@@ -548,22 +568,37 @@ class World:
         if len(rows):
             self.start_rows(rows, tbl.due[rows])
 
-    def start_rows(self, rows: np.ndarray, at: np.ndarray) -> None:
+    def start_rows(self, rows: np.ndarray, at: np.ndarray, *, restarts: np.ndarray | None = None,
+                   rv: np.ndarray | None = None) -> None:
         """The kubelet starts waiting containers ``rows`` at times ``at`` (a new incarnation:
-        its random key, fresh probe counters, the model's on_start)."""
+        its random key, fresh probe counters, the model's on_start).
+
+        ``rows`` may repeat when ``restarts`` is given: successive starts of a container in the
+        order they happen (a block's laid-out incarnations, ``world.block``), each with its
+        restart count (each but a row's first follows an exit) and resource version ``rv``. The
+        table is left as the last start of each row leaves it; Events record every start."""
         tbl = self.table
-        restart = tbl.cstate[rows] != CREATING
-        self.begin_incarnation(tbl, rows, at, restart)
-        tbl.rv[rows] = self._next_rv()
+        if restarts is None:
+            last, counts, restart = rows, None, tbl.cstate[rows] != CREATING
+            when, version = at, self._next_rv()
+        else:
+            last_rows, i, first = last_of(rows)
+            restart = ~first[i] | (tbl.cstate[last_rows] != CREATING)
+            last, counts, when, version = last_rows, restarts[i], at[i], rv[i]
+        self.begin_incarnation(tbl, last, when, restart, counts=counts)
+        tbl.rv[last] = version
         self._changed.append(rows)
         self._event("Created", "Normal", "kubelet", tbl.serial[rows], at, "Created container {container}")
         self._event("Started", "Normal", "kubelet", tbl.serial[rows], at, "Started container {container}")
 
-    def begin_incarnation(self, tbl: PodTable, rows: np.ndarray, at: np.ndarray, restart: np.ndarray) -> None:
+    def begin_incarnation(self, tbl: PodTable, rows: np.ndarray, at: np.ndarray, restart: np.ndarray,
+                          *, counts: np.ndarray | None = None) -> None:
         """The container state a start leaves in ``tbl`` (the world's table, or a block's scratch
         copy of some rows, where future incarnations are simulated ahead: ``world.block``): its
-        random key from the restart count, fresh probe counters, readiness due, the model's on_start."""
-        tbl.rkey[rows] = mix64(tbl.pkey[rows] ^ (tbl.restarts[rows].astype(np.uint64) * _GOLDEN))  # arrays wrap
+        random key from the restart count (``counts``, default the table's), fresh probe
+        counters, readiness due, the model's on_start."""
+        counts = tbl.restarts[rows] if counts is None else counts
+        tbl.rkey[rows] = mix64(tbl.pkey[rows] ^ (counts.astype(np.uint64) * _GOLDEN))  # arrays wrap
         tbl.cstate[rows] = RUNNING
         tbl.started[rows] = at
         tbl.due[rows] = np.nan  # nothing pending: keeps "is a start due?" a one-column question
@@ -652,29 +687,54 @@ class World:
         """When a container that exited at ``fin`` starts again after back-off ``delay``."""
         return fin + delay + self.scenario.cluster.container_start
 
-    def exit_rows(self, rows: np.ndarray, fin: np.ndarray, code: np.ndarray) -> np.ndarray:
+    def exit_rows(self, rows: np.ndarray, fin: np.ndarray, code: np.ndarray, *, mem: np.ndarray | None = None,
+                  started: np.ndarray | None = None, update: np.ndarray | None = None,
+                  rv: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
         """Running containers ``rows`` ended at ``fin`` with ``code`` (137 with memory at the limit:
         OOMKilled): last state, restart count, the kubelet's back-off and the next start time.
-        Answers which of them were OOM kills."""
+
+        ``rows`` may repeat when ``started`` is given: successive exits of a container in the
+        order they happen (a block's laid-out incarnations, ``world.block``), each with its
+        start, its memory at the exit ``mem`` (default: the table's), the back-off entry's last
+        update ``update`` (default: the table's for a row's first exit; its start for the others,
+        which follow restarts) and resource version ``rv``. The table is left as the last exit of
+        each row leaves it; stats and Events record every exit, in order. Answers per exit: OOM
+        kill?, reason, container state, next start."""
         tbl = self.table
-        oom = (code == 137) & (tbl.mem[rows] >= tbl.mem_limit[rows]) & (tbl.mem_limit[rows] > 0)
-        tbl.lt_reason[rows] = np.where(oom, REASON_OOM, np.where(code == 0, REASON_COMPLETED, REASON_ERROR))
-        tbl.lt_code[rows] = code
-        tbl.lt_started[rows] = tbl.started[rows]
-        tbl.lt_finished[rows] = fin
-        tbl.restarts[rows] += 1
-        tbl.fails[rows], delay = backoff_after(tbl.fails[rows], tbl.backoff_update[rows], fin)
+        mem = tbl.mem[rows] if mem is None else mem
+        limit = tbl.mem_limit[rows]
+        oom = (code == 137) & (mem >= limit) & (limit > 0)
+        reason = np.where(oom, REASON_OOM, np.where(code == 0, REASON_COMPLETED, REASON_ERROR)).astype(np.int8)
+        if started is None:
+            last, i, version = rows, slice(None), self._next_rv()
+            started = tbl.started[rows]
+            fails, delay = backoff_after(tbl.fails[rows], tbl.backoff_update[rows], fin)
+            tbl.restarts[rows] += 1
+        else:
+            last, i, first = last_of(rows)
+            version = rv[i]
+            if update is None:
+                update = np.where(first, tbl.backoff_update[rows], started)
+            fails, delay = backoff_after(self._fails_before(rows, first, update, fin), update, fin)
+            tbl.restarts[last] += np.bincount(rows)[last].astype(tbl.restarts.dtype)
         deleting = ~np.isnan(tbl.deleting[rows])
-        tbl.cstate[rows] = np.where(delay > 0, BACKOFF, TERMINATED)
-        tbl.due[rows] = np.where(deleting, np.inf, self.restart_time(fin, delay))
-        tbl.backoff[rows] = delay
-        tbl.ready[rows] = False
-        tbl.ready_at[rows] = np.nan
-        tbl.exit_at[rows] = np.nan
-        tbl.mem[rows] = 0.0
-        tbl.cpu[rows] = 0.0
-        tbl.err[rows] = 0.0
-        tbl.rv[rows] = self._next_rv()
+        cstate = np.where(delay > 0, BACKOFF, TERMINATED).astype(np.int8)
+        due = np.where(deleting, np.inf, self.restart_time(fin, delay))
+        tbl.lt_reason[last] = reason[i]
+        tbl.lt_code[last] = code[i]
+        tbl.lt_started[last] = started[i]
+        tbl.lt_finished[last] = fin[i]
+        tbl.fails[last] = fails[i]
+        tbl.cstate[last] = cstate[i]
+        tbl.due[last] = due[i]
+        tbl.backoff[last] = delay[i]
+        tbl.ready[last] = False
+        tbl.ready_at[last] = np.nan
+        tbl.exit_at[last] = np.nan
+        tbl.mem[last] = 0.0
+        tbl.cpu[last] = 0.0
+        tbl.err[last] = 0.0
+        tbl.rv[last] = version
         deps = tbl.dep[rows]
         counts = len(self.stats.exits)
         self.stats.exits += np.bincount(deps, minlength=counts)
@@ -691,7 +751,20 @@ class World:
             self._event("BackOff", "Warning", "kubelet", tbl.serial[r], fin[backing],
                         "Back-off restarting failed container {container} in pod {name}_{namespace}")
         self._changed.append(rows)
-        return oom
+        return oom, reason, cstate, due
+
+    def _fails_before(self, rows: np.ndarray, first: np.ndarray, update: np.ndarray, fin: np.ndarray) -> np.ndarray:
+        """Per exit of successive exits ``rows`` (in order): the failure count before it — the
+        table's for a row's first, else the count the exit before left (``backoff_after``'s
+        recurrence, counted: the exits since the last that found the entry forgotten)."""
+        order = np.argsort(rows, kind="stable")
+        k = np.arange(len(rows))
+        head = np.maximum.accumulate(np.where(first[order], k, 0))  # the row's first exit, in row order
+        reset = np.maximum.accumulate(np.where(_backoff_expired(update, fin)[order], k, -1))
+        before = np.where(reset >= head, k - reset, self.table.fails[rows[order]] + (k - head))
+        out = np.empty(len(rows), dtype=np.int64)
+        out[order] = before
+        return out
 
     def _settle_readiness(self, t1: float) -> None:
         tbl = self.table

@@ -67,7 +67,8 @@ def _assert_same(a: Run, b: Run) -> None:
     np.testing.assert_array_equal(sa.block[:, :, :w], sb.block[:, :, :w])  # NaN == NaN here
     ta, tb = a.world.table, b.world.table
     for name in ("alive", "cstate", "restarts", "ready", "mem", "cpu_total", "req_total", "err_total", "err", "lat",
-                 "started", "due", "fails", "lt_reason", "lt_finished"):
+                 "started", "due", "fails", "lt_reason", "lt_finished", "lt_started", "lt_code", "backoff_update",
+                 "rkey"):  # the random key a start drew (batched starts take each row's last)
         np.testing.assert_array_equal(getattr(ta, name)[: ta.size], getattr(tb, name)[: tb.size], err_msg=name)
     # a model's scratch state matters while its container runs (a block may have run a dead
     # incarnation's model past the tick the kubelet killed it; nothing reads it again)
