@@ -9,7 +9,8 @@ not see), so the wall-clock benchmark stays the target's measure and this one sa
 change did less work.
 
 Same setup as the wall-clock benchmark: the devcluster API in its own process, the demo policies
-as files, each process started with production's runtime settings (``runtime_env``: func.yaml's
+as HealingPolicy objects the functions list from it (production's policy source; ``--policy-source
+files`` reads them from files, as rounds before 2026-11-22 measured), each process started with production's runtime settings (``runtime_env``: func.yaml's
 run envs that are not KubeSkippy settings, e.g. ``PYDANTIC_DISABLE_PLUGINS``; the echo gets them
 too), the same inputs (detect and the echo a crash-looping pod's update, analyze detect's reply,
 remediate and audit analyze's), bytecode cached by an untimed first round. In the counted round
@@ -40,8 +41,8 @@ if str(ROOT) not in sys.path:
 import httpx  # noqa: E402
 
 from benchmarks.functions import (  # noqa: E402
-    COLD_FUNCTIONS, ECHO, DevClusterProcess, _Sink, bytecode_env, detect_env, pass_reply_on, runtime_env,
-    write_policies,
+    COLD_FUNCTIONS, ECHO, DevClusterProcess, _Sink, bytecode_env, demo_policy_objects, detect_env, pass_reply_on,
+    runtime_env, write_policies,
 )
 from kubeskippy.events.cloudevents import encode  # noqa: E402
 from kubeskippy.ingest.apiserver import apiserver_event  # noqa: E402
@@ -107,14 +108,17 @@ def count_round(env: dict[str, str], work: Path, sink_url: str, victim: dict, *,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--policy-source", choices=("cluster", "files"), default="cluster",
+                        help="where the functions read the HealingPolicies: the API (production's setting) or files")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed (apt-get install valgrind); nothing to count with")
     work = Path(tempfile.mkdtemp(prefix="kubeskippy-bench-cold-ir-"))
     try:
-        policy_dir = write_policies(work, max_actions_per_hour=10_000)
-        with DevClusterProcess(args.seed, 0, 2) as cluster:
+        policy_dir = write_policies(work, max_actions_per_hour=10_000) if args.policy_source == "files" else None
+        policies = demo_policy_objects(10_000) if args.policy_source == "cluster" else ()
+        with DevClusterProcess(args.seed, 0, 2, policies) as cluster:
             info = {**cluster.info, "url": cluster.url}
             env = {**detect_env(info["url"], policy_dir), **bytecode_env(work), "KUBESKIPPY_AUDIT_SINK": "local",
                    "KUBESKIPPY_AUDIT_DIR": str(work / "audit"), "KUBESKIPPY_GLOBAL_MAX_ACTIONS_PER_HOUR": "100000"}
@@ -123,8 +127,9 @@ def main() -> None:
                 count_round(env, work, sink.url, warm, counted=False)  # fills the bytecode cache
                 counts = count_round(env, work, sink.url, counted, counted=True)
         echo = counts["echo"]
-        results = {"unit": "millions of instructions (valgrind cachegrind I refs)",
+        results = {"unit": "millions of instructions (valgrind cachegrind I refs)", "policy_source": args.policy_source,
                    **{name: {"instructions_m": round(m, 1), "ratio": round(m / echo, 3)} for name, m in counts.items()}}
+        print(f"policies from: {args.policy_source}")
         print(f"{'process':10s} {'instructions (M)':>17s} {'ratio to echo':>14s}")
         for name, m in counts.items():
             print(f"{name:10s} {m:17.0f} {m / echo:14.2f}")

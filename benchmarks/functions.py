@@ -24,9 +24,12 @@ Three figures (issue 5), each measured against a baseline in the same run:
 
 The Kubernetes API is the devcluster HTTP server, in a process of its own so its threads do not
 share a GIL with the load generator or the broker. The cluster: namespace demo-apps with the
-demo scenarios (demo/policies; the crash-loop policy's maxActionsPerHour raised so the mesh runs
-are not rate-limited, which the benchmark prints), namespace shop with workloads no policy
-selects, ~300 core Events. Crash loops are caused by a failing liveness probe (Unhealthy and
+demo scenarios and the demo HealingPolicies (demo/policies; the crash-loop policy's
+maxActionsPerHour raised so the mesh runs are not rate-limited), namespace shop with workloads
+no policy selects, ~300 core Events. The functions read the policies as production does
+(func.yaml: ``KUBESKIPPY_POLICY_SOURCE=cluster``, HealingPolicy objects listed from the API);
+``--policy-source files`` gives them the same policies as files instead, as rounds before
+2026-11-22 measured. Crash loops are caused by a failing liveness probe (Unhealthy and
 Killing events), which the rules analyzer diagnoses as failing_probes with confidence 0.7.
 
 The event mix: 55 % Pod updates of healthy pods, 10 % Pod updates of crash-looping pods (each a
@@ -86,8 +89,10 @@ WARNING_REASONS = ("BackOff", "Unhealthy", "FailedMount", "ProbeWarning")
 from kubeskippy.clock import OffsetClock as _ShiftedClock  # noqa: E402  (the wall clock plus an offset)
 
 
-def _build_world(seed: int, mesh_runs: int, cold_runs: int = 0) -> tuple[Any, dict]:
-    """Seed the store; return it and what the benchmark needs to know about it."""
+def _build_world(seed: int, mesh_runs: int, cold_runs: int = 0,
+                 policies: tuple[dict, ...] = ()) -> tuple[Any, dict]:
+    """Seed the store (``policies``: HealingPolicy documents to create); return it and what the
+    benchmark needs to know about it."""
     from kubeskippy.clock import to_rfc3339
     from kubeskippy.devcluster import Controller, ObjectStore
     from kubeskippy.devcluster.builders import container, deployment, event
@@ -108,6 +113,8 @@ def _build_world(seed: int, mesh_runs: int, cold_runs: int = 0) -> tuple[Any, di
     with clock.shifted(-1800):
         for ns in (APPS, OTHER, "kubeskippy"):
             store.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+        for policy in policies:
+            store.create(policy)
         for i in range(12):
             store.create(scenario_deployment(f"web-{i:02d}", APPS, SCENARIOS[i % len(SCENARIOS)], 3))
         for i in range(8):
@@ -155,14 +162,14 @@ def _build_world(seed: int, mesh_runs: int, cold_runs: int = 0) -> tuple[Any, di
                    "events": events}
 
 
-def _devcluster_main(conn, seed: int, mesh_runs: int, cold_runs: int = 0) -> None:
+def _devcluster_main(conn, seed: int, mesh_runs: int, cold_runs: int = 0, policies: tuple[dict, ...] = ()) -> None:
     """Child process: seed, serve, report the URL and the objects, then wait for "stop"."""
     import logging
 
     from kubeskippy.devcluster.server import DevClusterServer
 
     logging.disable(logging.CRITICAL)
-    store, info = _build_world(seed, mesh_runs, cold_runs)
+    store, info = _build_world(seed, mesh_runs, cold_runs, policies)
     server = DevClusterServer(store).start()
     conn.send({"url": server.url, **info})
     conn.recv()
@@ -172,10 +179,11 @@ def _devcluster_main(conn, seed: int, mesh_runs: int, cold_runs: int = 0) -> Non
 class DevClusterProcess:
     """The devcluster HTTP server in a spawned process (its own interpreter and GIL)."""
 
-    def __init__(self, seed: int, mesh_runs: int, cold_runs: int = 0) -> None:
+    def __init__(self, seed: int, mesh_runs: int, cold_runs: int = 0, policies: tuple[dict, ...] = ()) -> None:
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
-        self._process = ctx.Process(target=_devcluster_main, args=(child, seed, mesh_runs, cold_runs), daemon=True)
+        self._process = ctx.Process(target=_devcluster_main, args=(child, seed, mesh_runs, cold_runs, policies),
+                                    daemon=True)
         self.info: dict = {}
 
     def __enter__(self) -> "DevClusterProcess":
@@ -320,25 +328,42 @@ def event_mix(info: dict, n: int, seed: int) -> tuple[list[tuple[dict, bytes]], 
 
 # --- the figures --------------------------------------------------------------------------------------
 
-def detect_env(cluster_url: str, policy_dir: Path) -> dict[str, str]:
-    return {"KUBESKIPPY_KUBE_URL": cluster_url, "KUBESKIPPY_POLICY_SOURCE": "files",
-            "KUBESKIPPY_POLICY_FILES": str(policy_dir), "KUBESKIPPY_NAMESPACE": "kubeskippy"}
+def detect_env(cluster_url: str, policy_dir: Path | None = None) -> dict[str, str]:
+    """The functions' settings: policies from ``policy_dir``'s files, or (None) from the cluster."""
+    policies = {"KUBESKIPPY_POLICY_SOURCE": "cluster"} if policy_dir is None else \
+        {"KUBESKIPPY_POLICY_SOURCE": "files", "KUBESKIPPY_POLICY_FILES": str(policy_dir)}
+    return {"KUBESKIPPY_KUBE_URL": cluster_url, "KUBESKIPPY_NAMESPACE": "kubeskippy", **policies}
 
 
-def write_policies(where: Path, max_actions_per_hour: int) -> Path:
-    """The demo policies, with the crash-loop policy's hourly cap raised for repeated mesh runs."""
-    folder = where / "policies"
-    folder.mkdir(parents=True, exist_ok=True)
+def demo_policy_files(max_actions_per_hour: int) -> dict[str, list[Any]]:
+    """The demo policies by file name, with the crash-loop policy's hourly cap raised for
+    repeated mesh runs."""
+    files = {}
     for path in sorted((ROOT / "demo" / "policies").glob("*.yaml")):
         docs = list(yaml.safe_load_all(path.read_text()))
         for doc in docs:
             if doc and doc["metadata"]["name"] == "crashloop-recovery":
                 doc["spec"].setdefault("safetyRules", {})["maxActionsPerHour"] = max_actions_per_hour
-        (folder / path.name).write_text(yaml.safe_dump_all(docs))
+        files[path.name] = docs
+    return files
+
+
+def demo_policy_objects(max_actions_per_hour: int) -> tuple[dict, ...]:
+    """:func:`demo_policy_files`' HealingPolicies, to create in the cluster."""
+    return tuple(doc for docs in demo_policy_files(max_actions_per_hour).values() for doc in docs
+                 if doc and doc.get("kind") == "HealingPolicy")
+
+
+def write_policies(where: Path, max_actions_per_hour: int) -> Path:
+    """:func:`demo_policy_files` written to a folder."""
+    folder = where / "policies"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, docs in demo_policy_files(max_actions_per_hour).items():
+        (folder / name).write_text(yaml.safe_dump_all(docs))
     return folder
 
 
-def throughput(args, info: dict, policy_dir: Path, log_dir: Path) -> dict:
+def throughput(args, info: dict, policy_dir: Path | None, log_dir: Path) -> dict:
     mix, counts = event_mix(info, 2000, args.seed)
     echo = FunctionProcess(ECHO, {}, log_dir)
     detect = FunctionProcess(DETECT, detect_env(info["url"], policy_dir), log_dir)
@@ -446,7 +471,7 @@ def bytecode_env(work: Path) -> dict[str, str]:
     return {"PYTHONPYCACHEPREFIX": str(work / "pycache")}
 
 
-def cold_starts(args, info: dict, policy_dir: Path, log_dir: Path) -> dict:
+def cold_starts(args, info: dict, policy_dir: Path | None, log_dir: Path) -> dict:
     """Each function's first answer after process start, against the echo's, rounds interleaved.
 
     The inputs are the pipeline's own events: a crash-looping pod's update for detect (and the
@@ -536,7 +561,7 @@ def _first_record_after(records, trigger: str, since: float):
     return next((r for r in records if r.trigger == trigger and r.at >= since), None)
 
 
-def mesh_latency(args, info: dict, policy_dir: Path, log_dir: Path) -> dict:
+def mesh_latency(args, info: dict, policy_dir: Path | None, log_dir: Path) -> dict:
     """Event → pod deleted through the mesh, with the time split at the broker's deliveries:
     detect answered (finding) → analyze answered (plan) → the DELETE reached the API."""
     from kubeskippy.mesh.runner import Mesh
@@ -626,6 +651,8 @@ def main() -> None:
     parser.add_argument("--mesh-runs", type=int, default=23)
     parser.add_argument("--mesh-warmup", type=int, default=3)
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--policy-source", choices=("cluster", "files"), default="cluster",
+                        help="where the functions read the HealingPolicies: the API (production's setting) or files")
     parser.add_argument("--only", choices=("throughput", "cold_start", "mesh"), action="append")
     parser.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -638,9 +665,10 @@ def main() -> None:
                                "settings": {k: v for k, v in vars(args).items() if k not in ("json", "only")}}
     work = Path(tempfile.mkdtemp(prefix="kubeskippy-bench-functions-"))
     try:
-        policy_dir = write_policies(work, max_actions_per_hour=10_000)
+        policy_dir = write_policies(work, max_actions_per_hour=10_000) if args.policy_source == "files" else None
+        policies = demo_policy_objects(10_000) if args.policy_source == "cluster" else ()
         cold_runs = args.starts + (0 if args.compile_each_start else 1) if "cold_start" in only else 0
-        with DevClusterProcess(args.seed, args.mesh_runs, cold_runs) as cluster:
+        with DevClusterProcess(args.seed, args.mesh_runs, cold_runs, policies) as cluster:
             info = {**cluster.info, "url": cluster.url}
             print(f"devcluster at {cluster.url}: {len(info['healthy'])} healthy pods, {len(info['crashing'])} "
                   f"crash-looping, {len(info['events'])} events, {len(info['victims'])} mesh victims")

@@ -33,11 +33,10 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-import yaml
-
 from ..events.model import ObjectRef, PlannedAction, RejectedSuggestion
 from ..policy.action_kinds import action_kind, action_params, custom_params_for, is_mutating
 from ..policy.model import HealingActionTemplate, HealingPolicy
+from ..structured_text import StructuredTextError, load_structured_text
 from .context import AnalysisContext
 from .diagnosis import Diagnosis, Suggestion
 from .preferences import FORBIDDEN, NODE_KINDS, target_level
@@ -261,8 +260,8 @@ def _check_scale(template: HealingActionTemplate, overrides: Mapping[str, Any], 
 def _patch_limits(text: str) -> list[tuple[str, float]]:
     """(resource, value) of every ``limits`` mapping inside a YAML/JSON patch."""
     try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError:
+        doc = load_structured_text(text)
+    except StructuredTextError:
         return []
     found: list[tuple[str, float]] = []
 

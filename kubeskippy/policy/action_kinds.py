@@ -25,8 +25,7 @@ import functools
 import json
 import re
 
-import yaml
-
+from ..structured_text import StructuredTextError, load_structured_text
 from .model import HealingActionTemplate, HealingPolicy
 
 __all__ = [
@@ -81,8 +80,8 @@ def _parse_custom_actions(text: str) -> dict[str, str]:
     """Action name → params as JSON text, parsed once per distinct annotation (YAML parsing costs
     milliseconds and every plan needs it). Callers decode a fresh copy, so the cache stays intact."""
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
+        data = load_structured_text(text)
+    except StructuredTextError:
         return {}
     if not isinstance(data, dict):
         return {}

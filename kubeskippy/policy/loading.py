@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Union
 
-import yaml
 from pydantic import ValidationError
 
 from ..errors import FieldError, InvalidInput
@@ -33,6 +32,7 @@ __all__ = [
     "InvalidDocuments",
     "check_documents",
     "check_file",
+    "check_object",
     "expand_paths",
     "load_documents",
     "load_files",
@@ -102,63 +102,14 @@ class InvalidDocuments(InvalidInput):
         self.args = ("\n".join(str(f) for f in failures),)
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys (kubectl does; PyYAML silently keeps the last)."""
-
-
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    loader.flatten_mapping(node)
-    seen: dict[Any, yaml.Node] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        try:
-            duplicate = key in seen
-        except TypeError:
-            continue  # unhashable key: the constructor below reports it
-        if duplicate:
-            raise yaml.constructor.ConstructorError(
-                "while constructing a mapping", node.start_mark, f"found duplicate key {key!r}", key_node.start_mark)
-        seen[key] = key_node
-    return loader.construct_mapping(node, deep=deep)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-_FastLoader: type | None = None
-if getattr(yaml, "CSafeLoader", None) is not None:  # PyYAML built with libyaml: ~10x faster parsing
-    class _StrictCLoader(yaml.CSafeLoader):  # type: ignore[name-defined,misc]
-        """libyaml's parser with the same constructor (and duplicate-key check) as _StrictLoader."""
-
-    _StrictCLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-    _FastLoader = _StrictCLoader
-
-
-def _yaml_error(e: yaml.YAMLError) -> FieldError:
-    mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
-    problem = getattr(e, "problem", None) or str(e)
-    context = getattr(e, "context", None)
-    text = f"{context}: {problem}" if context and "duplicate" not in problem else problem
-    if mark is not None:
-        return FieldError("", f"YAML syntax error at line {mark.line + 1}, column {mark.column + 1}: {text}")
-    return FieldError("", f"YAML syntax error: {text}")
-
-
 def parse_yaml_documents(text: str, *, source: str = "<input>") -> list[Any]:
-    """Every document of a YAML stream (empty ones included, as None).
+    """Every document of a YAML stream (empty ones included, as None); see
+    :func:`kubeskippy.policy.yaml_documents.parse_yaml_documents`. PyYAML is imported only here,
+    on the first text to parse: the functions read policies from the cluster as JSON objects
+    (:func:`check_object`), and importing PyYAML costs a cold start ~90 M instructions."""
+    from .yaml_documents import parse_yaml_documents as parse
 
-    Raises :class:`InvalidInput` naming line and column on a syntax error or a duplicate key.
-    Parsed by libyaml when PyYAML has it (policies are read at every cold start); a stream it
-    refuses is parsed again by the pure-Python parser, whose answer (and error wording) counts.
-    """
-    if _FastLoader is not None:
-        try:
-            return list(yaml.load_all(text, Loader=_FastLoader))
-        except yaml.YAMLError:
-            pass
-    try:
-        return list(yaml.load_all(text, Loader=_StrictLoader))
-    except yaml.YAMLError as e:
-        raise InvalidInput([_yaml_error(e)], source=source) from None
+    return parse(text, source=source)
 
 
 def _delete_path(data: Any, loc: tuple) -> bool:
@@ -286,16 +237,16 @@ def check_documents(text: str, *, source: str = "<input>", compat: bool = False)
         docs = parse_yaml_documents(text, source=source)
     except InvalidInput as e:
         return [DocumentResult(source=source, errors=list(e.errors))]
-    results: list[DocumentResult] = []
-    for index, doc in enumerate(docs, start=1):
-        if doc is None:
-            continue
-        where = f"{source}#{index}"
-        objects, errors, warnings = _check_object(doc, prefix="", compat=compat)
-        results.append(DocumentResult(
-            source=where, objects=objects if not errors else [], errors=errors,
-            warnings=[LoadWarning(w.path, w.message, source=where) for w in warnings]))
-    return results
+    return [check_object(doc, source=f"{source}#{index}", compat=compat)
+            for index, doc in enumerate(docs, start=1) if doc is not None]
+
+
+def check_object(doc: Any, *, source: str, compat: bool = False) -> DocumentResult:
+    """Validate one manifest that is already a JSON object (an item the API server listed), with
+    the same checks and messages as a YAML document, and no YAML parsing in between."""
+    objects, errors, warnings = _check_object(doc, prefix="", compat=compat)
+    return DocumentResult(source=source, objects=objects if not errors else [], errors=errors,
+                          warnings=[LoadWarning(w.path, w.message, source=source) for w in warnings])
 
 
 def _result_from(reports: Iterable[DocumentResult]) -> LoadResult:

@@ -13,11 +13,10 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
-import yaml
-
 from ..errors import FieldError, InvalidInput
 from ..events.model import PlannedAction
 from ..policy.model import HealingActionTemplate, HealingPolicy
+from ..structured_text import StructuredTextError, load_structured_text
 from .naming import ANN_CUSTOM_ACTIONS
 from .quantities import parse_quantity
 
@@ -45,16 +44,13 @@ def custom_actions_of(policy: HealingPolicy) -> dict[str, dict[str, Any]]:
     return copy.deepcopy(_parsed_custom_actions(text))  # callers may change what they get
 
 
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it: ~10x faster
-
-
 @lru_cache(maxsize=64)
 def _parsed_custom_actions(text: str) -> dict[str, dict[str, Any]]:
     """Parsed once per annotation text: every step of every plan reads it (~1.5 ms in pure-Python
     YAML, on the path to the action)."""
     try:
-        data = yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
-    except yaml.YAMLError as e:
+        data = load_structured_text(text)
+    except StructuredTextError as e:
         raise InvalidInput([FieldError(f"metadata.annotations[{ANN_CUSTOM_ACTIONS}]", f"not YAML/JSON: {e}")]) from e
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
         raise InvalidInput([FieldError(f"metadata.annotations[{ANN_CUSTOM_ACTIONS}]",

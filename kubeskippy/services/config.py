@@ -24,7 +24,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Callable, Generic, Mapping, TypeVar
 
-from ..errors import InvalidInput, KubeSkippyError
+from ..errors import InvalidInput
 from ..ports import Cluster, Metrics
 
 if TYPE_CHECKING:  # the policy models and YAML loader are imported by PolicySource, not by audit's Lazy
@@ -135,9 +135,7 @@ class PolicySource:
         return {f"{p.namespace}/{p.name}": p for p in self.policies()}
 
     def _read_cluster(self) -> list[HealingPolicy]:
-        import json
-
-        from ..policy.loading import load_documents
+        from ..policy.loading import check_object
 
         objects = self._cluster.get().list("kubeskippy.io/v1alpha1", "HealingPolicy")
         out: list[HealingPolicy] = []
@@ -145,8 +143,10 @@ class PolicySource:
             obj = {"apiVersion": "kubeskippy.io/v1alpha1", "kind": "HealingPolicy", **obj}
             meta = obj.get("metadata") or {}
             where = f"HealingPolicy {meta.get('namespace')}/{meta.get('name')}"
-            try:
-                out.extend(load_documents(json.dumps(obj), source=where).policies)
-            except KubeSkippyError as e:
-                log.error("invalid policy skipped", extra={"fields": {"policy": where, "error": str(e)}})
+            checked = check_object(obj, source=where)
+            if checked.errors:
+                error = InvalidInput(checked.errors, source=where)
+                log.error("invalid policy skipped", extra={"fields": {"policy": where, "error": str(error)}})
+                continue
+            out.extend(checked.objects)  # type: ignore[arg-type] - the kind is HealingPolicy
         return out

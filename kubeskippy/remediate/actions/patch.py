@@ -18,10 +18,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-import yaml
-
 from ...errors import FieldError
 from ...kinds import KINDS
+from ...structured_text import StructuredTextError, load_structured_text
 from ..diffing import diff_fields
 from ..model import ActionContext, ActionReport, Intent, change
 from ..params import ParamReader
@@ -94,8 +93,8 @@ class PatchAction(Action):
         doc: Any = None
         if text and text.strip():
             try:
-                doc = yaml.safe_load(text)
-            except yaml.YAMLError as e:
+                doc = load_structured_text(text)
+            except StructuredTextError as e:
                 r.errors.append(FieldError("params.patch", f"is neither JSON nor YAML: {e}"))
             else:
                 if kind == "json" and not (isinstance(doc, list) and all(isinstance(o, dict) and "op" in o

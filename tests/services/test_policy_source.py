@@ -1,0 +1,82 @@
+"""PolicySource reads HealingPolicies from the cluster as the JSON objects the API lists.
+
+Why these tests: the cluster path once round-tripped every object through JSON text into the YAML
+loader (importing PyYAML on every function's cold start); it now validates the objects directly
+and must keep the same behaviour: valid policies apply, an invalid one is logged with the field
+named and skipped, and the rest still apply.
+"""
+
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from kubeskippy.devcluster.memory_cluster import MemoryCluster
+from kubeskippy.services.config import Lazy, PolicySource
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO_POLICIES = ROOT / "demo" / "policies"
+
+
+def _cluster_with(*policies: dict) -> MemoryCluster:
+    cluster = MemoryCluster()
+    cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "demo"}})
+    for policy in policies:
+        cluster.create(policy)
+    return cluster
+
+
+def _demo_policies() -> list[dict]:
+    docs = []
+    for path in sorted(DEMO_POLICIES.glob("*.yaml")):
+        docs += [d for d in yaml.safe_load_all(path.read_text()) if d and d.get("kind") == "HealingPolicy"]
+    return docs
+
+
+def test_the_demo_policies_read_from_the_cluster_equal_the_same_policies_read_from_files():
+    demo = _demo_policies()
+    for doc in demo:
+        doc["metadata"]["namespace"] = "demo"
+    from_cluster = PolicySource({}, Lazy(lambda: _cluster_with(*demo))).policies()
+    assert len(from_cluster) == len(demo) > 0
+    names = sorted(p.name for p in from_cluster)
+    assert names == sorted(d["metadata"]["name"] for d in demo)
+
+
+def test_an_invalid_policy_in_the_cluster_is_logged_with_its_field_and_skipped(caplog):
+    good, bad = _demo_policies()[:2]
+    for doc in (good, bad):
+        doc["metadata"]["namespace"] = "demo"
+    bad["spec"]["triggers"][0]["type"] = "telepathy"
+    source = PolicySource({}, Lazy(lambda: _cluster_with(good, bad)))
+    with caplog.at_level(logging.ERROR, logger="kubeskippy.services"):
+        policies = source.policies()
+    assert [p.name for p in policies] == [good["metadata"]["name"]]
+    [record] = [r for r in caplog.records if r.getMessage() == "invalid policy skipped"]
+    error = record.fields["error"]
+    assert f"HealingPolicy demo/{bad['metadata']['name']}" in error
+    assert "spec.triggers[0].type" in error
+
+
+_READ_FROM_CLUSTER = """
+import sys
+from kubeskippy.devcluster.memory_cluster import MemoryCluster
+from kubeskippy.services.config import Lazy, PolicySource
+cluster = MemoryCluster()
+cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "demo"}})
+cluster.create({"apiVersion": "kubeskippy.io/v1alpha1", "kind": "HealingPolicy",
+                "metadata": {"name": "heal", "namespace": "demo"},
+                "spec": {"selector": {"resources": [{"apiVersion": "v1", "kind": "Pod"}]},
+                         "triggers": [{"name": "crash", "type": "condition",
+                                       "conditionTrigger": {"type": "CrashLoopBackOff", "status": "True"}}],
+                         "actions": [{"name": "restart", "type": "restart"}]}})
+print([p.name for p in PolicySource({}, Lazy(lambda: cluster)).policies()], "yaml" in sys.modules)
+"""
+
+
+def test_reading_policies_from_the_cluster_does_not_import_pyyaml():
+    out = subprocess.run([sys.executable, "-c", _READ_FROM_CLUSTER], cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "['heal'] False"
