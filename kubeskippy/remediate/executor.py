@@ -32,6 +32,7 @@ from ..ports import Cluster
 from ..safety.config import SafetyConfig
 from ..safety.contract import ActionRequest, Reservation, SafetyLedger
 from .approval import approval_decision, approval_expired
+from .attribution import attribution_for
 from .guard import SafetyGuard, TargetGuard
 from .healing_actions import (KIND, M_APPLIED, M_HOLDER, M_INTENT, M_LEASE_EXPIRES, M_OUTCOME, M_REASON,
                               M_VERIFY, M_VERIFY_BASELINE, M_VERIFY_DEADLINE, M_VERIFY_STARTED, annotation,
@@ -112,8 +113,9 @@ class Remediator:
                                                             f"HealingPolicy {plan.finding.policy} not found", now)))
                 continue
             try:
-                slots.append(build_step(step_id=step_id, plan_id=plan.id, fingerprint=plan.finding.fingerprint,
-                                        trigger=plan.finding.trigger, policy=policy, planned=planned))
+                step = build_step(step_id=step_id, plan_id=plan.id, fingerprint=plan.finding.fingerprint,
+                                  trigger=plan.finding.trigger, policy=policy, planned=planned)
+                slots.append(replace(step, attribution=attribution_for(plan, step.template, policy)))
             except Refused as e:
                 slots.append(self._only(self._plain_outcome(plan, step_id, planned, "blocked", e.reason, str(e), now)))
             except InvalidInput as e:
@@ -370,7 +372,8 @@ class Remediator:
             trigger=step.trigger, policy=step.policy, template=step.template, planned=step.planned,
             action_type=step.action_type, target=resolved, workload=workload, mode=mode,
             approval_required=needs_approval, dry_run=dry_run, timeout=self._action_timeout,
-            approval_expires=now + self._approval_timeout if needs_approval else None, verification=verify)
+            approval_expires=now + self._approval_timeout if needs_approval else None, verification=verify,
+            attribution=step.attribution)
         ha, created = create_or_get(self._cluster, obj)
         return _Record(ha, created=created, resolved=resolved, needs_approval=needs_approval)
 
@@ -884,7 +887,7 @@ class Remediator:
         return Outcome(id=stable_id("outcome", step.step_id, status), plan_id=step.plan_id,
                        finding_fingerprint=step.fingerprint, policy=step.policy_key, action=step.planned.action,
                        action_type=step.action_type, target=ObjectRef.of(target) if target else step.target,
-                       status=status, reason=reason, message=message, at=now)
+                       status=status, reason=reason, message=message, at=now, attribution=step.attribution)
 
     @staticmethod
     def _plain_outcome(plan: Plan, step_id: str, planned: Any, status: str, reason: str, message: str,

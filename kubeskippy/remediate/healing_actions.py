@@ -20,10 +20,11 @@ from typing import Any, Callable
 from ..clock import from_rfc3339
 from ..errors import APIConflict, APINotFound, TemporaryError
 from ..events.model import Change, ObjectRef, Outcome, PlannedAction, stable_id
+from ..events.remediation import OutcomeAttribution
 from ..policy.model import API_VERSION, HealingActionTemplate, HealingPolicy
 from ..ports import Cluster
 from ..types import to_timestamp_text
-from .naming import (ANN_APPROVAL_EXPIRES, ANN_FINDING_FINGERPRINT, ANN_MODE, ANN_PLAN_ID, ANN_PLANNED_ACTION,
+from .naming import (ANN_APPROVAL_EXPIRES, ANN_ATTRIBUTION, ANN_FINDING_FINGERPRINT, ANN_MODE, ANN_PLAN_ID, ANN_PLANNED_ACTION,
                      ANN_STEP_ID, ANN_TRIGGER, ANN_WORKLOAD, LABEL_ACTION_TYPE, LABEL_MANAGED_BY, LABEL_POLICY,
                      LABEL_POLICY_NAMESPACE, LABEL_TARGET_KIND, LABEL_TARGET_NAME, LABEL_VERIFICATION, MANAGED_BY,
                      label_value)
@@ -35,6 +36,7 @@ __all__ = [
     "M_VERIFY", "M_VERIFY_DEADLINE", "M_VERIFY_STARTED", "M_VERIFY_BASELINE",
     "build_healing_action",
     "phase_of", "status_of", "metrics_of", "annotation", "planned_action_of", "workload_of", "target_of",
+    "attribution_of",
     "set_condition", "ts", "parse_ts",
     "get_healing_action", "create_or_get", "cas_status",
     "outcome_from_record", "changes_to_status", "changes_from_status", "intent_of",
@@ -67,7 +69,7 @@ def build_healing_action(*, name: str, namespace: str, step_id: str, plan_id: st
                          policy: HealingPolicy, template: HealingActionTemplate, planned: PlannedAction,
                          action_type: str, target: dict, workload: ObjectRef, mode: str, approval_required: bool,
                          dry_run: bool, timeout: float, approval_expires: float | None,
-                         verification: bool) -> dict:
+                         verification: bool, attribution: OutcomeAttribution | None = None) -> dict:
     """The HealingAction as created (no status: the status subresource is written separately)."""
     t = meta(target)
     annotations = {
@@ -77,6 +79,8 @@ def build_healing_action(*, name: str, namespace: str, step_id: str, plan_id: st
     }
     if approval_expires is not None:
         annotations[ANN_APPROVAL_EXPIRES] = ts(approval_expires)
+    if attribution is not None:
+        annotations[ANN_ATTRIBUTION] = attribution.model_dump_json()
     return {
         "apiVersion": API_VERSION,
         "kind": KIND,
@@ -131,6 +135,18 @@ def planned_action_of(obj: dict) -> PlannedAction:
 
 def workload_of(obj: dict) -> ObjectRef:
     return ObjectRef.model_validate_json(annotation(obj, ANN_WORKLOAD))
+
+
+def attribution_of(obj: dict) -> OutcomeAttribution | None:
+    """The step's attribution as recorded; None when absent (older records, steps without a
+    plan's attribution) or unreadable (an edited annotation must not stop the step)."""
+    text = annotation(obj, ANN_ATTRIBUTION)
+    if not text:
+        return None
+    try:
+        return OutcomeAttribution.model_validate_json(text)
+    except ValueError:
+        return None
 
 
 def target_of(obj: dict) -> ObjectRef:
@@ -242,6 +258,7 @@ def outcome_from_record(obj: dict, *, status: str | None = None, reason: str | N
         healing_action=f"{meta(obj).get('namespace')}/{meta(obj).get('name')}",
         details=details or {},
         at=when,
+        attribution=attribution_of(obj),
     )
 
 

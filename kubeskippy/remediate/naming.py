@@ -52,6 +52,7 @@ ANN_PLANNED_ACTION = "kubeskippy.io/planned-action"  # the PlannedAction as JSON
 ANN_WORKLOAD = "kubeskippy.io/workload"  # ObjectRef JSON: the ledger's key for leases/cooldowns
 ANN_MODE = "kubeskippy.io/mode"
 ANN_APPROVAL_EXPIRES = "kubeskippy.io/approval-expires-at"
+ANN_ATTRIBUTION = "kubeskippy.io/attribution"  # OutcomeAttribution JSON: learning scores outcomes of later drives
 ANN_CUSTOM_ACTIONS = "kubeskippy.io/custom-actions"  # on a HealingPolicy: params of custom actions
 
 _LABEL_OK = re.compile(r"[^A-Za-z0-9._-]+")

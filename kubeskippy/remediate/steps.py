@@ -3,14 +3,15 @@ or from its HealingAction (approval, recovery) — the two must agree, so both g
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
 
 from ..errors import InvalidInput, Refused
 from ..events.model import ObjectRef, PlannedAction
+from ..events.remediation import OutcomeAttribution
 from ..policy.model import HealingActionTemplate, HealingPolicy
 from .actions import Action, action_for
-from .healing_actions import annotation, planned_action_of
+from .healing_actions import annotation, attribution_of, planned_action_of
 from .model import ActionReport
 from .naming import ANN_FINDING_FINGERPRINT, ANN_PLAN_ID, ANN_STEP_ID, ANN_TRIGGER
 from .params import resolve_action
@@ -35,6 +36,8 @@ class Step:
     params: Any
     early: "EarlyRun | None" = None
     """An observe-only step already applied before the plan's changes (see EarlyRun)."""
+    attribution: "OutcomeAttribution | None" = None
+    """What learning needs to score the step's outcomes; kept on its HealingAction."""
 
     @property
     def policy_key(self) -> str:
@@ -101,6 +104,7 @@ def step_from_record(obj: dict, policies: PolicyLookup) -> Step:
     if policy is None:
         raise Refused("policy_not_found", f"HealingPolicy {key} no longer exists")
     template = HealingActionTemplate.model_validate((obj.get("spec") or {}).get("action") or {})
-    return build_step(step_id=annotation(obj, ANN_STEP_ID), plan_id=annotation(obj, ANN_PLAN_ID),
+    step = build_step(step_id=annotation(obj, ANN_STEP_ID), plan_id=annotation(obj, ANN_PLAN_ID),
                       fingerprint=annotation(obj, ANN_FINDING_FINGERPRINT), trigger=annotation(obj, ANN_TRIGGER),
                       policy=policy, planned=planned_action_of(obj), template=template)
+    return replace(step, attribution=attribution_of(obj))

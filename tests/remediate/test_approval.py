@@ -131,3 +131,13 @@ def test_updates_of_objects_kubeskippy_does_not_manage_are_ignored(world):
     rem, _, ha = _pending(world)
     foreign = {**ha, "metadata": {**ha["metadata"], "labels": {}}}
     assert rem.on_healing_action_update(foreign).empty
+
+
+def test_an_approved_steps_outcome_carries_the_plans_attribution_for_learning(world):
+    rem, plan, ha = _pending(world)
+    updated = _kubectl_patch_approval(world, ha, {"approved": True, "approvedBy": "alice"})
+    [outcome] = world.remediator("replica-2").on_healing_action_update(updated).outcomes  # no plan in hand
+    assert outcome.status == "executed"
+    assert outcome.attribution is not None
+    assert (outcome.attribution.workload, outcome.attribution.root_cause, outcome.attribution.action_kind) == \
+        (plan.finding.workload, plan.root_cause.category, "restart")

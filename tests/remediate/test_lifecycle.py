@@ -268,3 +268,25 @@ def test_a_plan_redelivered_while_its_first_delivery_is_still_acting_is_told_to_
     assert _restarts(world) == 1
     monkeypatch.setattr(world.ledger, "reserve", original_reserve)
     assert world.remediator("replica-2").execute(plan).outcomes[0].status == "executed"  # replayed
+
+
+def test_outcomes_of_a_step_recovered_by_the_sweep_carry_the_plans_attribution_for_learning(world, monkeypatch):
+    _, dep, plan = _setup(world)
+    rem = world.remediator()
+    monkeypatch.setattr(rem, "_drive", lambda *a, **k: (_ for _ in ()).throw(_Crash()))
+    with pytest.raises(_Crash):
+        rem.execute(plan)
+    world.clock.advance(300)
+    [outcome] = world.remediator("replica-2").recover_stalled().outcomes  # no plan in hand
+    assert outcome.status == "executed"
+    assert outcome.attribution is not None
+    assert outcome.attribution.workload == plan.finding.workload
+    assert outcome.attribution.root_cause == plan.root_cause.category
+    assert outcome.attribution.action_kind == "restart"
+
+
+def test_an_unreadable_attribution_annotation_leaves_the_outcome_unattributed_and_the_step_working(world):
+    from kubeskippy.remediate.healing_actions import attribution_of
+
+    assert attribution_of({"metadata": {"annotations": {"kubeskippy.io/attribution": "{not json"}}}) is None
+    assert attribution_of({"metadata": {"annotations": {}}}) is None
