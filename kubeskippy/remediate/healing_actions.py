@@ -13,7 +13,6 @@ restarted or scaled-from-zero replica needs is in the object, none of it in proc
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any, Callable
 
@@ -21,13 +20,14 @@ from ..clock import from_rfc3339
 from ..errors import APIConflict, APINotFound, TemporaryError
 from ..events.model import Change, ObjectRef, Outcome, PlannedAction, stable_id
 from ..events.remediation import OutcomeAttribution
+from ..jsoncopy import copy_json
 from ..policy.model import API_VERSION, HealingActionTemplate, HealingPolicy
 from ..ports import Cluster
 from ..types import to_timestamp_text
-from .naming import (ANN_APPROVAL_EXPIRES, ANN_ATTRIBUTION, ANN_FINDING_FINGERPRINT, ANN_MODE, ANN_PLAN_ID, ANN_PLANNED_ACTION,
-                     ANN_STEP_ID, ANN_TRIGGER, ANN_WORKLOAD, LABEL_ACTION_TYPE, LABEL_MANAGED_BY, LABEL_POLICY,
-                     LABEL_POLICY_NAMESPACE, LABEL_TARGET_KIND, LABEL_TARGET_NAME, LABEL_VERIFICATION, MANAGED_BY,
-                     label_value)
+from .naming import (ANN_APPROVAL_EXPIRES, ANN_ATTRIBUTION, ANN_FINDING_FINGERPRINT, ANN_MODE, ANN_PLAN_ID,
+                     ANN_PLANNED_ACTION, ANN_STEP_ID, ANN_TRIGGER, ANN_WORKLOAD, LABEL_ACTION_TYPE, LABEL_MANAGED_BY,
+                     LABEL_POLICY, LABEL_POLICY_NAMESPACE, LABEL_TARGET_KIND, LABEL_TARGET_NAME, LABEL_VERIFICATION,
+                     MANAGED_BY, label_value)
 from .objects import meta
 
 __all__ = [
@@ -203,7 +203,7 @@ def cas_status(cluster: Cluster, obj: dict, decide: Callable[[dict], dict | None
     ``decide`` runs again on the fresh copy. Returns (object, whether our write won)."""
     current = obj
     for _ in range(_CAS_ATTEMPTS):
-        candidate = _copy_json(current)
+        candidate = copy_json(current)  # a status write copies the whole HealingAction
         new_status = decide(candidate)
         if new_status is None:
             return current, False
@@ -217,16 +217,6 @@ def cas_status(cluster: Cluster, obj: dict, decide: Callable[[dict], dict | None
             current = fresh
     raise TemporaryError(f"HealingAction {meta(obj)['name']}: status kept changing under us "
                          f"({_CAS_ATTEMPTS} conflicts); retry later", delay=1.0)
-
-
-def _copy_json(value: Any) -> Any:
-    """A deep copy of a JSON value, ~2.5x faster than ``copy.deepcopy`` (no memo, no dispatch);
-    a status write copies the whole HealingAction, several times per step."""
-    if isinstance(value, dict):
-        return {k: _copy_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy_json(v) for v in value]
-    return value
 
 
 def outcome_from_record(obj: dict, *, status: str | None = None, reason: str | None = None,

@@ -37,6 +37,7 @@ from contextvars import ContextVar
 from typing import Any, Iterator
 
 from ..errors import APINotFound
+from ..jsoncopy import copy_json
 from ..ports import Cluster, PatchType
 
 __all__ = ["RequestCachedCluster", "BOOKKEEPING_KINDS"]
@@ -92,7 +93,7 @@ class RequestCachedCluster:
             self.hits += 1
         if isinstance(value, _Missing):
             raise APINotFound(404, value.message, payload=value.payload)
-        return _copy_json(value)
+        return copy_json(value)
 
     def _forget(self, api_version: str | None, kind: str | None, name: str | None) -> None:
         entries = self._entries.get()
@@ -169,10 +170,4 @@ class _Missing:
         self.payload = payload
 
 
-def _copy_json(value: Any) -> Any:
-    """A deep copy of a JSON value, ~2.5x faster than ``copy.deepcopy`` (no memo, no dispatch)."""
-    if isinstance(value, dict):
-        return {k: _copy_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy_json(v) for v in value]
-    return value
+

@@ -25,9 +25,9 @@ from kubeskippy.devcluster.selectors import (fields_match, labels_match, parse_f
                                              parse_label_selector)
 from kubeskippy.devcluster.store import ObjectStore
 from kubeskippy.errors import APINotFound, api_error_for_status
+from kubeskippy.jsoncopy import copy_json
 from kubeskippy.kinds import kind_info
 
-from .jsoncopy import copy_json
 from .objects import deployment_object, node_object, pod_object, replicaset_object
 from .naming import template_hash
 from .world import World

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from kubeskippy.clock import to_rfc3339
+from kubeskippy.jsoncopy import copy_json
 
-from .jsoncopy import copy_json
 from .state import DeploymentState, ReplicaSetState
 from .table import BACKOFF, CREATING, NONE, RUNNING, TERM_REASONS, TERMINATED
 

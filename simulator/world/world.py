@@ -24,11 +24,11 @@ from kubeskippy.clock import to_rfc3339
 from kubeskippy.devcluster.disruption import scaled_value
 from kubeskippy.events.model import stable_id
 from kubeskippy.ingest.model import ResourceEvent
+from kubeskippy.jsoncopy import copy_json
 
 from ..randomness import derive_key, mix64
 from ..scenario import Scenario, WorkloadSpec
 from ..workloads import new_models
-from .jsoncopy import copy_json
 from .naming import safe_suffix, template_hash, uid_for
 from .recorder import EventRecorder, Subject
 from .state import DeploymentState, NodeState, PodIdentity, ReplicaSetState
