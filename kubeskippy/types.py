@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
 from .clock import from_rfc3339
 from .durations import format_duration, parse_duration
 
-__all__ = ["Duration", "Timestamp", "to_timestamp_text", "new_list", "new_dict", "camel_alias"]
+__all__ = ["Duration", "Timestamp", "ChangeType", "to_timestamp_text", "new_list", "new_dict", "camel_alias"]
+
+ChangeType = Literal["create", "update", "delete", "patch", "scale"]
+"""What an action did to one field of one object: the HealingAction's ResourceChange and the
+Outcome's Change record the same thing, so they share the vocabulary."""
 
 
 def _duration(value: Any) -> float:

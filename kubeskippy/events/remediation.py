@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from ..types import Timestamp, new_dict, new_list
+from ..types import ChangeType, Timestamp, new_dict, new_list
 from .model import EventModel, ObjectRef
 
 __all__ = ["Change", "OutcomeAttribution", "Outcome", "Verification", "Notification"]
@@ -19,7 +19,7 @@ class Change(EventModel):
     """One field of one object changed from old to new (mirrors HealingAction ResourceChange)."""
 
     resource_ref: str
-    change_type: Literal["create", "update", "delete", "patch", "scale"]
+    change_type: ChangeType
     field: str = ""
     old_value: str = ""
     new_value: str = ""

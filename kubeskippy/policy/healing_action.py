@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field
 
-from ..types import Duration, Timestamp, camel_alias, new_dict, new_list
+from ..types import ChangeType, Duration, Timestamp, camel_alias, new_dict, new_list
 from .model import API_VERSION, Condition, HealingActionTemplate, ObjectMeta, Phase, Spec
 
 __all__ = [
@@ -48,7 +48,7 @@ class RetryPolicy(Spec):
 
 class ResourceChange(Spec):
     resource_ref: str
-    change_type: Literal["create", "update", "delete", "patch", "scale"]
+    change_type: ChangeType
     field: str = ""
     old_value: str = ""
     new_value: str = ""
