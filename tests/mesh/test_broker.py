@@ -173,23 +173,25 @@ class _KeepAliveSubscriber:
         self.server.server_close()
 
 
+async def _three_events_one_after_another(subscriber: _KeepAliveSubscriber) -> Broker:
+    """Deliver three events to ``subscriber``, each after the previous one's delivery ended."""
+    broker = Broker([Trigger("t", subscriber.url, prefix={"type": ""})], delivery=FAST)
+    for i in range(3):
+        await broker.ingest(event(event_id=f"e{i}"))
+        await broker.wait_idle(10)
+    await broker.aclose()
+    return broker
+
+
 async def test_deliveries_one_after_another_reuse_one_kept_alive_connection():
     with _KeepAliveSubscriber() as subscriber:
-        broker = Broker([Trigger("t", subscriber.url, prefix={"type": ""})], delivery=FAST)
-        for i in range(3):
-            await broker.ingest(event(event_id=f"e{i}"))
-            await broker.wait_idle(10)
-        await broker.aclose()
+        broker = await _three_events_one_after_another(subscriber)
     assert [r.status for r in broker.records] == [202, 202, 202]
     assert len(subscriber.ports) == 3 and len(set(subscriber.ports)) == 1
 
 
 async def test_a_subscriber_that_closes_each_connection_still_gets_every_event():
     with _KeepAliveSubscriber(close_after_each=True) as subscriber:
-        broker = Broker([Trigger("t", subscriber.url, prefix={"type": ""})], delivery=FAST)
-        for i in range(3):
-            await broker.ingest(event(event_id=f"e{i}"))
-            await broker.wait_idle(10)
-        await broker.aclose()
+        broker = await _three_events_one_after_another(subscriber)
     assert [r.status for r in broker.records] == [202, 202, 202]
     assert len(set(subscriber.ports)) == 3
