@@ -14,9 +14,10 @@ the same workload and cause within ``recurrence_window`` of a verified heal.
 Everything lives in one VersionedStore record per namespace (a ConfigMap in production), changed
 only by compare-and-swap, so every analyze replica reads the same numbers. Attribution: an Outcome
 that answers a plan carries the plan's workload, root cause and the action's kind
-(``Outcome.attribution``, filled by the remediate service); one without it (a step approved or
-recovered later, from its HealingAction) is linked to the planner's note of the plan, which the
-planner writes only for plans whose changes may wait for approval. Either way the executed
+(``Outcome.attribution``, filled by remediate's executor and kept on each step's HealingAction,
+so a step approved or recovered later carries it too); one without it (rebuilt from a
+HealingAction written before records kept the attribution) is linked to the planner's note of
+the plan, which the planner writes only for plans whose changes may wait for approval. Either way the executed
 Outcome's id is noted and its Verification settles it. Stale notes expire
 (``pending_ttl``) and the oldest scores are pruned beyond ``max_entries``.
 """

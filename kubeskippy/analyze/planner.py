@@ -143,9 +143,10 @@ class Planner:
 def may_wait_for_approval(plan: Plan, policy: HealingPolicy, kind_of: dict[str, str]) -> bool:
     """Whether a change of the plan may run later, from its HealingAction, after an approval.
 
-    Outcomes that answer the plan carry its attribution (the remediate service adds it), so
+    Outcomes that answer the plan carry its attribution (remediate's executor adds it), so
     learning needs no note of the plan for them, and writing one would be a round on the path.
-    An approved step's Outcome is rebuilt from its HealingAction without it: for such plans the
+    An approved step's Outcome is rebuilt from its HealingAction, which keeps the attribution
+    since 2026-11-22; a HealingAction written before then does not, so for such plans the
     planner still notes the plan first."""
     if policy.spec.mode == "manual":
         return True

@@ -32,7 +32,7 @@ from ..ports import Cluster
 from ..safety.config import SafetyConfig
 from ..safety.contract import ActionRequest, Reservation, SafetyLedger
 from .approval import approval_decision, approval_expired
-from .attribution import attribution_for
+from .attribution import plan_attributions, with_attributions
 from .guard import SafetyGuard, TargetGuard
 from .healing_actions import (KIND, M_APPLIED, M_HOLDER, M_INTENT, M_LEASE_EXPIRES, M_OUTCOME, M_REASON,
                               M_VERIFY, M_VERIFY_BASELINE, M_VERIFY_DEADLINE, M_VERIFY_STARTED, annotation,
@@ -105,9 +105,10 @@ class Remediator:
         other steps, so their bookkeeping is not on the path to the change. Outcomes are
         reported in plan order either way. docs/remediation.md, "Observe-only steps first"."""
         slots: list[Step | RemediationResult] = []
+        policy = lookup_policy(self._policies, plan.finding.policy)
+        known = plan_attributions(plan, policy)  # what learning needs, kept on each step's HealingAction
         for step_id, planned in plan_steps(plan):
             now = self._clock.now()
-            policy = lookup_policy(self._policies, plan.finding.policy)
             if policy is None:
                 slots.append(self._only(self._plain_outcome(plan, step_id, planned, "failed", "policy_not_found",
                                                             f"HealingPolicy {plan.finding.policy} not found", now)))
@@ -115,7 +116,7 @@ class Remediator:
             try:
                 step = build_step(step_id=step_id, plan_id=plan.id, fingerprint=plan.finding.fingerprint,
                                   trigger=plan.finding.trigger, policy=policy, planned=planned)
-                slots.append(replace(step, attribution=attribution_for(plan, step.template, policy)))
+                slots.append(replace(step, attribution=known.get(planned.action)))
             except Refused as e:
                 slots.append(self._only(self._plain_outcome(plan, step_id, planned, "blocked", e.reason, str(e), now)))
             except InvalidInput as e:
@@ -133,6 +134,9 @@ class Remediator:
         result = RemediationResult()
         for n, slot in enumerate(slots):
             result.merge(done[n] if isinstance(slot, Step) else slot)
+        # Outcomes without a step's attribution (parameters refused, a record written before
+        # records kept it) still answer this plan: learning scores them alike.
+        result.outcomes[:] = with_attributions(result.outcomes, plan.id, known)
         return result
 
     def _read_ahead(self, plan: Plan, steps: list[Step]) -> None:

@@ -5,7 +5,7 @@ unanswered approvals."""
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from ..clock import WallClock
 from ..errors import InvalidInput
@@ -13,11 +13,9 @@ from ..events.cloudevents import as_cloudevent, decode_payload, make_event
 from ..events.types import (APISERVER_REF_PREFIX, APISERVER_RESOURCE_PREFIX, NOTIFICATION, OUTCOME, PING_TYPE, PLAN,
                             VERIFICATION)
 from ..ingest.apiserver import decode_apiserver_event
-from ..remediate.attribution import attribute_outcomes
 from ..remediate.executor import Remediator
 from ..remediate.result import RemediationResult
 from ..safety.config import SafetyConfig
-from ..safety.contract import ActionRequest
 from ..safety.ledger import Ledger
 from .config import Lazy, PolicySource, cluster_from_config, float_setting, namespace_from_config
 from .fanout import ThreadFanout
@@ -69,10 +67,7 @@ class RemediateService:
         event_type = ce["type"]
         remediator = self.remediator.get()
         if event_type == PLAN:
-            plan = decode_payload(ce)
-            result = remediator.execute(plan)
-            # What learning needs travels with the outcomes (analyze no longer notes the plan first).
-            result.outcomes[:] = attribute_outcomes(result.outcomes, plan, self.policies.by_key().get)
+            result = remediator.execute(decode_payload(ce))  # its outcomes carry what learning needs
         elif event_type.startswith((APISERVER_RESOURCE_PREFIX, APISERVER_REF_PREFIX)):
             observed = decode_apiserver_event(ce, self.cached_cluster.get(), clock=self.clock)
             result = remediator.on_healing_action_update(observed.obj) if observed.verb != "delete" \

@@ -113,6 +113,17 @@ def test_bad_parameters_fail_the_step_with_the_parameter_named(world):
     assert "params.replicas" in outcome.message and "params.colour" in outcome.message
 
 
+def test_a_step_failed_on_its_parameters_still_carries_the_plans_attribution_for_learning(world):
+    pol = world.add_policy(policy(actions=[{"name": "scale", "type": "scale",
+                                            "scaleAction": {"direction": "up", "replicas": 1}}]))
+    dep = world.deployment(replicas=1)
+    plan = plan_for(pol, dep, ("scale", "scale", {"replicas": "many"}))
+    [outcome] = world.remediator().execute(plan).outcomes
+    assert (outcome.status, outcome.reason) == ("failed", "invalid_params")
+    assert outcome.attribution is not None
+    assert (outcome.attribution.root_cause, outcome.attribution.action_kind) == (plan.root_cause.category, "scale")
+
+
 def test_a_plan_for_an_unknown_policy_fails_each_step(world):
     pol = policy(name="gone")
     dep = world.deployment(replicas=1)
