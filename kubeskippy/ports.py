@@ -20,13 +20,14 @@ so the production adapter, the API test double and the simulated cluster are int
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Any, Callable, Literal, Mapping, Protocol, Sequence, runtime_checkable
 
 from .clock import Clock
 
 __all__ = [
     "Clock",
     "Cluster",
+    "Fanout",
     "PatchType",
     "Versioned",
     "VersionedStore",
@@ -38,6 +39,12 @@ __all__ = [
 ]
 
 PatchType = Literal["strategic", "merge", "json"]
+
+Fanout = Callable[[Sequence[Callable[[], Any]]], list]
+"""Runs independent calls (at once, if it can) and returns their results in order; the first
+error, in call order, is raised once all have ended (kubeskippy.services.fanout.ThreadFanout).
+Detection, analysis, the executor and the ledger take one to make independent reads or writes
+in one round instead of several."""
 
 
 @runtime_checkable

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from ..clock import Clock, from_rfc3339
 from ..errors import APINotFound, KubeSkippyError
 from ..events.model import Finding, ObjectRef
-from ..ports import Cluster, Metrics
+from ..ports import Cluster, Fanout, Metrics
 from .quantities import parse_quantity
 from .trends import Trend, trend_of
 
@@ -251,11 +251,6 @@ def _event_record(ev: dict) -> EventRecord:
     return EventRecord(involved=ref, type=str(ev.get("type", "")), reason=str(ev.get("reason", "")),
                        message=str(ev.get("message", ev.get("note", "")) or ""), count=max(1, count),
                        last_seen=_event_time(ev))
-
-
-Fanout = Callable[[Sequence[Callable[[], Any]]], list]
-"""Runs independent calls (at once, if it can) and returns their results in order; the first
-error, in call order, is raised once all have ended (kubeskippy.services.fanout.ThreadFanout)."""
 
 
 def _one_after_another(calls: Sequence[Callable[[], Any]]) -> list:

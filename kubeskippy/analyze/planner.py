@@ -25,8 +25,8 @@ from ..errors import FieldError, InvalidInput, KubeSkippyError
 from ..events.model import ROOT_CAUSES, Finding, Plan, RootCause, stable_id
 from ..policy.action_kinds import is_mutating
 from ..policy.model import HealingPolicy
-from ..ports import Cluster, Metrics
-from .context import ContextConfig, ContextGatherer, Fanout
+from ..ports import Cluster, Fanout, Metrics
+from .context import ContextConfig, ContextGatherer
 from .diagnosis import Analyzer, Diagnosis
 from .guard import GuardConfig, guard
 from .learning import EffectivenessStore

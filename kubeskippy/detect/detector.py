@@ -30,7 +30,7 @@ from ..errors import TemporaryError
 from ..events.model import Finding
 from ..policy.model import HealingPolicy
 from ..ingest.model import ResourceEvent
-from ..ports import Cluster, Metrics
+from ..ports import Cluster, Fanout, Metrics
 from .compiled import CompiledPolicy, CompiledTrigger, ConditionCheck, compile_policies
 from .conditions import ConditionView
 from .event_counting import EventRecord, count_in_window, read_event
@@ -38,7 +38,7 @@ from .evidence import alert_evidence, condition_evidence, event_evidence, metric
 from .findings import Breach, assemble_findings
 from .metric_eval import MetricBreach, RangeSettings, evaluate_metric
 from .objects import api_group, is_being_deleted, labels_of, meta_of
-from .reading import Fanout, ObjectReader
+from .reading import ObjectReader
 from .selection import SelectionPlan
 from .sweep_listing import list_for_sweep, listed_objects
 from .targets import target_of

@@ -8,17 +8,14 @@ across calls, so a later call never acts on a stale owner.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Sequence
 
 from ..errors import APINotFound
 from ..kinds import WORKLOAD_KINDS
-from ..ports import Cluster
+from ..ports import Cluster, Fanout
 from .objects import ObjectKey, api_group, key_of, meta_of
 
 __all__ = ["ObjectReader", "MAX_OWNER_DEPTH", "controller_reference", "likely_deployment"]
-
-Fanout = Callable[[Sequence[Callable[[], Any]]], list]
-"""Runs independent calls, at once if it can, returning their results in order."""
 
 POD_TEMPLATE_HASH = "pod-template-hash"
 

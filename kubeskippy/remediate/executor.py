@@ -21,14 +21,14 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 from ..clock import Clock
 from ..errors import (APIError, APINotFound, InvalidInput, KubeSkippyError, PermanentError, Refused,
                       TemporaryError)
 from ..events.model import Notification, ObjectRef, Outcome, Plan, Verification, stable_id
 from ..policy.model import API_VERSION, TERMINAL_PHASES
-from ..ports import Cluster
+from ..ports import Cluster, Fanout
 from ..safety.config import SafetyConfig
 from ..safety.contract import ActionRequest, Reservation, SafetyLedger
 from .approval import approval_decision, approval_expired
@@ -53,9 +53,6 @@ __all__ = ["Remediator"]
 log = logging.getLogger(__name__)
 
 _PERMANENT_API_STATUSES = {400, 403, 405, 410, 415, 422}
-
-Fanout = Callable[[Sequence[Callable[[], Any]]], list]
-"""Runs independent calls, at once if it can, returning their results in order."""
 
 
 def _permanent_api_error(e: KubeSkippyError) -> bool:

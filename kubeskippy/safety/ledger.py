@@ -27,12 +27,12 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 from ..clock import Clock
 from ..errors import FieldError, InvalidInput, Refused
 from ..events.model import ObjectRef
-from ..ports import Versioned, VersionedStore
+from ..ports import Fanout, Versioned, VersionedStore
 from .cas import UNREAD, Backoff, Change, update_record_versioned
 from .config import SafetyConfig
 from .contract import ActionRequest, Reservation
@@ -103,7 +103,7 @@ class Ledger:
     def __init__(self, store: VersionedStore, clock: Clock, config: SafetyConfig | None = None,
                  holder: str = "", *, sleep: Callable[[float], None] = time.sleep,
                  rng: random.Random | None = None,
-                 fanout: Callable[[Sequence[Callable[[], Any]]], list[Any]] | None = None) -> None:
+                 fanout: Fanout | None = None) -> None:
         if not holder:
             raise InvalidInput([FieldError("holder", "must name this replica")], source="Ledger")
         self._store = store
