@@ -292,7 +292,7 @@ def test_a_plan_whose_change_waits_for_approval_is_noted_so_its_rebuilt_outcome_
                       clock=world.clock, analyzer=Leaky(), learning=learning)
     plan = planner.plan(memory_leak(world))
     assert store.read(learning.record_name("shop")) is not None  # the plan note
-    out = bare_outcome_for(plan, "restart-pods")  # approved later, rebuilt from its HealingAction
+    out = bare_outcome_for(plan, "restart-pods")  # rebuilt from an older HealingAction without attribution
     learning.observe_outcome(out)
     learning.observe_verification(verification_for(out, healthy=False, at=world.clock.now() + 60))
     eff = learning.effectiveness(plan.finding.workload, "memory_leak", "restart")
