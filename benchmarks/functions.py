@@ -5,9 +5,10 @@ Three figures (issue 5), each measured against a baseline in the same run:
 1. Throughput and tail latency of detect over HTTP through func-python, as a fraction of the bare
    echo function's (benchmarks/echo_function: decode a CloudEvent, reply with it). Both run as
    real processes on loopback under the same middleware (``python -m kubeskippy.mesh.serve_function
-   <folder>``: func-python's http middleware on hypercorn), driven by the same client (one async
-   httpx client, ``--concurrency`` requests in flight, bounded by ``--requests`` and
-   ``--seconds``) with the same events. Rounds alternate echo and detect so machine noise hits
+   <folder>``: func-python's http middleware on hypercorn), driven by the same client
+   (benchmarks/http_load.py: ``--concurrency`` keep-alive connections with one request in flight
+   each, bounded by ``--requests`` and ``--seconds``; lean, so it does not take a core from the
+   server it measures) with the same events. Rounds alternate echo and detect so machine noise hits
    both. Targets: detect ≥ 70 % of the echo's requests/s, detect p99 ≤ 2× the echo's.
 2. Cold start: process start → first CloudEvent answered, for each of the four functions against
    the echo, median of ``--starts``, all five started in turn in every round. Each function's
@@ -66,6 +67,7 @@ if str(ROOT) not in sys.path:
 import httpx  # noqa: E402
 import yaml  # noqa: E402
 
+from benchmarks.http_load import LoadResult, run_load, run_load_httpx  # noqa: E402
 from kubeskippy.events.cloudevents import encode  # noqa: E402
 from kubeskippy.ingest.apiserver import apiserver_event  # noqa: E402
 from kubeskippy.mesh.runner import free_port  # noqa: E402
@@ -267,46 +269,6 @@ class FunctionProcess:
 
 # --- load --------------------------------------------------------------------------------------------
 
-@dataclass
-class LoadResult:
-    requests: int
-    seconds: float
-    latencies_ms: list[float]
-    statuses: dict[int, int]
-
-    @property
-    def rps(self) -> float:
-        return self.requests / self.seconds
-
-    def percentile(self, q: float) -> float:
-        data = sorted(self.latencies_ms)
-        return data[min(len(data) - 1, int(round(q / 100 * (len(data) - 1))))]
-
-
-async def _load(url: str, requests: list[tuple[dict, bytes]], *, concurrency: int, count: int,
-                seconds: float) -> LoadResult:
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    next_index = 0
-    deadline = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-        async def worker() -> None:
-            nonlocal next_index
-            while next_index < count and time.perf_counter() < deadline:
-                headers, body = requests[next_index % len(requests)]
-                next_index += 1
-                t0 = time.perf_counter()
-                response = await client.post(url, headers=headers, content=body)
-                latencies.append((time.perf_counter() - t0) * 1000)
-                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
-    return LoadResult(len(latencies), elapsed, latencies, statuses)
-
-
 def event_mix(info: dict, n: int, seed: int) -> tuple[list[tuple[dict, bytes]], dict[str, int]]:
     """``n`` pre-encoded ApiServerSource events in the documented proportions, shuffled."""
     rng = random.Random(seed)
@@ -368,15 +330,16 @@ def throughput(args, info: dict, policy_dir: Path | None, log_dir: Path) -> dict
     echo = FunctionProcess(ECHO, {}, log_dir)
     detect = FunctionProcess(DETECT, detect_env(info["url"], policy_dir), log_dir)
     results: dict[str, list[LoadResult]] = {"echo": [], "detect": []}
+    load = run_load_httpx if args.client == "httpx" else run_load
     try:
         for fn in (echo, detect):
             fn.start()
             with httpx.Client(timeout=30) as client:
                 fn.first_answer(client, *mix[0])
-            asyncio.run(_load(fn.url, mix, concurrency=args.concurrency, count=300, seconds=10))  # warm-up
+            asyncio.run(load(fn.url, mix, concurrency=args.concurrency, count=300, seconds=10))  # warm-up
         for _ in range(args.rounds):
             for name, fn in (("echo", echo), ("detect", detect)):
-                results[name].append(asyncio.run(_load(fn.url, mix, concurrency=args.concurrency,
+                results[name].append(asyncio.run(load(fn.url, mix, concurrency=args.concurrency,
                                                        count=args.requests, seconds=args.seconds)))
     finally:
         echo.stop()
@@ -651,6 +614,9 @@ def main() -> None:
     parser.add_argument("--mesh-runs", type=int, default=23)
     parser.add_argument("--mesh-warmup", type=int, default=3)
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--client", choices=("raw", "httpx"), default="raw",
+                        help="the throughput load generator: lean HTTP/1.1 on asyncio streams (default) or one "
+                             "async httpx client (the instrument before 2026-11-22; it takes a core of its own)")
     parser.add_argument("--policy-source", choices=("cluster", "files"), default="cluster",
                         help="where the functions read the HealingPolicies: the API (production's setting) or files")
     parser.add_argument("--only", choices=("throughput", "cold_start", "mesh"), action="append")
