@@ -237,6 +237,12 @@ class FunctionProcess:
                                         env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.log_dir)
         return started
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the process has used so far, from /proc (Linux)."""
+        assert self.process is not None
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def first_answer(self, client: httpx.Client, headers: dict, body: bytes, timeout: float = 60.0) -> float:
         """Post ``body`` until the function answers 2xx; returns the perf_counter() time of the answer.
         ``client`` is created before the process starts: making one costs ~50 ms (TLS context)."""
@@ -331,6 +337,8 @@ def throughput(args, info: dict, policy_dir: Path | None, log_dir: Path) -> dict
     detect = FunctionProcess(DETECT, detect_env(info["url"], policy_dir), log_dir)
     results: dict[str, list[LoadResult]] = {"echo": [], "detect": []}
     load = run_load_httpx if args.client == "httpx" else run_load
+    client_cpu: dict[str, list[float]] = {"echo": [], "detect": []}  # the load generator's own CPU
+    server_us: dict[str, list[float]] = {"echo": [], "detect": []}  # the function process's CPU per request
     try:
         for fn in (echo, detect):
             fn.start()
@@ -339,8 +347,11 @@ def throughput(args, info: dict, policy_dir: Path | None, log_dir: Path) -> dict
             asyncio.run(load(fn.url, mix, concurrency=args.concurrency, count=300, seconds=10))  # warm-up
         for _ in range(args.rounds):
             for name, fn in (("echo", echo), ("detect", detect)):
+                cpu, server_cpu = time.process_time(), fn.cpu_seconds()
                 results[name].append(asyncio.run(load(fn.url, mix, concurrency=args.concurrency,
                                                        count=args.requests, seconds=args.seconds)))
+                client_cpu[name].append(time.process_time() - cpu)
+                server_us[name].append((fn.cpu_seconds() - server_cpu) / results[name][-1].requests * 1e6)
     finally:
         echo.stop()
         detect.stop()
@@ -356,7 +367,12 @@ def throughput(args, info: dict, policy_dir: Path | None, log_dir: Path) -> dict
                 "p50_ms": whole.percentile(50), "p99_ms": whole.percentile(99), "requests": whole.requests,
                 "statuses": statuses}
 
-    out = {"mix": counts, "echo": summary(results["echo"]), "detect": summary(results["detect"])}
+    out = {"mix": counts, "client": args.client, "echo": summary(results["echo"]), "detect": summary(results["detect"])}
+    for name in ("echo", "detect"):
+        out[name]["client_cpu_s_per_round"] = [round(c, 2) for c in client_cpu[name]]
+        out[name]["server_cpu_us_per_request"] = [round(c) for c in server_us[name]]
+    # Less sensitive to a shared machine than requests/s: what one request costs each server.
+    out["server_cpu_ratio"] = statistics.median(server_us["detect"]) / statistics.median(server_us["echo"])
     out["rps_ratio"] = out["detect"]["rps_median"] / out["echo"]["rps_median"]
     out["p99_ratio"] = out["detect"]["p99_ms"] / out["echo"]["p99_ms"]
     return out
@@ -583,6 +599,11 @@ def print_table(results: dict) -> None:
                      f"{t['detect']['p50_ms'] / t['echo']['p50_ms']:.2f}", "", ""))
         rows.append(("p99 latency ms", f"{t['detect']['p99_ms']:.1f}", f"{t['echo']['p99_ms']:.1f}",
                      f"{t['p99_ratio']:.2f}", "<= 2.00", verdict(t["p99_ratio"] <= 2.0)))
+        rows.append(("server CPU µs per request (median)", f"{statistics.median(t['detect']['server_cpu_us_per_request']):.0f}",
+                     f"{statistics.median(t['echo']['server_cpu_us_per_request']):.0f}",
+                     f"{t['server_cpu_ratio']:.2f}", "", ""))
+        rows.append(("load generator CPU s per round (median)", f"{statistics.median(t['detect']['client_cpu_s_per_round']):.2f}",
+                     f"{statistics.median(t['echo']['client_cpu_s_per_round']):.2f}", "", "", ""))
     c = results.get("cold_start")
     if c:
         for name in COLD_FUNCTIONS:

@@ -13,7 +13,7 @@ import time
 import traceback
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Mapping, Protocol, Sequence
+from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from ..errors import KubeSkippyError, PayloadTooLarge, PermanentError, TemporaryError
 from ..events.cloudevents import EXT_FINGERPRINT, EXT_PLAN_ID, encode, parse_http
