@@ -304,15 +304,15 @@ class Observer:
         # loop would meet them (by first running sample, then plotted order)
         running = frames.cstate[np.ix_(picks, rows)] == RUNNING
         values = mem_pct[np.ix_(picks, rows)]
-        times = [float(t) for t in T[picks].tolist()]
+        times = np.array(T[picks].tolist(), dtype=object)  # Python floats, taken by index below
+        rounded, which = _rounded(values)
         shown = np.flatnonzero(running.any(axis=0))
         first = running.argmax(axis=0)
         for j in sorted(shown.tolist(), key=lambda j: (int(first[j]), j)):
             self.plot_memory.setdefault(keys[j], [])
         for j in shown.tolist():
             at = np.flatnonzero(running[:, j])
-            samples = zip(at.tolist(), values[at, j].tolist())
-            self.plot_memory[keys[j]].extend([(times[i], round(v, 2)) for i, v in samples])
+            self.plot_memory[keys[j]].extend(zip(times[at].tolist(), rounded[which[at, j]].tolist()))
 
     def _sample_plot(self, t: float, mem_pct: np.ndarray) -> None:
         world = self.world
@@ -389,3 +389,16 @@ def _added(total: float, terms: np.ndarray) -> float:
     if not len(terms):
         return total
     return float(np.cumsum(np.concatenate([[total], terms]))[-1])
+
+
+def _rounded(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``round(v, 2)`` of every value, as Python floats: the rounded distinct values (an object
+    array) and, per value, the index of its rounding in it. Why: a plot's samples take few distinct values
+    (memory moves in chunks), and Python's ``round`` (correctly rounded, unlike numpy's) is then
+    called once per distinct value rather than per sample. Distinct by bit pattern, so −0.0 and
+    0.0 (and NaNs) keep their own rounding."""
+    bits = np.ascontiguousarray(values, dtype=np.float64).view(np.int64)
+    distinct, which = np.unique(bits.ravel(), return_inverse=True)
+    rounded = np.empty(len(distinct), dtype=object)
+    rounded[:] = [round(v, 2) for v in distinct.view(np.float64).tolist()]
+    return rounded, which.reshape(values.shape)

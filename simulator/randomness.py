@@ -32,7 +32,7 @@ _TWO53 = float(2**53)
 def derive_key(*parts: object) -> int:
     """A 64-bit key from any identity parts (seed, names, ordinals): stable across runs and
     Python versions (unlike ``hash``)."""
-    raw = "\x1f".join(str(p) for p in parts).encode()
+    raw = "\x1f".join(map(str, parts)).encode()
     return int.from_bytes(hashlib.blake2b(raw, digest_size=8).digest(), "little")
 
 

@@ -21,6 +21,7 @@ from .base import MIB, Schedule, Trajectory, WorkloadModel, renewal_times, spans
 __all__ = ["MemoryLeak", "MemoryDegradation"]
 
 _FREE = 1  # randomness purpose: the "occasionally release" draw
+_CHUNK = 128  # allocations drawn at first when a grid needs more (an OOM comes after ~50–65)
 
 
 class MemoryLeak(WorkloadModel):
@@ -59,16 +60,31 @@ class MemoryLeak(WorkloadModel):
         limit = tbl.mem_limit[rows]
         s0, held0, done0 = tbl.s0[rows], tbl.n0[rows], tbl.n1[rows]
         live = np.isnan(tbl.exit_at[rows])
+        need = np.maximum(np.floor(P["free_min_chunks"] - held0) + 1, 0)  # first allocation that may free
+        memo: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+        def held_after(C: int) -> tuple[np.ndarray, np.ndarray]:
+            """(memory, chunks held) after each of allocations 0 … C − 1: the same whatever C."""
+            if C not in memo:
+                j = np.arange(C)[:, None]
+                counter = done0 + j
+                u = randomness.uniform_premixed(tbl.mkey[rows], counter)
+                frees = (counter > 0) & (u < P["free_probability"]) & (j >= need)
+                held = held0 + (j + 1) - np.cumsum(frees, axis=0)
+                memo.clear()
+                memo[C] = (base + held * chunk, held)
+            return memo[C]
+
+        def ended(E: np.ndarray) -> np.ndarray:  # OOM-killed by an allocation so far
+            return ((held_after(len(E))[0] >= limit) & live & (E <= T[-1])).any(axis=0)
+
+        # allocations up to the last tick, drawn in doubling chunks past the first 128 and no
+        # further than every container's OOM kill (the times do not depend on the chunking)
         times = renewal_times(s0, lambda j0, n: np.broadcast_to(interval, (n, len(rows))), T[-1],
-                              float(interval.min()))
+                              float(interval.min()), chunk=_CHUNK, ended=ended)
         C = len(times)
         j = np.arange(C)[:, None]
-        counter = done0 + j
-        u = randomness.uniform_premixed(tbl.mkey[rows], counter)
-        need = np.maximum(np.floor(P["free_min_chunks"] - held0) + 1, 0)  # first allocation that may free
-        frees = (counter > 0) & (u < P["free_probability"]) & (j >= need)
-        held = held0 + (j + 1) - np.cumsum(frees, axis=0)
-        values = base + held * chunk
+        values, held = held_after(C)
         valid = times <= T[-1]
         oom = (values >= limit) & live & valid
         first_oom = np.where(oom.any(axis=0), oom.argmax(axis=0), C)

@@ -26,13 +26,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..workloads.base import running_total
 from .table import BACKOFF, CREATING, RUNNING, TERMINATED, PodTable
-from .world import backoff_after, last_of
+from .world import BACKOFF_RESET, backoff_expired, backoff_after, backoff_delay, last_of
 
 if TYPE_CHECKING:
     from .world import World
 
-__all__ = ["Frames", "advance_block"]
+__all__ = ["Frames", "advance_block", "exit_versions"]
 
 
 class Frames:
@@ -114,9 +115,9 @@ def advance_block(world: "World", T: np.ndarray) -> Frames:
     # counters: the value before the block plus the increments, added tick by tick (in place)
     for name, inc in (("cpu_total", acc.cpu), ("req_total", acc.req), ("err_total", acc.req_err)):
         inc[0] += getattr(tbl, name)[:n]
-        setattr(f, name, np.cumsum(inc, axis=0, out=inc))
+        setattr(f, name, running_total(inc, out=inc))
     acc.restarts[0] += restarts0
-    f.restarts = np.cumsum(acc.restarts, axis=0, out=acc.restarts)
+    f.restarts = running_total(acc.restarts, out=acc.restarts)
     tbl.cpu_total[:n] = f.cpu_total[-1]
     tbl.req_total[:n] = f.req_total[-1]
     tbl.err_total[:n] = f.err_total[-1]
@@ -254,6 +255,8 @@ def _trajectories(world: "World", mt: PodTable, cols: np.ndarray, first: np.ndar
     for k in np.flatnonzero(np.bincount(models, minlength=len(world.model_list))):
         sel = np.flatnonzero(models == k)
         traj = world.model_list[int(k)].run(mt, cols[sel], T, Tprev)
+        if sel[-1] - sel[0] + 1 == len(sel):  # adjacent columns (a Deployment's rows): copy a block, not columns
+            sel = slice(int(sel[0]), int(sel[-1]) + 1)
         mem[:, sel] = traj.mem
         cpu[:, sel] = traj.cpu_inc
         if traj.err is not None:
@@ -323,8 +326,8 @@ def _write(f: Frames, acc: _Accumulators, p: _Pass, cols: np.ndarray, rows: np.n
     first, last, ready_tick, base = p.first[cols], p.last[cols], p.ready_tick[cols], p.base[cols]
     W, m = p.mem.shape
     k = np.arange(W)[:, None]  # row k of column c is tick base[c] + k
-    run = (k >= first - base) & (k < last - base)
-    whole = run.all(axis=0) if distinct and W == hi - lo else np.zeros(len(cols), dtype=bool)
+    begin, end = np.maximum(first - base, 0), np.minimum(last - base, W)  # each ran rows [begin, end)
+    whole = (begin == 0) & (end == W) if distinct and W == hi - lo else np.zeros(len(cols), dtype=bool)
     if whole.all() and len(cols) == m:  # the common case: every row runs through the whole pass
         sub = (slice(lo, hi), rows)
         f.mem[sub] = p.mem
@@ -344,8 +347,9 @@ def _write(f: Frames, acc: _Accumulators, p: _Pass, cols: np.ndarray, rows: np.n
         acc.cpu[sub] = p.cpu[:, pc]
     part = np.flatnonzero(~whole)
     if len(part):  # only the cells the containers ran (the others hold another incarnation's values)
-        kk, c = np.nonzero(run[:, part] if len(part) < len(cols) else run)
-        c = part[c]
+        lengths = np.maximum(end[part] - begin[part], 0)
+        c = np.repeat(part, lengths)  # column by column (the cells are distinct: order is free)
+        kk = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths - begin[part], lengths)
         tick = kk + base[c]
         dst = tick * f.n + rows[c]  # flat indices into the (B, n) frames, computed once
         src = kk * m + cols[c]  # … and into this pass's (W, m) matrices
@@ -415,6 +419,14 @@ def _exit(world: "World", f: Frames, acc: _Accumulators, rows: np.ndarray, et: n
     return et, er, restart, due
 
 
+def exit_versions(rv: int, gen: np.ndarray) -> np.ndarray:
+    """Resource versions of a pass's kept exits of generations ``gen`` (ascending, consecutive;
+    only generation 0 may be missing), after version ``rv``: as the kubelet code takes them one
+    generation after another — generation 0's exits the next version, then each later
+    generation its starts one (the exit's − 1) and its exits the next."""
+    return rv + 2 * gen + int(gen[0] == 0)
+
+
 CHAIN_GENERATIONS = 512
 """The most incarnations of one container a pass lays out ahead (1: none — one incarnation per
 pass, as before prediction)."""
@@ -481,14 +493,79 @@ class _ExitOffsets:
             self.dep_ok = ok
 
 
+def _predict(world: "World", offs: _ExitOffsets, T: np.ndarray, hb: int, rows: np.ndarray, first: np.ndarray,
+             rc: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The incarnations of containers ``rows`` (from their current one, which started at the
+    table's ``started`` and tick ``first``) predicted to start and exit before tick ``hb``, from
+    the measured exit offsets of rows ``known``: per incarnation, generation-major (0: the
+    current ones), positions ascending within one — (generation, position, restart count,
+    start, start tick, exit tick).
+
+    The kubelet's recurrence — exit at start + offset; back-off from the failure count
+    (``backoff_after``: forgotten after ``BACKOFF_RESET``); next start ``World.restart_time`` —
+    for every generation at once: the failure counts from where the entry is forgotten (an
+    incarnation that ran longer than the reset, from its offset), the times as one cumulative
+    sum (the same additions in the same order as one generation after another), the ticks as a
+    running maximum. Where a time is not exact (the offset says reset, the times do not; or the
+    sum differs from ``restart_time``), the prediction stops there: predictions are checked
+    against the real run (``_Chain.run``), so a shorter one only costs passes."""
+    tbl = world.table
+    a = np.flatnonzero(known)
+    r = rows[a]
+    j0 = rc[a] - offs.rc0[r]
+    G = int(min(CHAIN_GENERATIONS, max(0, int((offs.count[r] - j0).max(initial=0)))))
+    if not len(a) or G == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty, np.zeros(0), empty, empty
+    g = np.arange(G)[:, None]
+    j = j0[None, :] + g
+    off = offs.off[r[None, :], np.clip(j, 0, PROBED - 1)]  # (G, a): NaN where not measured
+    st0, fails0, bu0 = tbl.started[r], tbl.fails[r], tbl.backoff_update[r]
+    # forgotten at generation g's exit? The current one from its real entry; a later one from its
+    # offset (its entry was updated at its own start), checked against the times below
+    x0 = st0 + off[0]
+    forgot = off > BACKOFF_RESET
+    forgot[0] = backoff_expired(bu0, x0)
+    reset = np.maximum.accumulate(np.where(forgot, g, -1), axis=0)
+    fails = np.where(reset >= 0, g - reset + 1, fails0[None, :] + g + 1).astype(np.int32)
+    delay = backoff_delay(fails)
+    # start, offset, delay, container start, offset, … summed in order: exits and starts
+    steps = np.empty((1 + 3 * G, len(a)))
+    steps[0] = st0
+    steps[1::3] = off
+    steps[2::3] = delay
+    steps[3::3] = world.scenario.cluster.container_start
+    sums = np.cumsum(steps, axis=0)
+    x = sums[1::3]  # (G, a) exits
+    due = sums[3::3]  # (G, a) the start after each exit
+    st = np.vstack([st0[None, :], due[:-1]])
+    exact = due == world.restart_time(x, delay)
+    exact[1:] &= backoff_expired(st[1:], x[1:]) == forgot[1:]
+    # ticks: exit at the first tick at or after x (not before the start tick), the next start at
+    # the first tick at or after due and after the exit tick — a running maximum of (start tick − g)
+    tx = np.searchsorted(T, x.ravel(), side="left").reshape(x.shape)
+    td = np.searchsorted(T, due.ravel(), side="left").reshape(due.shape)
+    lead = np.maximum.accumulate(np.vstack([first[a][None, :], np.maximum(td - g - 1, tx - g)]), axis=0)
+    fs = lead[:-1] + g
+    et = np.maximum(tx, fs)
+    nf = lead[1:] + g + 1
+    ok = (j < offs.count[r][None, :]) & (et < hb) & (et - fs < PROBE_TICKS[-1])  # NaN: et is len(T)
+    nxt = (nf < hb) & (due == np.floor(due)) & exact
+    goes_on = np.logical_and.accumulate(ok & nxt, axis=0)
+    laid = ok.copy()
+    laid[1:] &= goes_on[:-1]
+    gi, ai = np.nonzero(laid)
+    return gi, a[ai], rc[a][ai] + gi, st[gi, ai], fs[gi, ai], et[gi, ai]
+
+
 class _Chain:
     """The incarnations of a pass's containers laid out ahead, where their exits are predicted
     within the pass (``_ExitOffsets``): simulated together, each on a grid only as long as it
     runs (times moved back by whole ticks, ``_trajectories``), in a scratch table.
 
     A container that starts in the pass is laid out from its (real) start; the incarnation after
-    one predicted to exit at x is laid out at the start the kubelet would give it (``backoff_after``
-    and ``World.restart_time``: the kubelet's own functions). In ``run``, a laid-out incarnation
+    one predicted to exit at x is laid out at the start the kubelet would give it (``_predict``:
+    the kubelet's own back-off functions and ``World.restart_time``). In ``run``, a laid-out incarnation
     is kept only if it exits within its grid and, for a restart, the real incarnation before it
     (simulated: its exit time, not the prediction) restarts at exactly that time and tick;
     otherwise it and the ones after are dropped. A current incarnation not kept is simulated
@@ -522,41 +599,17 @@ class _Chain:
         if len(probe):
             self._probe(world, f, offs, rows[probe], rc[probe], serial[probe], need[probe])
         known = (offs.serial[rows] == serial) & shiftable
-        # predicted exits, back-off and starts, generation by generation (0: the current incarnations)
-        gens: list[list[np.ndarray]] = []  # positions, restart count, start, start tick, exit tick
-        a = np.flatnonzero(known)
-        st, fs, rcs = tbl.started[rows[a]], first[a], rc[a]
-        fails, bu = tbl.fails[rows[a]], tbl.backoff_update[rows[a]]
-        for g in range(CHAIN_GENERATIONS):
-            j = rcs - offs.rc0[rows[a]]
-            x = st + offs.off[rows[a], np.clip(j, 0, PROBED - 1)]
-            et = np.maximum(np.searchsorted(T, x, side="left"), fs)
-            ok = (j < offs.count[rows[a]]) & (et < hb) & (et - fs < PROBE_TICKS[-1])  # NaN: et is len(T)
-            gens.append([a[ok], rcs[ok], st[ok], fs[ok], et[ok]])
-            if g == CHAIN_GENERATIONS - 1:
-                break
-            fails, delay = backoff_after(fails[ok], bu[ok], x[ok])
-            due = world.restart_time(x[ok], delay)
-            nf = np.maximum(np.searchsorted(T, due, side="left"), et[ok] + 1)
-            nxt = (nf < hb) & (due == np.floor(due))
-            a, st, fs, rcs, fails = a[ok][nxt], due[nxt], nf[nxt], rcs[ok][nxt] + 1, fails[nxt]
-            bu = st
-            if not len(a):
-                break
+        # predicted exits, back-off and starts (generation 0: the current incarnations)
+        gen_of, pos, restarts, starts, start_tick, exit_tick = _predict(world, offs, T, hb, rows, first, rc, known)
         # generation 0 is laid out only where it starts in the pass (a running one has its state)
-        g0 = fresh[gens[0][0]] if gens else np.zeros(0, dtype=bool)
-        if gens:
-            gens[0] = [v[g0] for v in gens[0]]
-        self.gens = gens
-        gen_of = np.concatenate([np.full(len(g[0]), i) for i, g in enumerate(gens)]) if gens else np.zeros(0, int)
+        keep = (gen_of > 0) | fresh[pos]
+        gen_of, pos, restarts, starts, start_tick, exit_tick = (
+            v[keep] for v in (gen_of, pos, restarts, starts, start_tick, exit_tick))
         if not len(gen_of):
             return
-        pos = np.concatenate([g[0] for g in gens])
-        start_tick = np.concatenate([g[3] for g in gens])
-        width = np.concatenate([g[4] - g[3] + 1 for g in gens])
+        width = exit_tick - start_tick + 1
         moved = (start_tick - lo) * f.step  # whole ticks, in seconds
-        mt = self._lay_out(world, rows[pos], np.concatenate([g[1] for g in gens]),
-                           np.concatenate([g[2] for g in gens]) - moved)
+        mt = self._lay_out(world, rows[pos], restarts, starts - moved)
         # one model call per group of lengths, each on its own grid
         self.groups: list[tuple[np.ndarray, _Pass]] = []
         edges = [0, *_WIDTHS, PROBE_TICKS[-1] + 1]
@@ -567,6 +620,8 @@ class _Chain:
                 self.groups.append((cols, _trajectories(world, mt, cols, start_tick[cols], f, lo, hb,
                                                         ahead=(grid, start_tick[cols], moved[cols]))))
         self.gen_of, self.pos = gen_of, pos
+        self.starts = starts
+        self.firsts = start_tick
         self.laid_out = True
 
     @staticmethod
@@ -615,6 +670,43 @@ class _Chain:
         offs.off[rows] = np.nan
         offs.off[src, j] = off
 
+    def _checked(self, world: "World", f: Frames, cols: np.ndarray, last: np.ndarray, fin: np.ndarray,
+                 exits: np.ndarray, cur_last: np.ndarray, cur_fin: np.ndarray) -> np.ndarray:
+        """Which laid-out incarnations ``cols`` (generations ≥ 1, generation-major) are kept: each
+        exits within its grid, the kubelet's back-off after the simulated exit before it (the
+        current incarnation's ``cur_last``/``cur_fin`` for generation 1) gives exactly its laid-out
+        start time and tick, and so it went for every one of its row before it.
+
+        All generations at once: the exits before them are known (simulated), so the back-off's
+        failure count before each is ``World._fails_before``'s count over a row's successive exits,
+        and ``backoff_after`` runs once on all of them."""
+        T = f.T
+        B = len(T)
+        pos = self.pos[cols]
+        rows = self.rows[pos]
+        order = np.argsort(pos, kind="stable")  # per row, its generations in order
+        k = np.arange(len(cols))
+        head = np.ones(len(cols), dtype=bool)  # generation 1: follows the current incarnation
+        head[1:] = pos[order][1:] != pos[order][:-1]
+        prev = np.empty(len(cols), dtype=np.int64)  # the column one generation before (not for heads)
+        prev[order[1:]] = cols[order[:-1]]
+        first = np.empty(len(cols), dtype=bool)
+        first[order] = head
+        before = prev[~first]
+        prev_fin, prev_last = cur_fin[pos], cur_last[pos]
+        update = world.table.backoff_update[rows]  # the back-off entry's last update before that exit
+        prev_fin[~first], prev_last[~first], update[~first] = fin[before], last[before], self.starts[before]
+        _, delay = backoff_after(world._fails_before(rows, first, update, prev_fin), update, prev_fin)
+        due = world.restart_time(prev_fin, delay)
+        again = np.maximum(np.searchsorted(T, due, side="left"), prev_last + 1)
+        ok = (prev_last < B) & (due == self.starts[cols]) & (again == self.firsts[cols]) & exits[cols]
+        # kept: no failed check at or before it in its row
+        failed = np.cumsum(~ok[order])
+        start = np.maximum.accumulate(np.where(head, k, 0))
+        kept = np.empty(len(cols), dtype=bool)
+        kept[order] = failed - (failed[start] - ~ok[order][start]) == 0
+        return kept
+
     def run(self, world: "World", f: Frames, acc: _Accumulators) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
         """Simulate what was not laid out, keep what is real, and commit it all in order."""
         tbl = world.table
@@ -624,7 +716,7 @@ class _Chain:
         m = len(self.pos)
         # per laid-out column: its exit, from its group's pass
         last = np.empty(m, dtype=np.int64)
-        fin = np.empty(m)
+        fin = np.full(m, np.nan)
         code = np.empty(m, dtype=np.int16)
         mem_x = np.empty(m)
         lat_x = np.empty(m)
@@ -648,38 +740,23 @@ class _Chain:
             pa = _trajectories(world, tbl, rows[a_pos], self.first[a_pos], f, lo, hi)
             cur_last[a_pos], cur_fin[a_pos] = np.where(pa.last < hi, pa.last, B), pa.fin
         # later generations: kept where the real previous exit restarts exactly as laid out
-        gen = np.zeros(r, dtype=np.int64)
-        fails, bu = tbl.fails[rows].copy(), tbl.backoff_update[rows].copy()
-        kept = [g0]
-        for g in range(1, len(self.gens)):
-            cols = np.flatnonzero(self.gen_of == g)
-            pos = self.pos[cols]
-            _, _, st, fs, _ = self.gens[g]
-            prev_fin, prev_last = cur_fin[pos], cur_last[pos]
-            fl, delay = backoff_after(fails[pos], bu[pos], prev_fin)
-            due = world.restart_time(prev_fin, delay)
-            again = np.maximum(np.searchsorted(T, due, side="left"), prev_last + 1)
-            ok = (gen[pos] == g - 1) & (prev_last < B) & (due == st) & (again == fs) & exits[cols]
-            if not ok.any():
-                break
-            pos, cols = pos[ok], cols[ok]
-            fails[pos], bu[pos], gen[pos] = fl[ok], st[ok], g
-            cur_last[pos], cur_fin[pos] = last[cols], fin[cols]
-            kept.append(cols)
+        kept = np.zeros(m, dtype=bool)
+        kept[g0] = True
+        later = np.flatnonzero(self.gen_of > 0)  # generation-major, positions ascending within one
+        if len(later):
+            kept[later] = self._checked(world, f, later, last, fin, exits, cur_last, cur_fin)
         world.block_stats["laid_out"] += m
-        world.block_stats["kept"] += sum(len(k) for k in kept)
+        world.block_stats["kept"] += int(kept.sum())
         # commit: every kept incarnation's cells; the kubelet's exits and starts in order
-        starts = np.concatenate([g[2] for g in self.gens])
-        every = np.concatenate(kept)
+        starts = self.starts
         for cols, p in self.groups:
-            sel = np.flatnonzero(np.isin(cols, every, assume_unique=True))
+            sel = np.flatnonzero(kept[cols])
             if len(sel):
                 _write(f, acc, p, sel, rows[self.pos[cols[sel]]], starts[cols[sel]])
         # the kubelet's exits and starts, in the order they happen: the exits of what ran over the
         # pass, then generation by generation (the first was started already) its starts and exits,
         # committed as one batch of each (``World.start_rows``, ``World.exit_rows``: rows repeat)
         ex: list[tuple[np.ndarray, ...]] = []  # rows, tick, time, code, memory, latency, start, back-off, rv
-        st: list[tuple[np.ndarray, ...]] = []  # rows, time, restart count, rv
         rv = world._rv
         survived = np.zeros(r, dtype=bool)
         if pa is not None:
@@ -693,28 +770,31 @@ class _Chain:
                 rv += 1
                 ex.append((rw, *_at_exit(pa, ends), tbl.started[rw], tbl.backoff_update[rw],
                            np.full(len(rw), rv)))
-        for g, cols in enumerate(kept):
-            if not len(cols):
-                continue
+        cols = np.flatnonzero(kept)  # generation-major: the order things happen
+        st = None
+        if len(cols):
+            g = self.gen_of[cols]
             rw = rows[self.pos[cols]]
-            if g:
-                rv += 1
-                st.append((rw, starts[cols], tbl.restarts[rw] + g, np.full(len(rw), rv)))
-            rv += 1
+            erv = exit_versions(rv, g)
+            restart = g > 0
+            st = (rw[restart], starts[cols[restart]], tbl.restarts[rw[restart]] + g[restart], erv[restart] - 1)
             ex.append((rw, last[cols], fin[cols], code[cols], mem_x[cols], lat_x[cols],
-                       starts[cols] if g else tbl.started[rw], starts[cols] if g else tbl.backoff_update[rw],
-                       np.full(len(rw), rv)))
+                       np.where(restart, starts[cols], tbl.started[rw]),
+                       np.where(restart, starts[cols], tbl.backoff_update[rw]), erv))
+            rv = int(erv[-1])
         world._rv = rv
-        if st:
-            sr, sat, src, srv = (np.concatenate(x) for x in zip(*st))
+        if st is not None and len(st[0]):
+            sr, sat, src, srv = st
             world.start_rows(sr, sat, restarts=src, rv=srv)
+        else:
+            st = None
         ended = ~survived
         if not ex:
             return ended, (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
         er, eet, efin, ecode, emem, elat, estart, eupd, erv = (np.concatenate(x) for x in zip(*ex))
         et, er, restart, due = _exit(world, f, acc, er, eet, efin, ecode, emem, elat,
                                      started=estart, update=eupd, rv=erv)
-        if st:  # each start is at the time the kubelet gave after its row's exit before it
+        if st is not None:  # each start is at the time the kubelet gave after its row's exit before it
             order = np.argsort(er, kind="stable")
             followed = np.zeros(len(er), dtype=bool)
             followed[:-1] = er[order][:-1] == er[order][1:]

@@ -34,7 +34,8 @@ from .recorder import EventRecorder, Subject
 from .state import DeploymentState, NodeState, PodIdentity, ReplicaSetState
 from .table import BACKOFF, CREATING, NONE, REASON_COMPLETED, REASON_ERROR, REASON_OOM, RUNNING, TERMINATED, PodTable
 
-__all__ = ["World", "WorldStats", "BACKOFF_INITIAL", "BACKOFF_MAX", "BACKOFF_RESET", "backoff_after"]
+__all__ = ["World", "WorldStats", "BACKOFF_INITIAL", "BACKOFF_MAX", "BACKOFF_RESET", "backoff_after", "backoff_delay",
+           "backoff_expired"]
 
 BACKOFF_INITIAL = 10.0
 BACKOFF_MAX = 300.0
@@ -45,15 +46,20 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 def backoff_after(fails: np.ndarray, backoff_update: np.ndarray, fin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The kubelet's back-off after exits at ``fin``: the failure count (forgotten after
     ``BACKOFF_RESET`` since the entry's last update, i.e. the last restart) and the restart delay
-    (0 for the first failure, then 10, 20, 40 … 300 s). One function, because ``world.block``
-    also runs it ahead to predict when future incarnations start."""
-    fails = np.where(_backoff_expired(backoff_update, fin), 1, fails + 1).astype(np.int32)
+    (0 for the first failure, then 10, 20, 40 … 300 s). One function (and its two parts,
+    ``backoff_expired`` and ``backoff_delay``), because ``world.block`` also runs it ahead to
+    predict when future incarnations start and to check the ones it laid out."""
+    fails = np.where(backoff_expired(backoff_update, fin), 1, fails + 1).astype(np.int32)
+    return fails, backoff_delay(fails)
+
+
+def backoff_delay(fails: np.ndarray) -> np.ndarray:
+    """The restart delay after the ``fails``-th failure in a row (``backoff_after``'s count)."""
     exponent = np.maximum(fails - 2, 0)
-    delay = np.where(fails <= 1, 0.0, np.minimum(BACKOFF_INITIAL * 2.0 ** exponent, BACKOFF_MAX))
-    return fails, delay
+    return np.where(fails <= 1, 0.0, np.minimum(BACKOFF_INITIAL * 2.0 ** exponent, BACKOFF_MAX))
 
 
-def _backoff_expired(backoff_update: np.ndarray, fin: np.ndarray) -> np.ndarray:
+def backoff_expired(backoff_update: np.ndarray, fin: np.ndarray) -> np.ndarray:
     """Has the kubelet forgotten the back-off entry (never updated, or not for ``BACKOFF_RESET``)?"""
     return np.isnan(backoff_update) | (fin - backoff_update > BACKOFF_RESET)
 
@@ -760,7 +766,7 @@ class World:
         order = np.argsort(rows, kind="stable")
         k = np.arange(len(rows))
         head = np.maximum.accumulate(np.where(first[order], k, 0))  # the row's first exit, in row order
-        reset = np.maximum.accumulate(np.where(_backoff_expired(update, fin)[order], k, -1))
+        reset = np.maximum.accumulate(np.where(backoff_expired(update, fin)[order], k, -1))
         before = np.where(reset >= head, k - reset, self.table.fails[rows[order]] + (k - head))
         out = np.empty(len(rows), dtype=np.int64)
         out[order] = before

@@ -168,6 +168,50 @@ def test_laying_out_incarnations_ahead_cuts_the_passes_and_changes_nothing(tmp_p
     assert one_by_one.world.block_stats["passes"] > 4 * ahead.world.block_stats["passes"]
 
 
+def test_laid_out_incarnations_after_one_that_outlived_the_back_off_reset_are_checked_like_the_rest(tmp_path):
+    """A leak allocating every 11 s runs 9–11 min: some incarnations outlive the kubelet's
+    back-off reset (10 min since the restart), so the next starts at once, others do not. The
+    laid-out chains go through both cases, and the check of each laid-out start (the failure
+    count before every exit, all generations at once) must follow the kubelet exactly."""
+    spec = _scenario(tmp_path, hours=3.0)
+    spec["workloads"] = [{"name": "slow-leak", "model": "memory_leak", "replicas": 6, "resources": _RES,
+                          "params": {"interval": 11.0}},
+                         {"name": "crash", "model": "crash_loop", "replicas": 2, "resources": _RES}]
+    ahead = _run(spec, blocks=True, seed=5)
+    _assert_same(ahead, _run(spec, blocks=False, seed=5))
+    tbl = ahead.world.table
+    runs = tbl.lt_finished[:6] - tbl.lt_started[:6]  # the leak's pods' last incarnations
+    assert (runs > 600).any() and (runs < 600).any()  # both sides of the reset, as last seen
+    stats = ahead.world.block_stats
+    # every exit but each pod's first (no offsets measured yet) was predicted, laid out and kept
+    assert stats["kept"] == stats["laid_out"] == _record(ahead)["metrics"]["container_exits"] - 8
+    # and through the resets: 4 passes (one incarnation per pass: 38; chains cut at resets: 10)
+    assert stats["passes"] <= 5
+
+
+def test_a_leak_that_needs_more_allocations_than_the_first_chunk_agrees_in_blocks(tmp_path):
+    """The leak draws its allocations in doubling chunks (128 first) and stops once every
+    container is OOM-killed: here one needs ~280 allocations (2 MiB chunks) and one never
+    reaches its limit within the run, so both the later chunks and the stop are used."""
+    spec = _scenario(tmp_path, hours=2.0)
+    spec["workloads"] = [{"name": "slow", "model": "memory_leak", "replicas": 3, "resources": _RES,
+                          "params": {"chunk_mib": 2.0}},
+                         {"name": "slower", "model": "memory_leak", "replicas": 2, "resources": _RES,
+                          "params": {"chunk_mib": 0.5}}]
+    run = _run(spec, blocks=True, seed=4)
+    assert 0 < run.world.stats.oom_kills.sum() < 3 * 4  # the 2 MiB ones die once or twice, not the others
+    _assert_same(run, _run(spec, blocks=False, seed=4))
+
+
+def test_a_pass_gives_its_generations_starts_and_exits_the_next_resource_versions_in_order():
+    from kubeskippy.simulator.world.block import exit_versions
+
+    # after version 10: generation 0 exits at 11, generation 1 starts at 12 and exits at 13, …
+    assert exit_versions(10, np.array([0, 0, 1, 2, 2])).tolist() == [11, 11, 13, 15, 15]
+    # no generation 0 (every current incarnation ran over the pass): generation 1 starts at 11
+    assert exit_versions(10, np.array([1, 1, 2])).tolist() == [12, 12, 14]
+
+
 @pytest.mark.parametrize("wrong", ["a second late", "every other one 30 s early"])
 def test_wrong_predictions_fall_back_to_one_incarnation_per_pass_with_the_same_results(tmp_path, monkeypatch,
                                                                                         wrong):
@@ -197,7 +241,9 @@ def test_a_laid_out_start_the_kubelet_would_not_give_is_an_error_not_a_result(tm
     from kubeskippy.simulator.world import block
 
     spec = _chained_scenario(tmp_path, hours=1.0)
+    # the block's back-off (what it predicts with and checks with) made to disagree with the world's
     monkeypatch.setattr(block, "backoff_after", lambda fails, update, fin: (fails + 1, np.zeros(len(fin))))
+    monkeypatch.setattr(block, "backoff_delay", lambda fails: np.zeros(np.shape(fails)))
     with pytest.raises(RuntimeError, match="laid-out restart"):
         _run(spec, blocks=True, seed=6)
 

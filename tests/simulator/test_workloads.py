@@ -131,3 +131,19 @@ def test_an_unknown_model_parameter_is_rejected_with_its_path():
     spec = dict(LEAK, params={"chunk_mb": 5})
     with pytest.raises(InvalidInput, match=r"workloads\[0\]\.params\.chunk_mb"):
         world_after(scenario_with(spec), 15)
+
+
+@pytest.mark.parametrize("shape", [(5, 300), (40, 1000), (300, 10), (1, 500)])
+@pytest.mark.parametrize("dtype", [np.float64, np.int32])
+def test_a_running_total_row_by_row_has_the_bits_of_numpys_cumulative_sum(shape, dtype):
+    from kubeskippy.simulator.workloads.base import running_total
+
+    rng = np.random.default_rng(1)
+    a = (rng.standard_normal(shape) * 1e6).astype(dtype)  # large and small terms: rounding shows
+    expected = np.cumsum(a, axis=0, out=np.empty_like(a))  # in the input's dtype, as a block's counters
+    kept = a.copy()
+    fresh = running_total(a)
+    np.testing.assert_array_equal(a, kept)  # without ``out``, the input is left alone
+    assert fresh.tobytes() == expected.tobytes() and fresh.dtype == expected.dtype
+    in_place = running_total(a, out=a)
+    assert in_place is a and a.tobytes() == expected.tobytes()
