@@ -12,7 +12,6 @@ from ..errors import InvalidInput
 from ..events.cloudevents import as_cloudevent, decode_payload, make_event
 from ..events.types import (APISERVER_REF_PREFIX, APISERVER_RESOURCE_PREFIX, NOTIFICATION, OUTCOME, PING_TYPE, PLAN,
                             VERIFICATION)
-from ..ingest.apiserver import decode_apiserver_event
 from ..remediate.executor import Remediator
 from ..remediate.result import RemediationResult
 from ..safety.config import SafetyConfig
@@ -69,6 +68,10 @@ class RemediateService:
         if event_type == PLAN:
             result = remediator.execute(decode_payload(ce))  # its outcomes carry what learning needs
         elif event_type.startswith((APISERVER_RESOURCE_PREFIX, APISERVER_REF_PREFIX)):
+            # Imported here: the ingest package (with Alertmanager's wire models) is ~12 M
+            # instructions that a Plan, remediate's usual first event, never needs.
+            from ..ingest.apiserver import decode_apiserver_event
+
             observed = decode_apiserver_event(ce, self.cached_cluster.get(), clock=self.clock)
             result = remediator.on_healing_action_update(observed.obj) if observed.verb != "delete" \
                 else RemediationResult()
