@@ -25,8 +25,14 @@ Reads are returned as copies (dicts and lists of the JSON value), so a caller ed
 cannot alter what the next caller sees. Failed reads are not cached, with one exception: a
 bookkeeping object found missing (404) stays missing until that kind is written through the
 wrapper, so asking "does this step's HealingAction exist yet?" twice costs one request (another
-replica creating it meanwhile shows up as a 409 on our create, which drops the entry). Outside a
-scope the wrapper passes everything straight through.
+replica creating it meanwhile shows up as a 409 on our create, which drops the entry).
+
+A bookkeeping object we create, replace or patch (not as a dry run) is kept as the server
+answered: that answer is what a read right after the write returns, so the ledger reading its
+window back after its own compare-and-swap costs no request. Another replica changing it later
+is no different from a change just after any read: our next write to it carries the old
+resourceVersion, gets a 409, and the retry reads it fresh. Outside a scope the wrapper passes
+everything straight through.
 """
 
 from __future__ import annotations
@@ -107,12 +113,27 @@ class RequestCachedCluster:
                         and (name is None or k[0] == "list" or k[3] == name)]:
                 del entries[key]
 
-    def _write(self, api_version: str | None, kind: str | None, call: Any, name: str | None = None) -> Any:
+    def _write(self, api_version: str | None, kind: str | None, call: Any, name: str | None = None, *,
+               dry_run: bool = False) -> Any:
         self._forget(api_version, kind, name)
         try:
-            return call()
+            written = call()
         finally:
             self._forget(api_version, kind, name)
+        if not dry_run:
+            self._remember(api_version, kind, written)
+        return written
+
+    def _remember(self, api_version: str | None, kind: str | None, written: Any) -> None:
+        """Keep a bookkeeping object as our write returned it (see the module docstring)."""
+        entries = self._entries.get()
+        if entries is None or (api_version, kind) not in BOOKKEEPING_KINDS or not isinstance(written, dict):
+            return
+        meta = written.get("metadata")
+        if not isinstance(meta, dict) or not meta.get("name"):
+            return
+        with self._lock:
+            entries[("get", api_version, kind, meta["name"], meta.get("namespace"))] = copy_json(written)
 
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict:
         return self._read(("get", api_version, kind, name, namespace),
@@ -125,17 +146,18 @@ class RequestCachedCluster:
 
     def create(self, obj: dict, *, dry_run: bool = False) -> dict:
         return self._write(obj.get("apiVersion"), obj.get("kind"),
-                           lambda: self.inner.create(obj, dry_run=dry_run), _name_of(obj))
+                           lambda: self.inner.create(obj, dry_run=dry_run), _name_of(obj), dry_run=dry_run)
 
     def replace(self, obj: dict, *, dry_run: bool = False, subresource: str | None = None) -> dict:
         return self._write(obj.get("apiVersion"), obj.get("kind"),
-                           lambda: self.inner.replace(obj, dry_run=dry_run, subresource=subresource), _name_of(obj))
+                           lambda: self.inner.replace(obj, dry_run=dry_run, subresource=subresource), _name_of(obj),
+                           dry_run=dry_run)
 
     def patch(self, api_version: str, kind: str, name: str, namespace: str | None, patch: dict | list, *,
               patch_type: PatchType = "merge", subresource: str | None = None, dry_run: bool = False) -> dict:
         return self._write(api_version, kind, lambda: self.inner.patch(
             api_version, kind, name, namespace, patch, patch_type=patch_type, subresource=subresource,
-            dry_run=dry_run), name or None)
+            dry_run=dry_run), name or None, dry_run=dry_run)
 
     def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None, *,
                grace_period_seconds: int | None = None, propagation_policy: str | None = None,
