@@ -635,7 +635,7 @@ def main() -> None:
     parser.add_argument("--mesh-runs", type=int, default=23)
     parser.add_argument("--mesh-warmup", type=int, default=3)
     parser.add_argument("--seed", type=int, default=5)
-    parser.add_argument("--client", choices=("raw", "httpx"), default="raw",
+    parser.add_argument("--client", choices=("lean", "httpx"), default="lean",
                         help="the throughput load generator: lean HTTP/1.1 on asyncio streams (default) or one "
                              "async httpx client (the instrument before 2026-11-22; it takes a core of its own)")
     parser.add_argument("--policy-source", choices=("cluster", "files"), default="cluster",
