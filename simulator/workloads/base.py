@@ -26,7 +26,7 @@ from .. import randomness
 from ..world.table import PodTable
 
 __all__ = ["WorkloadModel", "RowParams", "Schedule", "Trajectory", "MIB", "draw_between", "draw_between_premixed",
-           "spans", "visible_counts", "renewal_times", "running_total", "WIDE_ROWS"]
+           "spans", "visible_counts", "renewal_times", "running_total", "WIDE_ROWS", "SPANS_SHARED_MIN"]
 
 MIB = float(2**20)
 
@@ -190,12 +190,27 @@ class Trajectory:
         self.exit_code = np.zeros(r, dtype=np.int16) if exit_code is None else exit_code.astype(np.int16)
 
 
+SPANS_SHARED_MIN = 2048
+"""Cells from which ``spans`` computes the ticks after every start once per tick (below, the
+few more numpy calls cost more than they save)."""
+
+
 def spans(tbl: PodTable, rows: np.ndarray, T: np.ndarray, Tprev: np.ndarray,
           end: np.ndarray | None = None) -> np.ndarray:
     """(B, r): the part of each tick (Tprev, T] the container ran — max(T − max(Tprev, started), 0),
-    with T capped at ``end`` when given (the per-tick code's CPU accounting)."""
-    top = T[:, None] if end is None else np.minimum(T[:, None], end[None, :])
-    return np.maximum(top - np.maximum(Tprev[:, None], tbl.started[rows][None, :]), 0.0)
+    with T capped at ``end`` when given (the per-tick code's CPU accounting).
+
+    Ticks whose previous tick is at or after every start (all but the first few of a grid) are
+    the same for every column, max(T − Tprev, 0): computed once per tick and broadcast."""
+    started = tbl.started[rows]
+    if end is not None or len(T) * len(started) < SPANS_SHARED_MIN:
+        top = T[:, None] if end is None else np.minimum(T[:, None], end[None, :])
+        return np.maximum(top - np.maximum(Tprev[:, None], started[None, :]), 0.0)
+    k0 = int(np.searchsorted(Tprev, started.max(), side="left"))  # Tprev[k0:] ≥ every start (NaN: none)
+    out = np.empty((len(T), len(started)))
+    out[:k0] = np.maximum(T[:k0, None] - np.maximum(Tprev[:k0, None], started[None, :]), 0.0)
+    out[k0:] = np.maximum(T[k0:] - Tprev[k0:], 0.0)[:, None]
+    return out
 
 
 WIDE_ROWS = 256
@@ -226,9 +241,10 @@ def visible_counts(times: np.ndarray, T: np.ndarray) -> np.ndarray:
     m, r = times.shape
     if m == 0 or r == 0:
         return np.zeros((B, r), dtype=np.int64)
-    vis = np.searchsorted(T, times.ravel(), side="left").reshape(m, r)  # first tick that sees it
-    flat = (vis * r + np.arange(r)).ravel()
-    hist = np.bincount(flat, minlength=(B + 1) * r)[: B * r].reshape(B, r)
+    flat = np.searchsorted(T, times.ravel(), side="left").reshape(m, r)  # first tick that sees it …
+    flat *= r
+    flat += np.arange(r)  # … as a flat index into (B + 1, r), in place
+    hist = np.bincount(flat.ravel(), minlength=(B + 1) * r)[: B * r].reshape(B, r)
     return running_total(hist, out=hist)
 
 
@@ -247,7 +263,8 @@ def renewal_times(start: np.ndarray, lengths, until: float | np.ndarray, min_len
     n = min(int(span / max(min_length, 1e-9)) + 2, 4096)  # enough when every length ≥ min_length
     if chunk is not None and ended is not None:
         n = min(n, chunk)
-    E = np.cumsum(np.concatenate([start[None, :], lengths(0, n)]), axis=0)
+    E = np.concatenate([start[None, :], lengths(0, n)])
+    E = running_total(E, out=E)  # wide: row by row (the same additions as np.cumsum along axis 0)
     while r:
         short = E[-1] <= until  # shorter lengths (or a long span): draw more
         if ended is not None and short.any():
@@ -256,6 +273,7 @@ def renewal_times(start: np.ndarray, lengths, until: float | np.ndarray, min_len
             break
         if ended is not None:
             n = min(2 * n, 4096)
-        more = np.cumsum(np.concatenate([E[-1:], lengths(len(E) - 1, n)]), axis=0)[1:]
+        more = np.concatenate([E[-1:], lengths(len(E) - 1, n)])
+        more = running_total(more, out=more)[1:]
         E = np.concatenate([E, more])
     return E

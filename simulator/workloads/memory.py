@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import randomness
 from ..world.table import PodTable
-from .base import MIB, Schedule, Trajectory, WorkloadModel, renewal_times, spans, visible_counts
+from .base import MIB, Schedule, Trajectory, WorkloadModel, renewal_times, running_total, spans, visible_counts
 
 __all__ = ["MemoryLeak", "MemoryDegradation"]
 
@@ -70,7 +70,7 @@ class MemoryLeak(WorkloadModel):
                 counter = done0 + j
                 u = randomness.uniform_premixed(tbl.mkey[rows], counter)
                 frees = (counter > 0) & (u < P["free_probability"]) & (j >= need)
-                held = held0 + (j + 1) - np.cumsum(frees, axis=0)
+                held = held0 + (j + 1) - running_total(frees.astype(np.int64))  # np.cumsum's counts
                 memo.clear()
                 memo[C] = (base + held * chunk, held)
             return memo[C]

@@ -8,7 +8,6 @@ controller does) and from ordinals.
 from __future__ import annotations
 
 import json
-import uuid
 
 from ..randomness import derive_key
 
@@ -32,6 +31,7 @@ def template_hash(template: dict) -> str:
 
 
 def uid_for(*parts: object) -> str:
-    key = derive_key("uid", *parts)
-    key2 = derive_key("uid2", *parts)
-    return str(uuid.UUID(int=(key << 64) | key2))
+    """A uid from identity parts, formatted as ``str(uuid.UUID(int=...))`` formats it (two 64-bit
+    keys, the first the high half), without building a UUID object (one per pod)."""
+    h = "%016x%016x" % (derive_key("uid", *parts), derive_key("uid2", *parts))
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

@@ -203,6 +203,20 @@ def test_a_leak_that_needs_more_allocations_than_the_first_chunk_agrees_in_block
     _assert_same(run, _run(spec, blocks=False, seed=4))
 
 
+def test_a_leak_across_hundreds_of_containers_agrees_in_blocks(tmp_path):
+    """300 leaking containers: their allocation times and free counts are wide enough (≥
+    ``WIDE_ROWS`` columns, more in the probes) to be summed row by row, which must add the same
+    numbers in the same order as the per-tick code."""
+    from kubeskippy.simulator.workloads.base import WIDE_ROWS
+
+    spec = _scenario(tmp_path, hours=0.75)
+    spec["workloads"] = [{"name": "many", "model": "memory_leak", "replicas": 300, "resources": _RES,
+                          "params": {"chunk_mib": 25.0, "free_probability": 0.3, "free_min_chunks": 2.0}}]
+    run = _run(spec, blocks=True, seed=8)
+    assert 300 >= WIDE_ROWS and run.world.block_stats["kept"] > 300  # restarted and laid out ahead
+    _assert_same(run, _run(spec, blocks=False, seed=8))
+
+
 def test_a_pass_gives_its_generations_starts_and_exits_the_next_resource_versions_in_order():
     from kubeskippy.simulator.world.block import exit_versions
 

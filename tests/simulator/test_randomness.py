@@ -29,3 +29,32 @@ def test_a_premixed_key_draws_what_the_key_draws_for_that_purpose():
                           randomness.uniform(keys, 2, counters))
     assert not np.array_equal(randomness.uniform_premixed(randomness.premix(keys, 3), counters),
                               randomness.uniform(keys, 2, counters))
+
+
+def test_a_grid_of_draws_equals_each_keys_draws_one_counter_at_a_time():
+    """Counters shaped (C, 1) against keys (r,) broadcast to a new array; counters already (C, r)
+    are drawn in place: both are the draws of one key and one counter."""
+    premixed = randomness.premix(KEYS, 1)
+    column = np.arange(6)[:, None] * 1000
+    full = column + np.arange(3)[None, :]
+    for counters in (column, full):
+        grid = randomness.uniform_premixed(premixed, counters)
+        assert grid.shape == (6, 3)
+        for i in range(6):
+            for k in range(3):
+                one = randomness.uniform(KEYS[k:k + 1], 1, int(np.broadcast_to(counters, (6, 3))[i, k]))
+                assert grid[i, k] == one[0]
+    assert randomness.uniform_premixed(premixed, full)[5].tolist() == \
+        randomness.uniform(KEYS, 1, np.array([5000, 5001, 5002])).tolist()
+
+
+def test_a_uid_is_two_derived_keys_formatted_as_a_uuid_and_does_not_change():
+    import uuid
+
+    from kubeskippy.simulator.randomness import derive_key
+    from kubeskippy.simulator.world.naming import uid_for
+
+    for parts in [(1, "pod", "default", "web-abc12-xyz34", 7), (0, "node", "sim-node-1"), (2**40,)]:
+        high, low = derive_key("uid", *parts), derive_key("uid2", *parts)
+        assert uid_for(*parts) == str(uuid.UUID(int=(high << 64) | low))
+    assert uid_for(1, "pod", "default", "web-abc12-xyz34", 7) == "18630ba8-ef84-2b11-adaf-82fa013af959"  # reports stay the same across versions

@@ -147,3 +147,54 @@ def test_a_running_total_row_by_row_has_the_bits_of_numpys_cumulative_sum(shape,
     assert fresh.tobytes() == expected.tobytes() and fresh.dtype == expected.dtype
     in_place = running_total(a, out=a)
     assert in_place is a and a.tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("width", [3, 300])
+@pytest.mark.parametrize("chunked", [False, True])
+def test_renewal_times_are_the_sequential_sums_a_loop_would_make_wide_or_narrow(width, chunked):
+    """Times E[j+1] = E[j] + length, added one step after another (the per-tick code's order),
+    bit for bit — also when columns are wide enough to be summed row by row, and when drawn in
+    doubling chunks (the times do not depend on the chunking)."""
+    from kubeskippy.simulator.workloads.base import renewal_times
+
+    rng = np.random.default_rng(2)
+    start = rng.uniform(0, 1000, width)
+    table = rng.uniform(0.1, 9.9, (4096, width))  # fractional lengths: rounding shows
+
+    def lengths(j0, n):
+        return table[j0:j0 + n]
+
+    kwargs = {"chunk": 4, "ended": lambda E: np.zeros(E.shape[1], dtype=bool)} if chunked else {}
+    E = renewal_times(start, lengths, 1200.0, 0.1, **kwargs)
+    assert (E[-1] > 1200.0).all() and E.shape[1] == width
+    for c in range(width):
+        expected = [float(start[c])]
+        for j in range(len(E) - 1):
+            expected.append(expected[-1] + float(table[j, c]))
+        assert E[:, c].tolist() == expected
+
+
+@pytest.mark.parametrize("shared_from", [0, 2048])
+def test_the_part_of_each_tick_a_container_ran_is_the_per_tick_formula_bit_for_bit(monkeypatch, shared_from):
+    """``spans`` computes ticks after every start once per tick; the values must be the
+    per-tick code's max(T − max(Tprev, started), 0) for every cell, whatever the starts (before
+    the grid, inside it, on a tick, after it, never)."""
+    from types import SimpleNamespace
+
+    from kubeskippy.simulator.workloads import base
+    from kubeskippy.simulator.workloads.base import spans
+
+    monkeypatch.setattr(base, "SPANS_SHARED_MIN", shared_from)  # 0: every grid takes the shared ticks
+    rng = np.random.default_rng(3)
+    for trial in range(400):
+        W, r = int(rng.integers(1, 30)), int(rng.integers(1, 12))
+        T = np.sort(rng.choice(np.arange(0.0, 1500.0, 15.0), W, replace=False)) + rng.choice([0.0, 0.25])
+        Tprev = np.concatenate([[T[0] - 15.0], T[:-1]])
+        started = rng.uniform(T[0] - 60.0, T[-1] + 30.0, r)
+        if trial % 5 == 0:
+            started[rng.integers(0, r)] = rng.choice(Tprev)  # exactly on a previous tick
+        if trial % 7 == 0:
+            started[rng.integers(0, r)] = np.nan  # never started
+        expected = np.maximum(T[:, None] - np.maximum(Tprev[:, None], started[None, :]), 0.0)
+        got = spans(SimpleNamespace(started=started), np.arange(r), T, Tprev)
+        assert got.shape == expected.shape and got.tobytes() == expected.tobytes(), trial
