@@ -235,12 +235,17 @@ def test_the_echo_of_a_freshly_created_healing_action_does_not_start_a_second_dr
     assert [r.empty for r in seen] == [True]
 
 
-def test_a_step_whose_driver_died_before_claiming_it_is_recovered_by_the_sweep(world, monkeypatch):
-    _, _, plan = _setup(world)
+def _die_before_claiming(world: World, plan, monkeypatch) -> None:
+    """Execute ``plan`` with a replica that dies after creating its step, before claiming it."""
     rem = world.remediator()
     monkeypatch.setattr(rem, "_drive", lambda *a, **k: (_ for _ in ()).throw(_Crash()))
     with pytest.raises(_Crash):
         rem.execute(plan)
+
+
+def test_a_step_whose_driver_died_before_claiming_it_is_recovered_by_the_sweep(world, monkeypatch):
+    _, _, plan = _setup(world)
+    _die_before_claiming(world, plan, monkeypatch)
     (ha,) = world.healing_actions()
     assert ha["status"].get("phase") is None
     sweeper = world.remediator("replica-2")
@@ -271,11 +276,8 @@ def test_a_plan_redelivered_while_its_first_delivery_is_still_acting_is_told_to_
 
 
 def test_outcomes_of_a_step_recovered_by_the_sweep_carry_the_plans_attribution_for_learning(world, monkeypatch):
-    _, dep, plan = _setup(world)
-    rem = world.remediator()
-    monkeypatch.setattr(rem, "_drive", lambda *a, **k: (_ for _ in ()).throw(_Crash()))
-    with pytest.raises(_Crash):
-        rem.execute(plan)
+    _, _, plan = _setup(world)
+    _die_before_claiming(world, plan, monkeypatch)
     world.clock.advance(300)
     [outcome] = world.remediator("replica-2").recover_stalled().outcomes  # no plan in hand
     assert outcome.status == "executed"
