@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import AsyncContextManager, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from urllib.parse import urlsplit
 
 __all__ = ["LoadResult", "encode_request", "run_load", "run_load_httpx"]
@@ -67,13 +68,16 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
     return status
 
 
-async def run_load(url: str, requests: Sequence[tuple[Mapping[str, str], bytes]], *, concurrency: int,
-                   count: int, seconds: float) -> LoadResult:
-    """Send ``requests`` in turn (cycling) on ``concurrency`` connections until ``count`` were
-    sent or ``seconds`` passed; latency is first byte written → whole response read."""
-    parts = urlsplit(url)
-    host, port, path = parts.hostname or "127.0.0.1", parts.port or 80, parts.path or "/"
-    encoded = [encode_request(host, port, path, h, b) for h, b in requests]
+Send = Callable[[int], Awaitable[int]]
+"""Sends request ``i`` of the cycle on one connection; returns the response's status."""
+
+
+async def _closed_loop(connect: Callable[[], AsyncContextManager[Send]], count: int, concurrency: int,
+                       seconds: float) -> LoadResult:
+    """``concurrency`` workers, each on its own connection, sending requests 0, 1, 2, … in turn
+    until ``count`` were sent or ``seconds`` passed; latency is send → whole response read. One
+    bound for the whole round (a per-request timeout would cost a task per request): a server
+    that stops answering fails the round instead of hanging the benchmark."""
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     next_index = 0
@@ -81,24 +85,42 @@ async def run_load(url: str, requests: Sequence[tuple[Mapping[str, str], bytes]]
 
     async def worker() -> None:
         nonlocal next_index
-        reader, writer = await asyncio.open_connection(host, port)
-        try:
+        async with connect() as send:
             while next_index < count and time.perf_counter() < deadline:
-                raw = encoded[next_index % len(encoded)]
+                index = next_index
                 next_index += 1
                 t0 = time.perf_counter()
-                writer.write(raw)
-                status = await _read_response(reader)
+                status = await send(index)
                 latencies.append((time.perf_counter() - t0) * 1000)
                 statuses[status] = statuses.get(status, 0) + 1
+
+    started = time.perf_counter()
+    await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(concurrency))), seconds + 30)
+    return LoadResult(len(latencies), time.perf_counter() - started, latencies, statuses)
+
+
+async def run_load(url: str, requests: Sequence[tuple[Mapping[str, str], bytes]], *, concurrency: int,
+                   count: int, seconds: float) -> LoadResult:
+    """Send ``requests`` in turn (cycling) on ``concurrency`` keep-alive connections until
+    ``count`` were sent or ``seconds`` passed."""
+    parts = urlsplit(url)
+    host, port, path = parts.hostname or "127.0.0.1", parts.port or 80, parts.path or "/"
+    encoded = [encode_request(host, port, path, h, b) for h, b in requests]
+
+    @asynccontextmanager
+    async def connect() -> AsyncIterator[Send]:
+        reader, writer = await asyncio.open_connection(host, port)
+
+        async def send(index: int) -> int:
+            writer.write(encoded[index % len(encoded)])
+            return await _read_response(reader)
+
+        try:
+            yield send
         finally:
             writer.close()
 
-    started = time.perf_counter()
-    # One bound for the whole round (a per-request timeout would cost a task per request): a
-    # server that stops answering fails the round instead of hanging the benchmark.
-    await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(concurrency))), seconds + 30)
-    return LoadResult(len(latencies), time.perf_counter() - started, latencies, statuses)
+    return await _closed_loop(connect, count, concurrency, seconds)
 
 
 async def run_load_httpx(url: str, requests: Sequence[tuple[Mapping[str, str], bytes]], *, concurrency: int,
@@ -106,23 +128,14 @@ async def run_load_httpx(url: str, requests: Sequence[tuple[Mapping[str, str], b
     """The same closed loop through one async httpx client (the instrument before 2026-11-22)."""
     import httpx
 
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    next_index = 0
-    deadline = time.perf_counter() + seconds
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-        async def worker() -> None:
-            nonlocal next_index
-            while next_index < count and time.perf_counter() < deadline:
-                headers, body = requests[next_index % len(requests)]
-                next_index += 1
-                t0 = time.perf_counter()
-                response = await client.post(url, headers=headers, content=body)
-                latencies.append((time.perf_counter() - t0) * 1000)
-                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+        @asynccontextmanager
+        async def connect() -> AsyncIterator[Send]:
+            async def send(index: int) -> int:
+                headers, body = requests[index % len(requests)]
+                return (await client.post(url, headers=headers, content=body)).status_code
 
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
-    return LoadResult(len(latencies), elapsed, latencies, statuses)
+            yield send
+
+        return await _closed_loop(connect, count, concurrency, seconds)
