@@ -44,7 +44,7 @@ __all__ = [
 KINDS = ("restart", "scale", "patch", "delete", "rollback", "raise_limit", "cordon", "cordon_drain", "quarantine",
          "diagnostics", "notify", "custom")
 NON_MUTATING_KINDS = frozenset({"notify", "diagnostics"})
-CUSTOM_ACTIONS_ANNOTATION = "kubeskippy.io/custom-actions"  # the same key as remediate.naming.ANN_CUSTOM_ACTIONS
+CUSTOM_ACTIONS_ANNOTATION = "kubeskippy.io/custom-actions"  # remediate.naming re-exports it as ANN_CUSTOM_ACTIONS
 _ALIASES = {"drain": "cordon_drain", "raise_limits": "raise_limit", "capture_diagnostics": "diagnostics",
             "notify_only": "notify", "rollout_undo": "rollback"}
 

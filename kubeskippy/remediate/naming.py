@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 
 from ..events.model import Plan, PlannedAction, stable_id
+# On a HealingPolicy: params of custom actions. One key, defined with the policy vocabulary.
+from ..policy.action_kinds import CUSTOM_ACTIONS_ANNOTATION as ANN_CUSTOM_ACTIONS
 
 __all__ = [
     "MANAGED_BY",
@@ -53,7 +55,6 @@ ANN_WORKLOAD = "kubeskippy.io/workload"  # ObjectRef JSON: the ledger's key for 
 ANN_MODE = "kubeskippy.io/mode"
 ANN_APPROVAL_EXPIRES = "kubeskippy.io/approval-expires-at"
 ANN_ATTRIBUTION = "kubeskippy.io/attribution"  # OutcomeAttribution JSON: learning scores outcomes of later drives
-ANN_CUSTOM_ACTIONS = "kubeskippy.io/custom-actions"  # on a HealingPolicy: params of custom actions
 
 _LABEL_OK = re.compile(r"[^A-Za-z0-9._-]+")
 
