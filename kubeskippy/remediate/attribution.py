@@ -12,14 +12,14 @@ replica died — are scored the same way.
 
 from __future__ import annotations
 
-from typing import Callable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from ..events.model import Outcome, Plan
 from ..events.remediation import OutcomeAttribution
 from ..policy.action_kinds import action_kind
 from ..policy.model import HealingPolicy
 
-__all__ = ["attribute_outcomes", "plan_attributions", "with_attributions"]
+__all__ = ["plan_attributions", "with_attributions"]
 
 
 def plan_attributions(plan: Plan, policy: HealingPolicy | None) -> dict[str, OutcomeAttribution]:
@@ -53,8 +53,3 @@ def with_attributions(outcomes: Sequence[Outcome], plan_id: str,
         attributed.append(outcome.model_copy(update={"attribution": attribution}))
     return attributed
 
-
-def attribute_outcomes(outcomes: Sequence[Outcome], plan: Plan,
-                       policy_for: Callable[[str], HealingPolicy | None]) -> list[Outcome]:
-    """:func:`with_attributions` for ``plan``, its policy found by ``policy_for``."""
-    return with_attributions(outcomes, plan.id, plan_attributions(plan, policy_for(plan.finding.policy)))

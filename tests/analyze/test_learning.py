@@ -9,7 +9,7 @@ from kubeskippy.analyze import Diagnosis, EffectivenessStore, LearningConfig, Pl
 from kubeskippy.clock import ManualClock
 from kubeskippy.errors import TemporaryError
 from kubeskippy.events.model import ObjectRef, Outcome, RootCause, Verification, stable_id
-from kubeskippy.remediate.attribution import attribute_outcomes
+from kubeskippy.remediate.attribution import plan_attributions, with_attributions
 from kubeskippy.safety.memory_store import MemoryStore
 
 from .scenarios import memory_leak
@@ -85,7 +85,7 @@ def bare_outcome_for(plan, action: str, status: str = "executed") -> Outcome:
 
 def outcome_for(plan, action: str, status: str = "executed") -> Outcome:
     """As the remediate service answers the plan: attributed by the real attribution code."""
-    [outcome] = attribute_outcomes([bare_outcome_for(plan, action, status)], plan, {"shop/healing": policy()}.get)
+    [outcome] = with_attributions([bare_outcome_for(plan, action, status)], plan.id, plan_attributions(plan, policy()))
     return outcome
 
 

@@ -18,7 +18,7 @@ import sys
 import kubeskippy.services.remediate
 from kubeskippy.events.model import Finding, ObjectRef, Outcome, Plan, PlannedAction, RootCause
 from kubeskippy.policy.model import HealingPolicy
-from kubeskippy.remediate.attribution import attribute_outcomes
+from kubeskippy.remediate.attribution import plan_attributions, with_attributions
 
 policy = HealingPolicy.model_validate({
     "metadata": {"name": "heal", "namespace": "shop"},
@@ -34,7 +34,7 @@ plan = Plan(id="p", finding=finding, root_cause=RootCause(category="memory_limit
             actions=[PlannedAction(action="rollback-web", type="custom", target=pod, reason="x")])
 outcome = Outcome(id="o", plan_id="p", finding_fingerprint="fp", policy="shop/heal", action="rollback-web",
                   action_type="custom", target=pod, status="executed", at=0.0)
-[attributed] = attribute_outcomes([outcome], plan, {"shop/heal": policy}.get)
+[attributed] = with_attributions([outcome], plan.id, plan_attributions(plan, policy))
 print(attributed.attribution.action_kind)
 print(sorted(m for m in sys.modules if m.startswith("kubeskippy.analyze")))
 """
