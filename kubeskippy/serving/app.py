@@ -142,8 +142,9 @@ class FunctionApp:
         event_type = "unknown"
         status = 500
         try:
-            body = await read_body(scope, receive, self.max_body)
-            event = parse_http(header_map(scope), body)
+            headers = header_map(scope)
+            body = await read_body(scope, receive, self.max_body, headers)
+            event = parse_http(headers, body)
             event_type = event["type"]
             with correlation(function=self.name, ce_id=event["id"], ce_type=event_type,
                              fingerprint=_ext(event, EXT_FINGERPRINT), plan_id=_ext(event, EXT_PLAN_ID)):
