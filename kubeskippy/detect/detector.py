@@ -135,8 +135,11 @@ class Detector:
 
     # -- entry points -----------------------------------------------------------------------
 
-    def on_resource_event(self, event: ResourceEvent) -> list[Finding]:
-        """Findings caused by one object change; a delete, or a deleting object, yields none."""
+    def on_resource_event(self, event: ResourceEvent, *, cluster: Cluster | None = None) -> list[Finding]:
+        """Findings caused by one object change; a delete, or a deleting object, yields none.
+
+        ``cluster`` reads for this call instead of the detector's own (detect's event loop passes
+        one that refuses to read; see :mod:`kubeskippy.services.no_reads`)."""
         obj = event.obj
         if event.verb == "delete" or not isinstance(obj, dict) or is_being_deleted(obj):
             return []
@@ -149,13 +152,13 @@ class Detector:
             if record is None:
                 return []
             now = self._clock.now()
-            reader = ObjectReader(self._cluster, self._fanout)
+            reader = ObjectReader(self._cluster if cluster is None else cluster, self._fanout)
             breaches = self._event_record_breaches(record, reader, now)
         else:
             if self._conditions_for(kind, group, meta_of(obj).get("namespace") or "") is None:
                 return []
             now = self._clock.now()
-            reader = ObjectReader(self._cluster, self._fanout)
+            reader = ObjectReader(self._cluster if cluster is None else cluster, self._fanout)
             reader.remember(obj)
             breaches = self._condition_breaches(obj, reader, now)
         if not breaches:

@@ -130,6 +130,10 @@ class PolicySource:
                 self.generation += 1
             return list(self._policies)
 
+    def due(self) -> bool:
+        """Whether the next :meth:`policies` call re-reads them (from the cluster: I/O)."""
+        return time.monotonic() - self._read_at > self.ttl
+
     def by_key(self) -> dict[str, HealingPolicy]:
         """Policies by ``namespace/name`` (how findings and plans name them)."""
         return {f"{p.namespace}/{p.name}": p for p in self.policies()}

@@ -1,7 +1,15 @@
-"""detect: ApiServerSource events, alerts and sweeps in; findings out."""
+"""detect: ApiServerSource events, alerts and sweeps in; findings out.
+
+An ApiServerSource event is first decided on the function's event loop against a cluster that
+refuses to read (:mod:`.no_reads`): most events are dismissed without reading anything, and then
+cost no hand-over to a worker thread. An event whose decision reads (a breach needs its owners),
+the first event and any event while the policies are due for a re-read, alerts and sweeps are
+decided in a worker thread.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from typing import Any, Mapping, Sequence
 
@@ -15,6 +23,7 @@ from ..ingest.alertmanager import alert_event, decode_alertmanager_webhook
 from ..ingest.apiserver import decode_apiserver_event
 from ..serving.app import Route
 from .config import PolicySource, cluster_from_config, metrics_from_config
+from .no_reads import NO_READS, ReadNeeded
 
 __all__ = ["DetectService", "build", "PING_TYPE"]
 
@@ -43,6 +52,29 @@ class DetectService:
                 self._detector.set_policies(policies)
             self._generation = generation
             return self._detector
+
+    def current_detector(self) -> Detector | None:
+        """The detector if using it needs neither a policy re-read nor a recompile, else None."""
+        if self.policies.due():
+            return None
+        with self._lock:
+            if self._detector is None or self._generation != self.policies.generation:
+                return None
+            return self._detector
+
+    async def handle_async(self, event: Any) -> Sequence[Any]:
+        """:meth:`handle`, decided on the event loop when that reads nothing, else in a thread."""
+        ce = as_cloudevent(event)
+        detector = self.current_detector()
+        if detector is not None and ce["type"].startswith((APISERVER_RESOURCE_PREFIX, APISERVER_REF_PREFIX)):
+            try:
+                observed = decode_apiserver_event(ce, NO_READS, clock=self.clock)  # type: ignore[arg-type]
+                findings = detector.on_resource_event(observed, cluster=NO_READS)  # type: ignore[arg-type]
+            except ReadNeeded:
+                pass
+            else:
+                return [make_event(FINDING, f, function="detect") for f in findings]
+        return await asyncio.to_thread(self.handle, ce)
 
     def handle(self, event: Any) -> Sequence[Any]:
         ce = as_cloudevent(event)

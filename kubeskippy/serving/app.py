@@ -32,7 +32,10 @@ DEFAULT_MAX_BODY = 1024 * 1024
 
 
 class Service(Protocol):
-    """The core behind one function. ``handle`` is synchronous and runs in a worker thread."""
+    """The core behind one function. ``handle`` is synchronous and runs in a worker thread.
+
+    A service may also define ``async handle_async(event)``, then awaited instead of ``handle``;
+    it must never block the event loop (detect's decides there only what needs no I/O)."""
 
     def handle(self, event: Any) -> Sequence[Any]:
         """Decide on one CloudEvent; return the CloudEvents it produces (maybe none)."""
@@ -149,7 +152,10 @@ class FunctionApp:
             with correlation(function=self.name, ce_id=event["id"], ce_type=event_type,
                              fingerprint=_ext(event, EXT_FINGERPRINT), plan_id=_ext(event, EXT_PLAN_ID)):
                 started = time.perf_counter()
-                produced = list(await asyncio.to_thread(self._state.service.handle, event))
+                service = self._state.service
+                handle_async = getattr(service, "handle_async", None)
+                produced = list(await handle_async(event) if handle_async is not None
+                                else await asyncio.to_thread(service.handle, event))
                 self.metrics.decision_seconds.labels(self.name).observe(time.perf_counter() - started)
                 self._count(produced)
                 if len(produced) == 1:

@@ -63,6 +63,20 @@ async def test_one_produced_event_is_the_reply_as_a_cloudevent():
     assert parse_http(dict(response.headers), response.content)["id"] == "p1"
 
 
+async def test_a_service_with_handle_async_is_awaited_on_the_loop_instead_of_handle_in_a_thread():
+    app, service = make_app()
+    awaited: list = []
+
+    async def handle_async(event):
+        awaited.append(event["id"])
+        return [ce("io.kubeskippy.plan", "p2")]
+
+    service.handle_async = handle_async
+    response = await post(app, ce(event_id="e7"))
+    assert response.status_code == 200 and parse_http(dict(response.headers), response.content)["id"] == "p2"
+    assert awaited == ["e7"] and service.seen == []
+
+
 async def test_no_produced_event_is_an_empty_202():
     app, _ = make_app()
     response = await post(app, ce())
