@@ -54,13 +54,16 @@ class DetectService:
             return self._detector
 
     def current_detector(self) -> Detector | None:
-        """The detector if using it needs neither a policy re-read nor a recompile, else None."""
-        if self.policies.due():
+        """The detector if using it needs neither a policy re-read nor a recompile, else None.
+        Never waits: while a worker thread holds the lock (recompiling) the answer is None."""
+        if self.policies.due() or not self._lock.acquire(blocking=False):
             return None
-        with self._lock:
+        try:
             if self._detector is None or self._generation != self.policies.generation:
                 return None
             return self._detector
+        finally:
+            self._lock.release()
 
     async def handle_async(self, event: Any) -> Sequence[Any]:
         """:meth:`handle`, decided on the event loop when that reads nothing, else in a thread."""

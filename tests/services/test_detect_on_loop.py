@@ -109,3 +109,12 @@ def test_the_cluster_that_refuses_to_read_says_what_was_asked_and_offers_nothing
         NO_READS.list("v1", "Event")
     with pytest.raises(AttributeError, match="delete"):
         NO_READS.delete  # noqa: B018 - the attribute access is what is tested
+
+
+async def test_while_a_worker_thread_holds_the_detectors_lock_the_loop_does_not_wait_for_it(world, threads):
+    detect = service(world)
+    await detect.handle_async(update(world.healthy, "warm"))
+    threads.clear()
+    with detect._lock:  # as a worker recompiling the policies would
+        assert detect.current_detector() is None
+    assert detect.current_detector() is not None
