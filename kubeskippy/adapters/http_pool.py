@@ -1,23 +1,26 @@
-"""Keep-alive HTTP/1.1 connections to one origin, from the standard library (``http.client``).
+"""Keep-alive HTTP/1.1 connections to one origin, from the standard library (sockets and ``ssl``).
 
 Why not httpx, urllib3 or requests on the functions' path: importing httpx costs ~0.13 s (its
 CLI pulls in rich, click and pygments when they are installed, and they are: the kubeskippy CLI
-needs them), urllib3 ~50 ms, while ``http.client`` and ``ssl`` cost ~13 ms and func-python has
-already loaded ``ssl``. The Kubernetes adapter and the functions' publisher send small JSON
-bodies to one server each; that needs a thread-safe pool, timeouts, TLS and one retry when a
-kept-alive connection turns out to be closed, and nothing else. That retry goes out on a new
-connection (when the server dropped one idle connection it usually dropped all of them), and a
-connection idle for longer than ``max_idle_seconds`` (4 s; hypercorn and uvicorn close idle ones
-after 5 s) is closed instead of reused.
+needs them), urllib3 ~50 ms, while sockets and ``ssl`` are loaded already. The Kubernetes adapter
+and the functions' publisher send small JSON bodies to one server each; that needs a thread-safe
+pool, timeouts, TLS and one retry when a kept-alive connection turns out to be closed, and
+nothing else. That retry goes out on a new connection (when the server dropped one idle
+connection it usually dropped all of them), and a connection idle for longer than
+``max_idle_seconds`` (4 s; hypercorn and uvicorn close idle ones after 5) is closed instead of
+reused.
 
-No answer at all (refused, reset, timed out, TLS failure) raises :class:`NoAnswer`, an
-``OSError`` chained to the socket's exception; any HTTP answer is returned as an :class:`Answer`.
+Why not ``http.client`` either (the pool used it until 2026-11-22): its connection and response
+objects cost ~70 µs of CPU per request (a small GET to the API costs ~30 µs without them), and
+every function makes tens of API requests per event. :class:`_Connection` writes the request in
+one ``sendall`` and reads the answer with ``http.client``'s framing rules: the status line, 1xx
+answers skipped, Content-Length, chunked, or the body until the server closes; keep-alive unless
+``Connection: close`` (HTTP/1.0: unless ``keep-alive``). Header blocks are split by
+:func:`parse_header_lines`, which gives the same ``HTTPMessage`` as ``http.client``.
 
-Response headers are read by :class:`_PlainHeadersResponse`: ``http.client`` hands every header
-block to the ``email`` package's feed parser (~40 µs for six headers), while the headers real
-servers send here are plain ``Name: value`` lines (~7 µs split by hand). Anything else (folded
-lines, a line without a field name) still goes to the ``email`` parser, so the result is the
-same ``HTTPMessage`` either way.
+No answer at all (refused, reset, timed out, TLS failure, bytes that are not HTTP) raises
+:class:`NoAnswer`, an ``OSError`` chained to the socket's or parser's exception; any HTTP answer is
+returned as an :class:`Answer`.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from __future__ import annotations
 import email.parser
 import http.client
 import re
+import socket
 import ssl
 import threading
 import time
@@ -56,6 +60,16 @@ class Answer:
         return self.headers.get("Content-Type", "") or ""
 
 
+def _connect(address: tuple[str, int], timeout: float | None, source_address=None) -> socket.socket:
+    """``socket.create_connection`` with an ASCII host name passed as bytes: given a str,
+    ``getaddrinfo`` encodes it with the IDNA codec, whose first use imports ``encodings.idna``,
+    ``stringprep`` and ``unicodedata`` (~5 M instructions of a function's cold start) to turn
+    ``127.0.0.1`` or ``kubernetes.default.svc`` into the same bytes. Other names keep IDNA."""
+    host, port = address
+    return socket.create_connection((host.encode("ascii") if host.isascii() else host, port), timeout,
+                                    source_address)
+
+
 def split_timeout(timeout: Timeout) -> tuple[float | None, float | None]:
     if isinstance(timeout, tuple):
         return timeout[0], timeout[1]
@@ -66,20 +80,6 @@ _MAX_LINE = 65536  # http.client's limits for one header line and for the number
 _MAX_HEADERS = 100
 _FIELD_NAME = re.compile(r"[\x21-\x39\x3b-\x7e]+")
 """What the email parser accepts as a field name (printable ASCII but the colon)."""
-
-
-def _read_header_lines(fp) -> list[bytes]:
-    """The header block's lines up to and including the empty line (or EOF)."""
-    lines: list[bytes] = []
-    while True:
-        line = fp.readline(_MAX_LINE + 1)
-        if len(line) > _MAX_LINE:
-            raise http.client.LineTooLong("header line")
-        lines.append(line)
-        if len(lines) > _MAX_HEADERS:
-            raise http.client.HTTPException(f"got more than {_MAX_HEADERS} headers")
-        if line in (b"\r\n", b"\n", b""):
-            return lines
 
 
 def parse_header_lines(lines: list[bytes]) -> http.client.HTTPMessage:
@@ -101,52 +101,147 @@ def parse_header_lines(lines: list[bytes]) -> http.client.HTTPMessage:
     return email.parser.Parser(_class=http.client.HTTPMessage).parsestr(text)
 
 
-class _PlainHeadersResponse(http.client.HTTPResponse):
-    """``HTTPResponse`` whose header block is split by :func:`parse_header_lines`; everything
-    else (status line, 1xx skipping, chunked, Content-Length, keep-alive) is ``http.client``'s
-    own rule, restated because ``begin`` reads the headers through a module-level function."""
+class _BadAnswer(Exception):
+    """The bytes on the connection are not an HTTP/1.x answer."""
 
-    def begin(self) -> None:
-        if self.headers is not None:
-            return
+
+class _Stale(Exception):
+    """The connection ended before the first byte of an answer: on a reused connection, one the
+    server had already dropped (nothing was answered, so the request may go once more)."""
+
+
+_STALE_ERRORS = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+
+
+class _Connection:
+    """One HTTP/1.1 connection: a request written with one ``sendall``, its answer read from a
+    buffer that ``recv`` fills. Written out instead of ``http.client``, whose request and response
+    objects cost ~70 µs of CPU per request, three times the rest of a small GET to the API here
+    (docs/functions.md, "Session 5"); the framing rules are ``http.client``'s."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self._buffer = bytearray()
+        self._pos = 0
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def send(self, data: bytes) -> None:
+        self._buffer.clear()  # nothing of an earlier answer is left to read
+        self._pos = 0
+        self.sock.sendall(data)
+
+    def _fill(self) -> bool:
+        """More bytes into the buffer; False at the end of the stream."""
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            return False
+        self._buffer += chunk
+        return True
+
+    def readline(self) -> bytes:
+        """One line with its line ending; what is left (maybe b"") at the end of the stream."""
         while True:
-            version, status, reason = self._read_status()
-            if status != http.client.CONTINUE:
+            end = self._buffer.find(b"\n", self._pos)
+            if end >= 0:
+                line = bytes(self._buffer[self._pos:end + 1])
+                self._pos = end + 1
+                return line
+            if len(self._buffer) - self._pos > _MAX_LINE:
+                raise _BadAnswer("a line longer than 64 KiB")
+            if not self._fill():
+                line = bytes(self._buffer[self._pos:])
+                self._pos = len(self._buffer)
+                return line
+
+    def read(self, size: int) -> bytes:
+        while len(self._buffer) - self._pos < size:
+            if not self._fill():
+                raise _BadAnswer(f"the answer ended {size - (len(self._buffer) - self._pos)} bytes early")
+        data = bytes(self._buffer[self._pos:self._pos + size])
+        self._pos += size
+        return data
+
+    def read_to_end(self) -> bytes:
+        while self._fill():
+            pass
+        data = bytes(self._buffer[self._pos:])
+        self._pos = len(self._buffer)
+        return data
+
+    def header_lines(self) -> list[bytes]:
+        """The header block's lines up to and including the empty line (or the end)."""
+        lines: list[bytes] = []
+        while True:
+            line = self.readline()
+            lines.append(line)
+            if len(lines) > _MAX_HEADERS:
+                raise _BadAnswer(f"got more than {_MAX_HEADERS} headers")
+            if line in (b"\r\n", b"\n", b""):
+                return lines
+
+    def answer(self, method: str) -> tuple[Answer, bool]:
+        """The final answer (1xx skipped) and whether the connection must be closed after it."""
+        try:
+            line = self.readline()
+        except _STALE_ERRORS as err:
+            raise _Stale(f"{type(err).__name__}: {err}") from err
+        if not line:
+            raise _Stale("the server closed the connection without answering")
+        while True:
+            version, status, reason = _status_line(line)
+            if not 100 <= status < 200:
                 break
-            _read_header_lines(self.fp)  # a 100 Continue's headers
-        self.code = self.status = status
-        self.reason = reason.strip()
-        if version in ("HTTP/1.0", "HTTP/0.9"):
-            self.version = 10
-        elif version.startswith("HTTP/1."):
-            self.version = 11
+            self.header_lines()  # a 100 Continue's headers; the final answer follows
+            line = self.readline()
+        headers = parse_header_lines(self.header_lines())
+        chunked = (headers.get("transfer-encoding") or "").lower() == "chunked"
+        length = None if chunked else _content_length(headers.get("content-length"))
+        connection = (headers.get("connection") or "").lower()
+        will_close = "close" in connection if version == "HTTP/1.1" else "keep-alive" not in connection
+        if status in (204, 304) or method == "HEAD":
+            data = b""
+        elif chunked:
+            data = self._chunked()
+        elif length is not None:
+            data = self.read(length)
         else:
-            raise http.client.UnknownProtocol(version)
-        self.headers = self.msg = parse_header_lines(_read_header_lines(self.fp))
-        transfer_encoding = self.headers.get("transfer-encoding")
-        self.chunked = bool(transfer_encoding) and transfer_encoding.lower() == "chunked"
-        self.chunk_left = None
-        self.will_close = self._check_close()
-        self.length = None
-        length = self.headers.get("content-length")
-        if length and not self.chunked:
+            data, will_close = self.read_to_end(), True  # the body ends when the server closes
+        return Answer(status, reason, headers, data), will_close
+
+    def _chunked(self) -> bytes:
+        parts: list[bytes] = []
+        while True:
+            size_line = self.readline()
             try:
-                self.length = int(length)
+                size = int(size_line.split(b";", 1)[0].strip(), 16)
             except ValueError:
-                self.length = None
-            else:
-                if self.length < 0:
-                    self.length = None
-        if status in (http.client.NO_CONTENT, http.client.NOT_MODIFIED) or 100 <= status < 200 \
-                or self._method == "HEAD":
-            self.length = 0
-        if not self.will_close and not self.chunked and self.length is None:
-            self.will_close = True  # the body ends when the server closes
+                raise _BadAnswer(f"a bad chunk size {size_line[:40]!r}") from None
+            if size == 0:
+                self.header_lines()  # trailers
+                return b"".join(parts)
+            parts.append(self.read(size))
+            self.read(2)  # the chunk's CRLF
 
 
-# Failures on a kept-alive connection the server had already closed: nothing was answered, so
-# the request is sent once more on a new connection (as urllib3 and Go's net/http do).
-_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+def _status_line(line: bytes) -> tuple[str, int, str]:
+    text = line.decode("iso-8859-1").rstrip("\r\n")
+    version, _, rest = text.partition(" ")
+    code, _, reason = rest.partition(" ")
+    if not version.startswith("HTTP/1.") or len(code) != 3 or not code.isdigit():
+        raise _BadAnswer(f"not an HTTP/1.x status line: {text[:80]!r}")
+    return version, int(code), reason.strip()
+
+
+def _content_length(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        length = int(value)
+    except ValueError:
+        return None
+    return length if length >= 0 else None
 
 
 class HttpPool:
@@ -167,22 +262,26 @@ class HttpPool:
         self._ssl = (ssl_context or ssl.create_default_context()) if parts.scheme == "https" else None
         self._max_idle = max_idle
         self._max_idle_seconds = max_idle_seconds
-        self._idle: list[tuple[http.client.HTTPConnection, float]] = []  # (connection, idle since)
+        self._idle: list[tuple[_Connection, float]] = []  # (connection, idle since)
         self._lock = threading.Lock()
+        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 literal, as in the URL
+        default_port = 443 if parts.scheme == "https" else 80
+        self._host_line = f"Host: {host}\r\n" if self.port == default_port else f"Host: {host}:{self.port}\r\n"
 
-    def _new(self, timeout: Timeout) -> http.client.HTTPConnection:
+    def _new(self, timeout: Timeout) -> _Connection:
         connect, read = split_timeout(timeout)
-        if self._ssl is not None:
-            conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-                self.host, self.port, timeout=connect, context=self._ssl)
-        else:
-            conn = http.client.HTTPConnection(self.host, self.port, timeout=connect)
-        conn.response_class = _PlainHeadersResponse
-        conn.connect()
-        conn.sock.settimeout(read)
-        return conn
+        sock = _connect((self.host, self.port), connect)
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self._ssl is not None:
+                sock = self._ssl.wrap_socket(sock, server_hostname=self.host)
+            sock.settimeout(read)
+        except BaseException:
+            sock.close()
+            raise
+        return _Connection(sock)
 
-    def _take(self, timeout: Timeout, *, fresh: bool = False) -> tuple[http.client.HTTPConnection, bool]:
+    def _take(self, timeout: Timeout, *, fresh: bool = False) -> tuple[_Connection, bool]:
         """An idle connection (reused=True) or a new one. Connections idle longer than
         ``max_idle_seconds`` are closed rather than reused: servers drop idle keep-alives after a
         few seconds (hypercorn and uvicorn after 5), and a request sent as they do may be lost."""
@@ -202,40 +301,63 @@ class HttpPool:
         conn.sock.settimeout(split_timeout(timeout)[1])
         return conn, True
 
-    def _give_back(self, conn: http.client.HTTPConnection) -> None:
+    def _give_back(self, conn: _Connection) -> None:
         with self._lock:
             if len(self._idle) < self._max_idle:
                 self._idle.append((conn, time.monotonic()))
                 return
         conn.close()
 
+    def _head(self, method: str, target: str, body: bytes | None, headers: Mapping[str, str] | None) -> bytes:
+        """The request line and headers as ``http.client`` writes them: Host, Accept-Encoding
+        identity unless given, Content-Length for a body (0 for a POST, PUT or PATCH without)."""
+        if any(c in target for c in " \r\n\t\x00") or not method.isalpha():
+            raise ValueError(f"not a request line: {method!r} {target!r}")
+        given = {k.lower() for k in headers or ()}
+        parts = [f"{method} {target} HTTP/1.1\r\n"]
+        if "host" not in given:
+            parts.append(self._host_line)
+        if "accept-encoding" not in given:
+            parts.append("Accept-Encoding: identity\r\n")
+        if "content-length" not in given and (body is not None or method in ("POST", "PUT", "PATCH")):
+            parts.append(f"Content-Length: {len(body or b'')}\r\n")
+        for name, value in (headers or {}).items():
+            if "\n" in name or "\n" in str(value) or "\r" in name or "\r" in str(value):
+                raise ValueError(f"a header may not contain a line break: {name!r}")
+            parts.append(f"{name}: {value}\r\n")
+        parts.append("\r\n")
+        return "".join(parts).encode("latin-1")
+
     def request(self, method: str, target: str, *, body: bytes | None = None,
                 headers: Mapping[str, str] | None = None, timeout: Timeout = (5.0, 30.0)) -> Answer:
         """Send one request (``target``: path and query) and read the whole answer. Raises
         :class:`NoAnswer` when there is none."""
+        head = self._head(method, target, body, headers)
         for attempt in (1, 2):
             conn, reused = None, False
             try:
                 conn, reused = self._take(timeout, fresh=attempt > 1)
-                conn.request(method, target, body=body, headers=dict(headers or {}))
-                response = conn.getresponse()
-                data = response.read()
-            except _STALE as err:
+                try:
+                    conn.send(head + body if body else head)
+                except _STALE_ERRORS as err:
+                    raise _Stale(f"{type(err).__name__}: {err}") from err
+                answer, will_close = conn.answer(method)
+            except _Stale as err:
                 if conn is not None:
                     conn.close()
                 if reused and attempt == 1:
                     self.close()  # its idle siblings were most likely closed by the server too
                     continue
-                raise NoAnswer(f"{type(err).__name__}: {err}") from err
-            except (OSError, http.client.HTTPException) as err:
+                raise NoAnswer(str(err)) from (err.__cause__ or err)
+            except (OSError, _BadAnswer) as err:
                 if conn is not None:
                     conn.close()
                 raise NoAnswer(f"{type(err).__name__}: {err}") from err
-            if response.will_close:
+            if will_close:
                 conn.close()
             else:
                 self._give_back(conn)
-            return Answer(response.status, response.reason, response.headers, data)
+            return answer
         raise AssertionError("unreachable")  # pragma: no cover
 
     def close(self) -> None:

@@ -204,3 +204,49 @@ def test_a_connection_idle_longer_than_allowed_is_not_reused():
         assert server.connections == 2
     finally:
         server.close()
+
+
+def test_an_ascii_host_name_is_resolved_without_loading_the_idna_codec():
+    """getaddrinfo encodes a str host with IDNA, whose first use imports encodings.idna, stringprep
+    and unicodedata (~5 M instructions of a cold start); the pool hands it ASCII bytes instead."""
+    import subprocess
+    import sys
+
+    server = RawServer(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    code = ("import sys\n"
+            "from kubeskippy.adapters.http_pool import HttpPool\n"
+            f"answer = HttpPool({server.url.replace('127.0.0.1', 'localhost')!r}).request('GET', '/')\n"
+            "print(answer.status, answer.data, 'encodings.idna' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    server.close()
+    assert out.strip() == "200 b'ok' False"
+    assert server.requests[0].startswith(b"GET / HTTP/1.1\r\nHost: localhost:")
+
+
+@pytest.mark.parametrize("method, target, body, headers", [
+    ("GET", "/api/v1/namespaces/a/pods/p?x=1", None, {"Accept": "application/json", "User-Agent": "kubeskippy"}),
+    ("POST", "/", b'{"a": 1}', {"Content-Type": "application/json", "ce-id": "1"}),
+    ("PUT", "/x", None, {}),
+    ("DELETE", "/x", b"{}", {"Accept-Encoding": "gzip"}),
+])
+def test_a_request_is_written_byte_for_byte_as_http_client_writes_it(method, target, body, headers):
+    ok = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+    server = RawServer(ok, ok)
+    HttpPool(server.url).request(method, target, body=body, headers=headers)
+    reference = http.client.HTTPConnection("127.0.0.1", int(server.url.rsplit(":", 1)[1]))
+    reference.request(method, target, body=body, headers=headers)
+    reference.getresponse().read()
+    reference.close()
+    server.close()
+    assert server.requests[0] == server.requests[1]
+
+
+def test_a_line_break_in_a_header_or_the_target_is_refused_before_anything_is_sent():
+    server = RawServer(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+    pool = HttpPool(server.url)
+    with pytest.raises(ValueError, match="line break"):
+        pool.request("GET", "/", headers={"X-Evil": "a\r\nX-Injected: 1"})
+    with pytest.raises(ValueError, match="request line"):
+        pool.request("GET", "/ HTTP/1.1\r\nX-Injected: 1")
+    server.close()
+    assert server.connections == 0
