@@ -40,6 +40,8 @@ def test_header_blocks_give_the_same_message_as_http_client(block):
     assert ours.items() == theirs.items()
     assert ours.get("content-type") == theirs.get("Content-Type")
     assert ours.get_all("set-cookie") == theirs.get_all("Set-Cookie")
+    assert ours.keys() == theirs.keys() and ours.values() == theirs.values() and len(ours) == len(theirs)
+    assert ("X-LATER" in ours) == ("X-LATER" in theirs) and ours["x-missing"] is theirs["x-missing"] is None
 
 
 class RawServer:
@@ -250,3 +252,19 @@ def test_a_line_break_in_a_header_or_the_target_is_refused_before_anything_is_se
         pool.request("GET", "/ HTTP/1.1\r\nX-Injected: 1")
     server.close()
     assert server.connections == 0
+
+
+def test_a_request_loads_neither_http_client_nor_the_email_package():
+    """func-python imports neither; http.client and email cost ~25 M instructions of a cold start."""
+    import subprocess
+    import sys
+
+    server = RawServer(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok")
+    code = ("import sys\n"
+            "from kubeskippy.adapters.http_pool import HttpPool\n"
+            f"answer = HttpPool({server.url!r}).request('GET', '/')\n"
+            "print(answer.status, answer.content_type, sorted(m for m in sys.modules\n"
+            "      if m == 'http.client' or m == 'email' or m.startswith('email.')))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    server.close()
+    assert out.strip() == "200 text/plain []"
