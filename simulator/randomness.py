@@ -17,7 +17,7 @@ import hashlib
 
 import numpy as np
 
-__all__ = ["derive_key", "mix64", "premix", "uniform", "uniform_premixed", "randint", "uniform_scalar"]
+__all__ = ["derive_key", "key_of_joined", "key_prefix", "mix64", "premix", "uniform", "uniform_premixed", "randint", "uniform_scalar"]
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -32,8 +32,19 @@ _TWO53 = float(2**53)
 def derive_key(*parts: object) -> int:
     """A 64-bit key from any identity parts (seed, names, ordinals): stable across runs and
     Python versions (unlike ``hash``)."""
-    raw = "\x1f".join(map(str, parts)).encode()
-    return int.from_bytes(hashlib.blake2b(raw, digest_size=8).digest(), "little")
+    return key_of_joined("\x1f".join(map(str, parts)))
+
+
+def key_of_joined(joined: str) -> int:
+    """``derive_key`` of parts already joined with ``"\x1f"`` (``key_prefix(...) + str(last)``):
+    creating many pods, the parts they share are joined once."""
+    return int.from_bytes(hashlib.blake2b(joined.encode(), digest_size=8).digest(), "little")
+
+
+def key_prefix(*parts: object) -> str:
+    """The joined form of leading parts, for ``key_of_joined(key_prefix(a, b) + str(c))`` ==
+    ``derive_key(a, b, c)``."""
+    return "".join(f"{part}\x1f" for part in parts)
 
 
 def mix64(x: np.ndarray) -> np.ndarray:

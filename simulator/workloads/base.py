@@ -241,6 +241,8 @@ def visible_counts(times: np.ndarray, T: np.ndarray) -> np.ndarray:
     m, r = times.shape
     if m == 0 or r == 0:
         return np.zeros((B, r), dtype=np.int64)
+    if B == 1:  # a one-tick grid (a probe's): the times at or before it, counted (NaN: never)
+        return np.count_nonzero(times <= T[0], axis=0)[None, :].astype(np.int64, copy=False)
     flat = np.searchsorted(T, times.ravel(), side="left").reshape(m, r)  # first tick that sees it …
     flat *= r
     flat += np.arange(r)  # … as a flat index into (B + 1, r), in place

@@ -50,8 +50,16 @@ class Frames:
         self.cstate = self.lt_reason = np.zeros((0, n), dtype=np.int8)
         self.exit_ticks = np.zeros(0, dtype=np.int64)  # one entry per container exit: its tick …
         self.exit_rows = np.zeros(0, dtype=np.int64)  # … and row
-        self.exited = np.zeros((0, n), dtype=bool)  # exit ticks (the last terminated state changes there)
+        self.lt0 = np.zeros(n, dtype=np.int8)  # each row's last terminated reason at the block's start
         self.step: float | None = None  # seconds per tick when every tick is a whole, evenly spaced second
+        # the error ratio and latency of each row at the block's start (what its frames' cells hold
+        # until written), and whether any cell of the error frame was written with another value
+        self.err0 = self.lat0 = np.zeros(n)
+        self.err_changed = False
+
+    def no_errors(self) -> bool:
+        """Is every cell of the error-ratio frame +0.0 (no request fails all block)?"""
+        return not self.err_changed and not self.err0.view(np.uint64).any()
 
 
 def advance_block(world: "World", T: np.ndarray) -> Frames:
@@ -66,12 +74,13 @@ def advance_block(world: "World", T: np.ndarray) -> Frames:
     whole = bool(np.all(d == d[0]) and d[0] > 0 and np.all(T == np.floor(T)) and abs(T[-1]) < 2.0**40)
     f.step = float(d[0]) if whole else None  # whole seconds, evenly spaced: incarnations may be moved by ticks
     f.mem = np.repeat(tbl.mem[None, :n], B, axis=0)
-    f.err = np.repeat(tbl.err[None, :n], B, axis=0)
-    f.lat = np.repeat(tbl.lat[None, :n], B, axis=0)
+    f.err0, f.lat0 = tbl.err[:n].copy(), tbl.lat[:n].copy()
+    f.err = np.repeat(f.err0[None, :], B, axis=0)
+    f.lat = np.repeat(f.lat0[None, :], B, axis=0)
     f.ready = np.repeat(tbl.ready[None, :n], B, axis=0)
     f.cstate = np.repeat(tbl.cstate[None, :n], B, axis=0)
     f.lt_reason = np.repeat(tbl.lt_reason[None, :n], B, axis=0)
-    f.exited = np.zeros((B, n), dtype=bool)
+    f.lt0 = tbl.lt_reason[:n].copy()
     acc = _Accumulators(B, n)
     restarts0 = tbl.restarts[:n].copy()
     oom_times_before = len(world.stats.oom_times)
@@ -110,6 +119,9 @@ def advance_block(world: "World", T: np.ndarray) -> Frames:
                                 np.full(len(again[0]), reach, dtype=np.int64)])
 
     exit_ticks, exit_rows, oom_at = acc.exit_ticks, acc.exit_rows, acc.oom_at
+    if exit_ticks:
+        f.exit_ticks = np.concatenate(exit_ticks)
+        f.exit_rows = np.concatenate(exit_rows)
     _fill_forward(f)
     _count_requests(world, f, acc)
     # counters: the value before the block plus the increments, added tick by tick (in place)
@@ -121,9 +133,6 @@ def advance_block(world: "World", T: np.ndarray) -> Frames:
     tbl.cpu_total[:n] = f.cpu_total[-1]
     tbl.req_total[:n] = f.req_total[-1]
     tbl.err_total[:n] = f.err_total[-1]
-    if exit_ticks:
-        f.exit_ticks = np.concatenate(exit_ticks)
-        f.exit_rows = np.concatenate(exit_rows)
     if oom_at:  # the per-tick code appends OOM kills tick by tick, rows ascending
         ticks = np.concatenate([t for t, _ in oom_at])
         rows_ = np.concatenate([r for _, r in oom_at])
@@ -155,7 +164,10 @@ def _count_requests(world: "World", f: Frames, acc: "_Accumulators") -> None:
         ks, rows, started = ks[late], rows[late], started[late]
         span = f.T[ks] - np.maximum(f.Tprev[ks], started)
         acc.req[ks, rows] = np.where(serving[ks, rows], rps * np.maximum(span, 0.0), 0.0)
-    acc.req_err = np.where(serving, acc.req * f.err, 0.0)
+    if f.no_errors() and np.isfinite(rps):
+        acc.req_err = np.zeros((B, n))  # every error ratio +0.0 all block: req × 0.0 is +0.0 (req finite, ≥ 0)
+    else:
+        acc.req_err = np.where(serving, acc.req * f.err, 0.0)
 
 
 def _hold(f: Frames, et: np.ndarray, er: np.ndarray, stop: np.ndarray) -> None:
@@ -170,18 +182,42 @@ def _hold(f: Frames, et: np.ndarray, er: np.ndarray, stop: np.ndarray) -> None:
     dst = ticks * f.n + rows  # flat indices into the (B, n) frames
     for name in ("mem", "err", "lat", "cstate", "ready"):
         frame = getattr(f, name)
-        np.put(frame, dst, np.repeat(frame[et, er], lengths))
+        held = frame[et, er]
+        if name in ("err", "lat") and _unchanged(held, f.err0[er] if name == "err" else f.lat0[er]):
+            continue  # the cells hold these values already (``_unchanged``)
+        np.put(frame, dst, np.repeat(held, lengths))
+        f.err_changed |= name == "err"
+
+
+def _unchanged(values: np.ndarray, initial: np.ndarray) -> bool:
+    """Are ``values``, to be written into cells of some rows of the error or latency frame, the
+    same bits as those rows' values at the block's start (``Frames.err0``/``lat0``)? Then the
+    write is skipped: the frames start as those values, and every (tick, row) cell is written
+    once at most in a block (an incarnation's ticks, its exit tick, the ticks until its restart;
+    incarnations of a row do not overlap), so the cells still hold them. Most models never set
+    errors or latency (they stay as a start leaves them), so most such writes are skipped."""
+    return values.view(np.uint64).tobytes() == initial.view(np.uint64).tobytes()
 
 
 def _fill_forward(f: Frames) -> None:
     """The last terminated reason changes at exits only: from an exit tick on, a row holds that
-    exit's (through the next incarnation), before its first exit the block's initial value."""
+    exit's (through the next incarnation), before its first exit the block's initial value.
+    Only rows with an exit whose reason differs from the row's initial one change: in the others
+    every cell holds the initial reason already (exit ticks hold their exit's, the same)."""
     B, n = len(f.T), f.n
-    stale = np.flatnonzero(f.exited.any(axis=0))  # rows with an exit in the block
+    et, er = f.exit_ticks, f.exit_rows
+    changes = np.zeros(n, dtype=bool)
+    changes[er[f.lt_reason[et, er] != f.lt0[er]]] = True
+    stale = np.flatnonzero(changes)  # rows whose reason changes in the block (not np.unique: its
+    # first call imports numpy.ma, ~17 ms)
     if not len(stale):
         return
+    at = np.minimum(np.searchsorted(stale, er), len(stale) - 1)
+    mine = stale[at] == er  # the exits of those rows, each at its row's place in ``stale``
+    exited = np.zeros((B, len(stale)), dtype=bool)
+    exited[et[mine], at[mine]] = True
     ks = np.arange(B)[:, None]
-    source = np.maximum.accumulate(np.where(f.exited[:, stale], ks, 0), axis=0)
+    source = np.maximum.accumulate(np.where(exited, ks, 0), axis=0)
     flat = (source * n + stale[None, :]).ravel()
     f.lt_reason[:, stale] = f.lt_reason.ravel().take(flat).reshape(B, len(stale))
 
@@ -246,7 +282,7 @@ def _trajectories(world: "World", mt: PodTable, cols: np.ndarray, first: np.ndar
     W = len(T)
     mem = np.empty((W, r))
     cpu = np.empty((W, r))
-    err = mt.err[cols][None, :]  # (1, r): constant unless a model sets it (then (W, r))
+    err = mt.err[cols][None, :]  # (1, r): constant unless a model sets it per tick (then (W, r))
     lat = mt.lat[cols][None, :]
     cores = np.empty(r)
     x = np.empty(r)
@@ -259,11 +295,13 @@ def _trajectories(world: "World", mt: PodTable, cols: np.ndarray, first: np.ndar
             sel = slice(int(sel[0]), int(sel[-1]) + 1)
         mem[:, sel] = traj.mem
         cpu[:, sel] = traj.cpu_inc
+        # error ratio and latency: kept (1, r) while every model answers constants (steady pods
+        # do), so the frames' cells are written per column or not at all (``_unchanged``)
         if traj.err is not None:
-            err = err if len(err) == W else np.repeat(err, W, axis=0)
+            err = err if len(err) == W or len(traj.err) == 1 else np.repeat(err, W, axis=0)
             err[:, sel] = traj.err
         if traj.lat is not None:
-            lat = lat if len(lat) == W else np.repeat(lat, W, axis=0)
+            lat = lat if len(lat) == W or len(traj.lat) == 1 else np.repeat(lat, W, axis=0)
             lat[:, sel] = traj.lat
         cores[sel] = traj.cores
         x[sel] = traj.exit_at
@@ -331,8 +369,7 @@ def _write(f: Frames, acc: _Accumulators, p: _Pass, cols: np.ndarray, rows: np.n
     if whole.all() and len(cols) == m:  # the common case: every row runs through the whole pass
         sub = (slice(lo, hi), rows)
         f.mem[sub] = p.mem
-        f.err[sub] = p.err
-        f.lat[sub] = p.lat
+        _write_columns(f, sub, p.err, p.lat, rows)
         f.cstate[sub] = RUNNING
         f.ready[sub] = k >= ready_tick - base
         acc.cpu[sub] = p.cpu  # no exit in the pass: every cell counts; no other pass writes them
@@ -340,8 +377,7 @@ def _write(f: Frames, acc: _Accumulators, p: _Pass, cols: np.ndarray, rows: np.n
         w = np.flatnonzero(whole)
         sub, pc = (slice(lo, hi), rows[w]), cols[w]
         f.mem[sub] = p.mem[:, pc]
-        f.err[sub] = p.err[:, pc]
-        f.lat[sub] = p.lat[:, pc]
+        _write_columns(f, sub, p.err[:, pc], p.lat[:, pc], rows[w])
         f.cstate[sub] = RUNNING
         f.ready[sub] = k >= (ready_tick - base)[w]
         acc.cpu[sub] = p.cpu[:, pc]
@@ -354,14 +390,27 @@ def _write(f: Frames, acc: _Accumulators, p: _Pass, cols: np.ndarray, rows: np.n
         dst = tick * f.n + rows[c]  # flat indices into the (B, n) frames, computed once
         src = kk * m + cols[c]  # … and into this pass's (W, m) matrices
         np.put(f.mem, dst, p.mem.take(src))
-        np.put(f.err, dst, p.err.take(src if len(p.err) > 1 else cols[c]))
-        np.put(f.lat, dst, p.lat.take(src if len(p.lat) > 1 else cols[c]))
+        for frame, values, initial in ((f.err, p.err, f.err0), (f.lat, p.lat, f.lat0)):
+            if len(values) == 1 and _unchanged(values[0, cols[part]], initial[rows[part]]):
+                continue  # constant per column and as the block started (``_unchanged``)
+            np.put(frame, dst, values.take(src if len(values) > 1 else cols[c]))
+            f.err_changed |= frame is f.err
         np.put(f.cstate, dst, RUNNING)
         np.put(f.ready, dst, tick >= ready_tick[c])
         np.put(acc.cpu, dst, p.cpu.take(src))
         gone = part[last[part] < hi]  # the exit tick's CPU counts too
         acc.cpu[last[gone], rows[gone]] = p.cpu[last[gone] - base[gone], cols[gone]]
     acc.segments.append((first, rows, started))  # for request counting (``_count_requests``)
+
+
+def _write_columns(f: Frames, sub: tuple, err: np.ndarray, lat: np.ndarray, rows: np.ndarray) -> None:
+    """The error and latency frames' cells ``sub`` (ticks × ``rows``), from (ticks × rows)
+    values or (1 × rows) constants — skipped where constants are what the cells hold."""
+    for frame, values, initial in ((f.err, err, f.err0), (f.lat, lat, f.lat0)):
+        if len(values) == 1 and _unchanged(values[0], initial[rows]):
+            continue
+        frame[sub] = values
+        f.err_changed |= frame is f.err
 
 
 def _settle(world: "World", p: _Pass, cols: np.ndarray, rows: np.ndarray) -> None:
@@ -414,7 +463,6 @@ def _exit(world: "World", f: Frames, acc: _Accumulators, rows: np.ndarray, et: n
     f.cstate[et, er] = cstate
     f.ready[et, er] = False
     f.lt_reason[et, er] = reason
-    f.exited[et, er] = True
     restart = np.minimum(np.maximum(np.searchsorted(f.T, due, side="left"), et + 1), B)
     return et, er, restart, due
 

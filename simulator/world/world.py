@@ -26,10 +26,10 @@ from kubeskippy.events.model import stable_id
 from kubeskippy.ingest.model import ResourceEvent
 from kubeskippy.jsoncopy import copy_json
 
-from ..randomness import derive_key, mix64
+from ..randomness import key_of_joined, key_prefix, mix64
 from ..scenario import Scenario, WorkloadSpec
 from ..workloads import new_models
-from .naming import safe_suffix, template_hash, uid_for
+from .naming import safe_suffix, template_hash, uid_for, uid_of_joined
 from .recorder import EventRecorder, Subject
 from .state import DeploymentState, NodeState, PodIdentity, ReplicaSetState
 from .table import BACKOFF, CREATING, NONE, REASON_COMPLETED, REASON_ERROR, REASON_OOM, RUNNING, TERMINATED, PodTable
@@ -301,14 +301,18 @@ class World:
         tbl = self.table
         container = rs.template["spec"]["containers"][0]["name"]
         rows, serials, ordinals, pkeys, names = [], [], [], [], []
+        # the identity parts every pod of the batch shares, joined once (``randomness.key_prefix``)
+        name_parts = key_prefix(self.seed, dep.namespace, dep.name)
+        key_parts = key_prefix(self.seed, "pod", dep.namespace, dep.name)
+        uid_parts = key_prefix(self.seed, "pod", dep.namespace)
         for _ in range(count):
             row = tbl.allocate()
             self._serial += 1
             serial = self._serial
             ordinal = dep.next_ordinal
             dep.next_ordinal += 1
-            name = f"{rs.name}-{safe_suffix(derive_key(self.seed, dep.namespace, dep.name, ordinal))}"
-            self.pods[serial] = PodIdentity(serial, name, dep.namespace, uid_for(self.seed, "pod", dep.namespace, name, serial),
+            name = f"{rs.name}-{safe_suffix(key_of_joined(name_parts + str(ordinal)))}"
+            self.pods[serial] = PodIdentity(serial, name, dep.namespace, uid_of_joined(f"{uid_parts}{name}\x1f{serial}"),
                                             dep.index, rs.index, container)
             self.row_of[serial] = row
             self.pod_names[(dep.namespace, name)] = serial
@@ -316,7 +320,7 @@ class World:
             rows.append(row)
             serials.append(serial)
             ordinals.append(ordinal)
-            pkeys.append(derive_key(self.seed, "pod", dep.namespace, dep.name, ordinal))
+            pkeys.append(key_of_joined(key_parts + str(ordinal)))
             names.append(name)
         r = np.array(rows, dtype=np.int64)
         tbl.alive[r] = True

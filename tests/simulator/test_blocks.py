@@ -289,3 +289,104 @@ def test_healing_runs_and_alert_rules_are_ticked_one_by_one(counted_blocks):
     healing = next(a for a in arms_for(sc) if a.heals)
     Run(sc, healing, 1, duration=600).execute()
     assert counted_blocks["blocks"] == 0
+
+
+@pytest.mark.parametrize("errors, chained", [(None, True), ("rising", True), ("constant", True), ("constant", False)])
+def test_error_and_latency_cells_left_as_a_block_found_them_are_not_rewritten_and_change_nothing(
+        monkeypatch, errors, chained):
+    """Models that answer a constant error ratio and latency (or none) leave those frames' cells
+    as the block started; a block skips writing them, and with every error ratio +0.0 all block
+    counts no failed requests without multiplying. "rising": errors appear inside blocks that
+    started with none (network degradation ramps from 0). "constant": steady pods failing 20 %
+    of requests, and flaky web pods OOM-killed by their memory spikes, whose restarted
+    incarnations answer constants other than what their rows held when the block started (an
+    exit leaves the error ratio at 0) — also in short blocks with one incarnation per pass, where
+    such an incarnation runs through later passes whole."""
+    from kubeskippy.simulator.world import block
+
+    counted, skipped, rose = [], [], []
+    count_requests, unchanged = block._count_requests, block._unchanged
+
+    def spy_count(world, f, acc):
+        count_requests(world, f, acc)
+        counted.append(not f.err_changed and not f.err0.any() and not acc.req_err.any())
+        rose.append(not f.err0.any() and f.err_changed and acc.req_err.any())
+
+    def spy_unchanged(values, initial):
+        same = unchanged(values, initial)
+        skipped.append(same)
+        return same
+
+    monkeypatch.setattr(block, "_count_requests", spy_count)
+    monkeypatch.setattr(block, "_unchanged", spy_unchanged)
+    if not chained:
+        monkeypatch.setattr(block, "CHAIN_GENERATIONS", 1)
+    if not chained or errors == "rising":
+        monkeypatch.setattr(runner_module, "BLOCK_CELLS", 20 * 30)  # blocks of about 30 ticks
+    tight = {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "500m", "memory": "64Mi"}}
+    workloads = [{"name": "leak", "model": "memory_leak", "replicas": 6, "resources": _RES},
+                 {"name": "crash", "model": "crash_loop", "replicas": 6, "resources": _RES},
+                 {"name": "steady", "model": "steady", "replicas": 4, "resources": _RES,
+                  "params": {"error_rate": 0.2 if errors == "constant" else 0.0, "latency": 0.25}}]
+    if errors == "constant":
+        workloads.append({"name": "flaky", "model": "flaky_web", "replicas": 4, "resources": tight})
+    if errors == "rising":
+        workloads.append({"name": "net", "model": "network_degradation", "replicas": 2, "resources": _RES})
+    spec = {"name": "quiet", "duration": "2h", "resolution": "15s", "signals": {"retention": "20m"},
+            "cluster": {"nodes": {"count": 1, "cpu": "64", "memory": "256Gi", "pods": 250}}, "workloads": workloads}
+    by_tick = _run(spec, blocks=False)
+    in_blocks = _run(spec, blocks=True)
+    _assert_same(in_blocks, by_tick)
+    assert sum(skipped) >= 5 and counted
+    assert all(counted) == (errors is None)  # the zero path only while no request can fail
+    assert any(rose) == (errors == "rising")  # a block that started without errors and met some
+    if errors == "constant":
+        assert in_blocks.world.stats.oom_kills.sum() > 10
+
+
+def test_the_last_terminated_reason_is_filled_forward_only_in_rows_whose_reason_changes():
+    """From each exit tick on, a row holds that exit's reason; before its first exit, the
+    block's initial one. Rows whose every exit repeats the initial reason hold it already and
+    are left alone (a sentinel in such a row survives); the others equal the fill of every row."""
+    from kubeskippy.simulator.world.block import Frames, _fill_forward
+
+    rng = np.random.default_rng(11)
+    for trial in range(50):
+        B, n = int(rng.integers(1, 40)), int(rng.integers(1, 12))
+        f = Frames(np.arange(1.0, B + 1), np.arange(0.0, B), n)
+        f.lt0 = rng.integers(0, 3, n).astype(np.int8)
+        f.lt_reason = np.repeat(f.lt0[None, :], B, axis=0)
+        exits = [(int(k), int(r)) for r in range(n) for k in sorted(rng.choice(B, min(B, int(rng.integers(0, 4))), replace=False))]
+        f.exit_ticks = np.array([k for k, _ in exits], dtype=np.int64)
+        f.exit_rows = np.array([r for _, r in exits], dtype=np.int64)
+        reasons = {}
+        for k, r in exits:
+            reasons[k, r] = f.lt0[r] if rng.random() < 0.5 else int(rng.integers(1, 4))
+            f.lt_reason[k, r] = reasons[k, r]
+        expected = f.lt_reason.copy()
+        for r in range(n):  # the per-tick code: the reason of the latest exit so far
+            for k in range(B):
+                if (k, r) not in reasons and k > 0:
+                    expected[k, r] = expected[k - 1, r]
+        quiet = [r for r in range(n) if all(reasons[k, q] == f.lt0[r] for k, q in reasons if q == r)]
+        for r in quiet:  # not a reachable state: it shows whether the row was rewritten
+            f.lt_reason[[k for k in range(B) if (k, r) not in reasons], r] = 9
+            expected[[k for k in range(B) if (k, r) not in reasons], r] = 9
+        _fill_forward(f)
+        np.testing.assert_array_equal(f.lt_reason, expected, err_msg=str(trial))
+
+
+def test_memory_exactly_at_the_incident_threshold_is_hot_in_blocks_as_tick_by_tick():
+    """The observer's memory percentage is (100 × memory) / limit in both paths; computed in
+    another order, 29 MiB of 100 Mi would be 28.999999999999996 % and miss a 29 % threshold."""
+    workloads = [{"name": "leak", "model": "memory_leak", "replicas": 2,
+                  "params": {"base_mib": 9.0, "chunk_mib": 10.0, "interval": 60.0},
+                  "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "500m", "memory": "100Mi"}}},
+                 {"name": "steady", "model": "steady", "replicas": 2, "resources": _RES}]
+    spec = {"name": "edge", "duration": "1h", "resolution": "15s", "signals": {"retention": "20m"},
+            "incidents": {"memory_percent": 29, "merge_gap": "15s"},
+            "cluster": {"nodes": {"count": 1, "cpu": "64", "memory": "256Gi", "pods": 250}}, "workloads": workloads}
+    by_tick, in_blocks = _run(spec, blocks=False), _run(spec, blocks=True)
+    _assert_same(in_blocks, by_tick)
+    hot = [i for i in _record(in_blocks)["incidents"] if "memory_or_errors" in i["causes"]]
+    assert hot and min(i["start"] for i in hot) < 60 * 3  # hot from 29 MiB (the second allocation) on

@@ -58,3 +58,28 @@ def test_a_uid_is_two_derived_keys_formatted_as_a_uuid_and_does_not_change():
         high, low = derive_key("uid", *parts), derive_key("uid2", *parts)
         assert uid_for(*parts) == str(uuid.UUID(int=(high << 64) | low))
     assert uid_for(1, "pod", "default", "web-abc12-xyz34", 7) == "18630ba8-ef84-2b11-adaf-82fa013af959"  # reports stay the same across versions
+
+
+def test_keys_and_uids_of_parts_joined_ahead_are_the_ones_of_the_parts():
+    """Pods are named with their shared identity parts joined once per batch; the keys, names
+    and uids must be what ``derive_key``/``uid_for`` give for the separate parts."""
+    from kubeskippy.simulator.randomness import derive_key, key_of_joined, key_prefix
+    from kubeskippy.simulator.scenario import parse_scenario
+    from kubeskippy.simulator.world.naming import safe_suffix, uid_for, uid_of_joined
+    from kubeskippy.simulator.world.world import World
+
+    for parts in [(1, "demo-apps", "web", 7), (12, "pod", "ns", "api", 0), (3,)]:
+        assert key_of_joined(key_prefix(*parts[:-1]) + str(parts[-1])) == derive_key(*parts)
+        assert uid_of_joined(key_prefix(*parts[:-1]) + str(parts[-1])) == uid_for(*parts)
+    spec = {"name": "names", "duration": "1m", "workloads": [{"name": "web", "model": "steady", "replicas": 3}]}
+    world = World(parse_scenario(spec), 5)
+    world.add_workloads()
+    tbl = world.table
+    for serial, pod in world.pods.items():
+        row = world.row_of[serial]
+        ordinal = int(tbl.ordinal[row])
+        rs = world.replicasets[int(tbl.rs[row])]
+        assert pod.name == f"{rs.name}-{safe_suffix(derive_key(5, pod.namespace, 'web', ordinal))}"
+        assert pod.uid == uid_for(5, "pod", pod.namespace, pod.name, serial)
+        assert int(tbl.pkey[row]) == derive_key(5, "pod", pod.namespace, "web", ordinal)
+    assert len(world.pods) == 3

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from kubeskippy.policy.loading import load_documents
@@ -110,3 +111,27 @@ def test_a_protected_workload_is_never_acted_on():
     assert record.metrics["actions"] == 0
     assert record.metrics["cluster_mutations"] == 0
     assert record.metrics["blocked_by_reason"].get("protected", 0) >= 1
+
+
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_the_observers_per_deployment_counts_are_bincounts_of_tick_and_deployment(shuffled):
+    """The observer counts (tick, Deployment) cells grouping columns by Deployment; it must equal
+    ``np.bincount`` over flat (tick, Deployment) indices — rows in Deployment order or not (pods
+    replaced), Deployments with no rows, no rows at all."""
+    from kubeskippy.simulator.observe import _DeploymentColumns
+
+    rng = np.random.default_rng(7)
+    B, K = 37, 9
+    deps = np.repeat(np.array([0, 1, 3, 4, 6, 7, 8]), rng.integers(1, 12, 7)).astype(np.int32)  # 2, 5 empty
+    if shuffled:
+        deps = rng.permutation(deps)
+    mask = rng.random((B, len(deps))) < 0.4
+    flat = np.arange(B)[:, None] * K + deps[None, :]
+    expected = np.bincount(flat[mask], minlength=B * K).reshape(B, K)
+    columns = _DeploymentColumns(deps, K)
+    assert (columns.order is None) == (not shuffled)
+    counts = columns.count(mask)
+    assert counts.dtype == expected.dtype and counts.tobytes() == expected.tobytes()
+    np.testing.assert_array_equal(columns.any(mask), expected > 0)
+    empty = _DeploymentColumns(np.zeros(0, dtype=np.int32), K)
+    assert empty.count(np.zeros((B, 0), dtype=bool)).shape == (B, K)

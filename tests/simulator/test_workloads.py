@@ -198,3 +198,30 @@ def test_the_part_of_each_tick_a_container_ran_is_the_per_tick_formula_bit_for_b
         expected = np.maximum(T[:, None] - np.maximum(Tprev[:, None], started[None, :]), 0.0)
         got = spans(SimpleNamespace(started=started), np.arange(r), T, Tprev)
         assert got.shape == expected.shape and got.tobytes() == expected.tobytes(), trial
+
+
+def test_changes_seen_by_one_tick_are_counted_as_on_any_grid_of_ticks():
+    """``visible_counts`` on a one-tick grid (a probe's) counts the times at or before the tick
+    directly; it must give what the general form gives — the first tick at or after each time,
+    counted per column — including times exactly on the tick, ±inf and NaN padding."""
+    from kubeskippy.simulator.workloads import base
+    from kubeskippy.simulator.workloads.base import visible_counts
+
+    def by_search(times, T):  # the general form, written out: a histogram of first seeing ticks
+        B, (m, r) = len(T), times.shape
+        first = np.searchsorted(T, times.ravel(), side="left").reshape(m, r)
+        return np.stack([(first <= k).sum(axis=0) for k in range(B)])
+
+    rng = np.random.default_rng(5)
+    for trial in range(200):
+        m, r = int(rng.integers(1, 80)), int(rng.integers(1, 40))
+        times = np.sort(rng.choice(np.arange(0.0, 300.0, 5.0), (m, r)), axis=0)
+        pad = rng.random((m, r)) < 0.2
+        times[pad] = rng.choice([np.inf, np.nan, -np.inf], int(pad.sum()))
+        T = np.array([float(rng.choice([times[0, 0] if np.isfinite(times[0, 0]) else 100.0, 150.0, 152.5]))])
+        got = visible_counts(times, T)
+        assert got.shape == (1, r) and got.dtype == np.int64, trial
+        np.testing.assert_array_equal(got, by_search(times, T), err_msg=str(trial))
+        wider = visible_counts(times, np.array([T[0], T[0] + 15.0]))  # the general path, for comparison
+        np.testing.assert_array_equal(got[0], wider[0], err_msg=str(trial))
+    assert base.visible_counts(np.zeros((0, 3)), np.array([1.0])).shape == (1, 3)
