@@ -69,15 +69,17 @@ class DetectService:
         """:meth:`handle`, decided on the event loop when that reads nothing, else in a thread."""
         ce = as_cloudevent(event)
         detector = self.current_detector()
-        if detector is not None and ce["type"].startswith((APISERVER_RESOURCE_PREFIX, APISERVER_REF_PREFIX)):
-            try:
-                observed = decode_apiserver_event(ce, NO_READS, clock=self.clock)  # type: ignore[arg-type]
-                findings = detector.on_resource_event(observed, cluster=NO_READS)  # type: ignore[arg-type]
-            except ReadNeeded:
-                pass
-            else:
-                return [make_event(FINDING, f, function="detect") for f in findings]
-        return await asyncio.to_thread(self.handle, ce)
+        if detector is None or not ce["type"].startswith((APISERVER_RESOURCE_PREFIX, APISERVER_REF_PREFIX)):
+            return await asyncio.to_thread(self.handle, ce)
+        try:
+            observed = decode_apiserver_event(ce, NO_READS, clock=self.clock)  # type: ignore[arg-type]
+        except ReadNeeded:  # a ref-mode event: the object itself must be read
+            return await asyncio.to_thread(self.handle, ce)
+        try:
+            findings = detector.on_resource_event(observed, cluster=NO_READS)  # type: ignore[arg-type]
+        except ReadNeeded:  # decided again where reads may block, from the decoded event
+            findings = await asyncio.to_thread(detector.on_resource_event, observed)
+        return [make_event(FINDING, f, function="detect") for f in findings]
 
     def handle(self, event: Any) -> Sequence[Any]:
         ce = as_cloudevent(event)

@@ -29,12 +29,13 @@ def world() -> Iterator[Cluster]:
 
 @pytest.fixture
 def threads(monkeypatch) -> list[str]:
-    """The type of every event handed to a worker thread."""
+    """What each call handed to a worker thread was about: a CloudEvent's type, or the decoded
+    change's verb and kind."""
     seen: list[str] = []
     real = detect_service.asyncio.to_thread
 
     async def watched(fn, event, *args):
-        seen.append(event["type"])
+        seen.append(event["type"] if hasattr(event, "get_attributes") else f"{event.verb} {event.obj['kind']}")
         return await real(fn, event, *args)
 
     monkeypatch.setattr(detect_service.asyncio, "to_thread", watched)
@@ -76,7 +77,7 @@ async def test_a_crash_looping_pod_is_decided_in_a_thread_with_the_same_finding_
     assert ids(findings) == ids(detect.handle(update(world.crashing, "c1")))
     assert [e["type"] for e in findings] == ["io.kubeskippy.finding"]
     assert findings[0].get_data()["owner_chain"][-1]["kind"] == "Deployment"  # its owners were read
-    assert threads == ["dev.knative.apiserver.resource.update"]
+    assert threads == ["update Pod"]  # the decoded change, not the CloudEvent again
 
 
 async def test_while_the_policies_are_due_for_a_re_read_every_event_goes_to_a_thread(world, threads):
