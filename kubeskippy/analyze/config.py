@@ -24,13 +24,15 @@ from __future__ import annotations
 
 import importlib
 import math
-from dataclasses import dataclass
-from typing import Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from ..clock import Clock, WallClock
 from ..errors import FieldError, InvalidInput
 from .diagnosis import Analyzer
 from .rules import RulesAnalyzer
+
+if TYPE_CHECKING:
+    from .llm_settings import LLMSettings
 
 __all__ = ["LLMSettings", "BACKENDS", "DEFAULT_URLS", "llm_settings_from_env", "analyzer_from_config"]
 
@@ -41,17 +43,13 @@ BACKENDS = {
 DEFAULT_URLS = {"ollama": "http://127.0.0.1:11434", "openai": "https://api.openai.com/v1"}
 
 
-@dataclass(frozen=True)
-class LLMSettings:
-    backend: str
-    model: str
-    url: str
-    api_key: str | None = None
-    api_version: str | None = None
-    timeout: float = 20.0
-    temperature: float = 0.1
-    max_tokens: int = 800
-    cache_ttl: float = 300.0
+def __getattr__(name: str) -> Any:
+    """``LLMSettings`` lives in ``llm_settings``, loaded only when a model is configured."""
+    if name == "LLMSettings":
+        from .llm_settings import LLMSettings
+
+        return LLMSettings
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _number(env: Mapping[str, str], key: str, default: float, lo: float, hi: float, errors: list[FieldError]) -> float:
@@ -92,6 +90,8 @@ def llm_settings_from_env(env: Mapping[str, str]) -> LLMSettings | None:
     cache_ttl = _number(env, "KUBESKIPPY_LLM_CACHE_TTL", 300.0, 0.0, 86400.0, errors)
     if errors:
         raise InvalidInput(errors, source="environment")
+    from .llm_settings import LLMSettings
+
     return LLMSettings(backend=backend, model=model, url=url, api_key=api_key,
                        api_version=env.get("KUBESKIPPY_LLM_API_VERSION") or None, timeout=timeout,
                        temperature=temperature, max_tokens=int(max_tokens), cache_ttl=cache_ttl)

@@ -7,7 +7,7 @@ and analyze's first events need none of them).
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from ..types import ChangeType, Timestamp, new_dict, new_list
 from .model import EventModel, ObjectRef
@@ -61,6 +61,10 @@ class Outcome(EventModel):
 class Verification(EventModel):
     """Whether the target became healthy after an action (io.kubeskippy.verification)."""
 
+    # Built on first use, not at import: remediate's first plan reports Outcomes only, and building
+    # Verification and Notification cost its cold start ~4 M instructions.
+    model_config = ConfigDict(defer_build=True)
+
     id: str
     plan_id: str
     outcome_id: str
@@ -74,6 +78,8 @@ class Verification(EventModel):
 
 class Notification(EventModel):
     """A message for people or their tooling (io.kubeskippy.notification)."""
+
+    model_config = ConfigDict(defer_build=True)  # see Verification
 
     id: str
     severity: Literal["info", "warning", "critical"] = "warning"

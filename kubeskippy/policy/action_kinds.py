@@ -57,7 +57,13 @@ CUSTOM_KEYWORDS: tuple[tuple[str, str], ...] = (
     (r"diagnos|capture|debug|snapshot|collect", "diagnostics"),
     (r"notif|alert|page|slack|email|escalat", "notify"),
 )
-_COMPILED = tuple((re.compile(p, re.IGNORECASE), kind) for p, kind in CUSTOM_KEYWORDS)
+
+
+@functools.cache
+def _keyword_patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
+    """CUSTOM_KEYWORDS compiled on first use: a custom action whose kind its policy declares never
+    needs them, and compiling the seven costs a function's cold start ~3 M instructions."""
+    return tuple((re.compile(p, re.IGNORECASE), kind) for p, kind in CUSTOM_KEYWORDS)
 
 
 def _patch_touches_limits(template: HealingActionTemplate) -> bool:
@@ -130,7 +136,7 @@ def action_kind(template: HealingActionTemplate, policy: HealingPolicy | None = 
         if declared:
             return declared
         text = f"{template.name} {template.description}"
-        for pattern, kind in _COMPILED:
+        for pattern, kind in _keyword_patterns():
             if pattern.search(text):
                 return kind
         return "custom"

@@ -22,7 +22,7 @@ _HOME = {
     "Reservation": "contract",
     "SafetyLedger": "contract",
     "Ledger": "ledger",
-    "LeaseView": "ledger",
+    "LeaseView": "lease_view",
     "MemoryStore": "memory_store",
     "protection_reason": "protection",
     "protection_reason_of": "protection",

@@ -14,7 +14,7 @@ from typing import Any, Callable, Generic, TypeVar
 
 from ..errors import APIConflict, PayloadTooLarge, TemporaryError
 from ..ports import Versioned, VersionedStore
-from .memory_store import record_size
+from .configmap_limits import record_size
 
 __all__ = ["Backoff", "Change", "update_record", "update_record_versioned", "Mutation", "UNREAD"]
 

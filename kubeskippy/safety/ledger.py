@@ -26,8 +26,7 @@ import random
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..clock import Clock
 from ..errors import FieldError, InvalidInput, Refused
@@ -41,6 +40,9 @@ from .windows import count_slots, give_back_slot, take_slot
 from .workload_state import (LEASE, LeaseClaim, finish_action, grant_lease, record_health,
                              release_lease)
 
+if TYPE_CHECKING:  # defined on first inspection, not on remediate's cold start
+    from .lease_view import LeaseView
+
 __all__ = ["Ledger", "LeaseView"]
 
 log = logging.getLogger(__name__)
@@ -52,15 +54,13 @@ _NOT_RUN: tuple[None, None] = (None, None)
 """A reservation write skipped because an earlier one failed (sequential mode)."""
 
 
-@dataclass(frozen=True)
-class LeaseView:
-    """A live lease as stored, for inspection (CLI, tests)."""
+def __getattr__(name: str) -> Any:
+    """``LeaseView`` lives in ``safety.lease_view``, loaded by the first inspection."""
+    if name == "LeaseView":
+        from .lease_view import LeaseView
 
-    workload: str
-    holder: str
-    step_id: str
-    acquired: float
-    expires: float
+        return LeaseView
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _validate(request: ActionRequest) -> None:
@@ -199,6 +199,8 @@ class Ledger:
 
     def active_leases(self, namespace: str | None) -> list[LeaseView]:
         """Live leases on workloads of one namespace (None: cluster-scoped workloads)."""
+        from .lease_view import LeaseView
+
         now = self._clock.now()
         out: list[LeaseView] = []
         for name in namespace_records(self._config, namespace):

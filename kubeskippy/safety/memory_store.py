@@ -17,22 +17,11 @@ from typing import Mapping
 
 from ..errors import APIConflict, APIError
 from ..ports import Versioned
+from .configmap_limits import CONFIGMAP_MAX_BYTES, record_size
 
 __all__ = ["MemoryStore", "StoreStats", "CONFIGMAP_KEY", "CONFIGMAP_MAX_BYTES", "record_size"]
 
 CONFIGMAP_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
-CONFIGMAP_MAX_BYTES = 1024 * 1024
-
-
-def record_size(data: Mapping[str, str]) -> int:
-    """Bytes of keys plus values (UTF-8): what counts against a ConfigMap's 1 MiB.
-
-    Runs on every write of a record that may hold thousands of entries, so the usual all-ASCII
-    case is counted with C-level loops only; anything else is encoded to count exactly."""
-    keys, values = data.keys(), data.values()
-    if all(map(str.isascii, keys)) and all(map(str.isascii, values)):
-        return sum(map(len, keys)) + sum(map(len, values))
-    return sum(len(k.encode()) + len(v.encode()) for k, v in data.items())
 
 
 @dataclass
