@@ -44,6 +44,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from .healing_action import HealingAction
+    from .load_results import LoadResult, LoadWarning
 
     Manifest = Union[HealingPolicy, HealingAction]
 
@@ -51,17 +52,6 @@ _KIND_NAMES = ("HealingPolicy", "HealingAction")
 LIST_KINDS = ("List", "HealingPolicyList", "HealingActionList")
 _GROUP = API_VERSION.split("/")[0]
 _MAX_PRUNE_ROUNDS = 5
-
-
-@dataclass(frozen=True)
-class LoadWarning(FieldError):
-    """A :class:`FieldError` that did not stop loading, with the document it came from."""
-
-    source: str = ""
-
-    def __str__(self) -> str:
-        where = f"{self.source}: " if self.source else ""
-        return where + FieldError.__str__(self)
 
 
 @dataclass
@@ -76,18 +66,6 @@ class DocumentResult:
     @property
     def ok(self) -> bool:
         return not self.errors
-
-
-@dataclass
-class LoadResult:
-    policies: list[HealingPolicy] = field(default_factory=list)
-    actions: list[HealingAction] = field(default_factory=list)
-    warnings: list[FieldError] = field(default_factory=list)
-
-    def extend(self, other: "LoadResult") -> None:
-        self.policies.extend(other.policies)
-        self.actions.extend(other.actions)
-        self.warnings.extend(other.warnings)
 
 
 class InvalidDocuments(InvalidInput):
@@ -219,6 +197,12 @@ def _model_of_kind(kind: str) -> "type[Manifest] | None":
 
 
 def __getattr__(name: str) -> Any:
+    if name in ("LoadWarning", "LoadResult"):  # defined on first use: a function's cold start needs neither
+        from . import load_results
+
+        value = getattr(load_results, name)
+        globals()[name] = value
+        return value
     if name == "KUBESKIPPY_KINDS":  # kind → model, built on first use (see _model_of_kind)
         kinds = {kind: _model_of_kind(kind) for kind in _KIND_NAMES}
         globals()[name] = kinds
@@ -245,8 +229,12 @@ def check_object(doc: Any, *, source: str, compat: bool = False) -> DocumentResu
     """Validate one manifest that is already a JSON object (an item the API server listed), with
     the same checks and messages as a YAML document, and no YAML parsing in between."""
     objects, errors, warnings = _check_object(doc, prefix="", compat=compat)
-    return DocumentResult(source=source, objects=objects if not errors else [], errors=errors,
-                          warnings=[LoadWarning(w.path, w.message, source=source) for w in warnings])
+    result = DocumentResult(source=source, objects=objects if not errors else [], errors=errors)
+    if warnings:
+        from .load_results import LoadWarning
+
+        result.warnings = [LoadWarning(w.path, w.message, source=source) for w in warnings]
+    return result
 
 
 def _result_from(reports: Iterable[DocumentResult]) -> LoadResult:
@@ -254,6 +242,8 @@ def _result_from(reports: Iterable[DocumentResult]) -> LoadResult:
     failures = [InvalidInput(r.errors, source=r.source) for r in reports if r.errors]
     if failures:
         raise InvalidDocuments(failures)
+    from .load_results import LoadResult
+
     result = LoadResult()
     for report in reports:
         for obj in report.objects:
