@@ -8,7 +8,11 @@ ready() that is false when start() failed, CloudEvent decoding with 400 naming t
 synchronous core code kept off the event loop, JSON logs with correlation ids, and metrics.
 """
 
-from .app import FunctionApp, Service, Route
+from .pydantic_plugins import install as _skip_pydantic_plugin_loader
+
+_skip_pydantic_plugin_loader()  # before any model is built (kubeskippy.serving.pydantic_plugins)
+
+from .app import FunctionApp, Service, Route  # noqa: E402
 from .emit import Emitter
 
 __all__ = ["FunctionApp", "Service", "Route", "Emitter"]
