@@ -23,6 +23,7 @@ from .scenario import AlertRule, Scenario
 from .signals.alerting import Alertmanager, RuleEvaluator, rules_from_rule_file
 from .signals.metrics import SimulatedMetrics
 from .signals.store import SeriesStore
+from .start_up import apply_first_run_settings
 from .world import SimulatedCluster, World
 
 __all__ = ["Arm", "Run", "run_once", "run_grid", "NO_HEALING", "BLOCK_CELLS"]
@@ -50,6 +51,7 @@ class Run:
                  extra_rules: Sequence[AlertRule] = (), blocks: bool = True) -> None:
         """``blocks``: advance in blocks of ticks whenever nothing can act between them (False:
         tick by tick throughout — the reference the block tests compare against)."""
+        apply_first_run_settings()  # the process's first run: see start_up.py
         self.scenario = scenario
         self.blocks = blocks
         self.arm = arm
