@@ -19,7 +19,7 @@ Errors: a non-2xx answer becomes the most specific :mod:`kubeskippy.errors` API 
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..errors import FieldError, InvalidInput
 from ..kinds import KindInfo, api_path, kind_info
@@ -33,7 +33,10 @@ from .kubernetes_http import (
     in_cluster_settings,
 )
 
-__all__ = ["KubernetesCluster", "PATCH_CONTENT_TYPES"]
+if TYPE_CHECKING:
+    from .kubernetes_async import LoopReads
+
+__all__ = ["KubernetesCluster", "PATCH_CONTENT_TYPES", "list_query", "list_items"]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,20 @@ PATCH_CONTENT_TYPES: dict[str, str] = {
     "merge": "application/merge-patch+json",
     "json": "application/json-patch+json",
 }
+
+
+def list_query(label_selector: str | None, field_selector: str | None) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in (("labelSelector", label_selector), ("fieldSelector", field_selector)) if v]
+
+
+def list_items(answer: Any, api_version: str, kind: str) -> list[dict]:
+    """A list answer's items, each with its apiVersion and kind (list items of built-in kinds
+    come without them)."""
+    items = (answer or {}).get("items") or []
+    for item in items:
+        item.setdefault("apiVersion", api_version)
+        item.setdefault("kind", kind)
+    return items
 
 
 class KubernetesCluster:
@@ -84,6 +101,21 @@ class KubernetesCluster:
         api_client = client_from_kubeconfig(kubeconfig, context)
         log.info("using kubeconfig to reach %s", api_client.configuration.host)
         return cls(api_client, request_timeout=request_timeout)
+
+    def loop_reads(self) -> "LoopReads | None":
+        """``get`` and ``list`` as coroutines on the caller's event loop, or None when this
+        cluster talks through the official client (synchronous only). See
+        :mod:`kubeskippy.adapters.kubernetes_async` for why."""
+        if not isinstance(self._transport, ApiServerConnection):
+            return None
+        from .kubernetes_async import LoopReads
+
+        return LoopReads(self, self._transport)
+
+    def request_path(self, api_version: str, kind: str, namespace: str | None = None, name: str | None = None) -> str:
+        """The REST path of an object (``name``) or of a collection; InvalidInput for an unknown
+        kind or a namespaced object without a namespace."""
+        return self._path(api_version, kind, namespace, name)
 
     # --- the one request path ------------------------------------------------------------
 
@@ -132,13 +164,9 @@ class KubernetesCluster:
 
     def list(self, api_version: str, kind: str, namespace: str | None = None, label_selector: str | None = None,
              field_selector: str | None = None) -> list[dict]:
-        query = [(k, v) for k, v in (("labelSelector", label_selector), ("fieldSelector", field_selector)) if v]
-        answer = self._json("GET", self._path(api_version, kind, namespace), query=query)
-        items = answer.get("items") or []
-        for item in items:  # list items of built-in kinds come without apiVersion/kind
-            item.setdefault("apiVersion", api_version)
-            item.setdefault("kind", kind)
-        return items
+        answer = self._json("GET", self._path(api_version, kind, namespace),
+                            query=list_query(label_selector, field_selector))
+        return list_items(answer, api_version, kind)
 
     def create(self, obj: dict, *, dry_run: bool = False) -> dict:
         api_version, kind, meta = self._identity(obj)

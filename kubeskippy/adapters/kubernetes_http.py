@@ -23,11 +23,14 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 from urllib.parse import quote, urlencode
 
 from ..errors import APIError, InvalidInput, TemporaryError, api_error_for_status
 from .http_pool import Answer, HttpPool, NoAnswer, Timeout
+
+if TYPE_CHECKING:
+    from .async_http import AsyncHttpPool
 
 __all__ = [
     "ApiServerSettings",
@@ -40,6 +43,7 @@ __all__ = [
     "retry_after",
     "check_answer",
     "decode_json",
+    "no_answer_error",
     "SERVICE_ACCOUNT_DIR",
 ]
 
@@ -163,8 +167,10 @@ class ApiServerConnection:
     def __init__(self, settings: ApiServerSettings, *, max_idle: int = 8, user_agent: str = "kubeskippy") -> None:
         self.settings = settings
         self._user_agent = user_agent
+        self._max_idle = max_idle
+        self._tls = self._ssl_context()
         try:
-            self._pool = HttpPool(settings.url.rstrip("/"), ssl_context=self._ssl_context(), max_idle=max_idle)
+            self._pool = HttpPool(settings.url.rstrip("/"), ssl_context=self._tls, max_idle=max_idle)
         except ValueError as err:
             raise InvalidInput(f"API server URL: {err}") from None
 
@@ -205,6 +211,16 @@ class ApiServerConnection:
         """One request; ``body`` (any JSON value) is sent as JSON. Any HTTP answer is returned;
         no answer raises :class:`TemporaryError`."""
         payload = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+        headers = self.headers(method, path, accept, content_type)
+        try:
+            return self._pool.request(method, self.target(path, query), body=payload, headers=headers,
+                                      timeout=timeout)
+        except NoAnswer as err:
+            raise no_answer_error(method, path, err) from (err.__cause__ or err)
+
+    def headers(self, method: str, path: str, accept: str, content_type: str | None = None) -> dict[str, str]:
+        """A request's headers, with the bearer token as it is now (read anew: it rotates; a
+        file read at most every minute, see :class:`TokenFile`)."""
         headers = {"Accept": accept, "User-Agent": self._user_agent}
         if content_type:
             headers["Content-Type"] = content_type
@@ -214,11 +230,19 @@ class ApiServerConnection:
             raise TemporaryError(f"{method} {path}: cannot read the bearer token: {err}") from err
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        try:
-            return self._pool.request(method, self.target(path, query), body=payload, headers=headers,
-                                      timeout=timeout)
-        except NoAnswer as err:
-            raise TemporaryError(f"{method} {path}: the API server did not answer ({err})") from (err.__cause__ or err)
+        return headers
+
+    def async_pool(self) -> "AsyncHttpPool":
+        """Connections to the same server, with the same TLS, for one event loop (imported here:
+        only detect's event loop reads this way, and not on a cold start's first event)."""
+        from .async_http import AsyncHttpPool
+
+        return AsyncHttpPool(self.url, ssl_context=self._tls, max_idle=self._max_idle)
+
+
+def no_answer_error(method: str, path: str, err: NoAnswer) -> TemporaryError:
+    """What a request the API server gave no answer to raises (retryable)."""
+    return TemporaryError(f"{method} {path}: the API server did not answer ({err})")
 
 
 def _with_query(path: str, query: Sequence[tuple[str, Any]]) -> str:

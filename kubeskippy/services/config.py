@@ -45,6 +45,11 @@ class Lazy(Generic[T]):
         self._value: T | None = None
         self._lock = threading.Lock()
 
+    def built(self) -> T | None:
+        """The value if it was built already, else None (never builds: for callers that must not
+        do the building's I/O, such as an event loop)."""
+        return self._value
+
     def get(self) -> T:
         if self._value is None:
             with self._lock:

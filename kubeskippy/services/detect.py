@@ -1,10 +1,11 @@
 """detect: ApiServerSource events, alerts and sweeps in; findings out.
 
-An ApiServerSource event is first decided on the function's event loop against a cluster that
-refuses to read (:mod:`.no_reads`): most events are dismissed without reading anything, and then
-cost no hand-over to a worker thread. An event whose decision reads (a breach needs its owners),
-the first event and any event while the policies are due for a re-read, alerts and sweeps are
-decided in a worker thread.
+An ApiServerSource event is decided on the function's event loop (:mod:`.read_replay`): most are
+dismissed without reading anything, and the reads of the others (a crash-looping Pod's owners)
+are awaited on the loop, so no event waits for a worker thread and the GIL between them. A
+worker thread decides the first event and any event while the policies are due for a re-read or
+being recompiled, alerts, sweeps, decisions needing more than :data:`MAX_LOOP_READS` reads, and
+everything when the cluster is reached through a kubeconfig (the official client is synchronous).
 """
 
 from __future__ import annotations
@@ -23,9 +24,12 @@ from ..ingest.alertmanager import alert_event, decode_alertmanager_webhook
 from ..ingest.apiserver import decode_apiserver_event
 from ..serving.app import Route
 from .config import PolicySource, cluster_from_config, metrics_from_config
-from .no_reads import NO_READS, ReadNeeded
+from .read_replay import NOT_DECIDED, AsyncReads, ReplayedReads, decide_reading_on_loop
 
-__all__ = ["DetectService", "build", "PING_TYPE"]
+__all__ = ["DetectService", "build", "PING_TYPE", "MAX_LOOP_READS"]
+
+MAX_LOOP_READS = 6
+"""A Pod's owners are two reads; an Event's subject, its owners and related Events four."""
 
 
 class DetectService:
@@ -37,6 +41,7 @@ class DetectService:
         self._detector: Detector | None = None
         self._generation = -1
         self._lock = threading.Lock()
+        self._loop_reads: tuple[Any, Any] = (None, None)
 
     def detector(self) -> Detector:
         """The detector over the current policies, recompiled only when they changed."""
@@ -65,20 +70,34 @@ class DetectService:
         finally:
             self._lock.release()
 
+    def loop_reads(self) -> AsyncReads | None:
+        """The cluster's reads as coroutines on the running loop (one connection pool per loop),
+        or None while the cluster is not built yet or can only be read synchronously."""
+        cluster = self.cluster.built()
+        if cluster is None or not hasattr(cluster, "loop_reads"):
+            return None
+        loop = asyncio.get_running_loop()
+        if self._loop_reads[0] is not loop:
+            if self._loop_reads[1] is not None:
+                self._loop_reads[1].close()
+            self._loop_reads = (loop, cluster.loop_reads())
+        return self._loop_reads[1]
+
     async def handle_async(self, event: Any) -> Sequence[Any]:
-        """:meth:`handle`, decided on the event loop when that reads nothing, else in a thread."""
+        """:meth:`handle`, decided on the event loop with its reads awaited there, when the policies
+        are current and the cluster can be read on the loop; else in a worker thread."""
         ce = as_cloudevent(event)
         detector = self.current_detector()
         if detector is None or not ce["type"].startswith((APISERVER_RESOURCE_PREFIX, APISERVER_REF_PREFIX)):
             return await asyncio.to_thread(self.handle, ce)
-        try:
-            observed = decode_apiserver_event(ce, NO_READS, clock=self.clock)  # type: ignore[arg-type]
-        except ReadNeeded:  # a ref-mode event: the object itself must be read
+
+        def decide(cluster: ReplayedReads) -> list[Any]:
+            observed = decode_apiserver_event(ce, cluster, clock=self.clock)  # type: ignore[arg-type]
+            return detector.on_resource_event(observed, cluster=cluster)  # type: ignore[arg-type]
+
+        findings = await decide_reading_on_loop(decide, self.loop_reads(), max_reads=MAX_LOOP_READS)
+        if findings is NOT_DECIDED:
             return await asyncio.to_thread(self.handle, ce)
-        try:
-            findings = detector.on_resource_event(observed, cluster=NO_READS)  # type: ignore[arg-type]
-        except ReadNeeded:  # decided again where reads may block, from the decoded event
-            findings = await asyncio.to_thread(detector.on_resource_event, observed)
         return [make_event(FINDING, f, function="detect") for f in findings]
 
     def handle(self, event: Any) -> Sequence[Any]:

@@ -1,4 +1,4 @@
-"""detect decides on its event loop what reads nothing, and in a worker thread what reads.
+"""detect decides ApiServerSource events on its event loop, awaiting their reads there; a worker thread only when it must.
 
 The world is the devcluster over HTTP (a crash-looping pod and a healthy one, the demo policy);
 ``asyncio.to_thread`` is watched to see where each event was decided, and every answer is
@@ -16,7 +16,6 @@ from kubeskippy.events.cloudevents import parse_http, encode
 from kubeskippy.ingest.apiserver import apiserver_event
 from kubeskippy.services import detect as detect_service
 from kubeskippy.services.detect import DetectService
-from kubeskippy.services.no_reads import NO_READS, ReadNeeded
 from tests.harness.crashloop_world import DEMO_POLICY, NAMESPACE, Cluster
 
 
@@ -29,13 +28,12 @@ def world() -> Iterator[Cluster]:
 
 @pytest.fixture
 def threads(monkeypatch) -> list[str]:
-    """What each call handed to a worker thread was about: a CloudEvent's type, or the decoded
-    change's verb and kind."""
+    """The type of every event handed to a worker thread."""
     seen: list[str] = []
     real = detect_service.asyncio.to_thread
 
     async def watched(fn, event, *args):
-        seen.append(event["type"] if hasattr(event, "get_attributes") else f"{event.verb} {event.obj['kind']}")
+        seen.append(event["type"])
         return await real(fn, event, *args)
 
     monkeypatch.setattr(detect_service.asyncio, "to_thread", watched)
@@ -69,7 +67,7 @@ async def test_a_healthy_pods_update_is_dismissed_on_the_loop_once_the_policies_
     assert threads == ["dev.knative.apiserver.resource.update"]
 
 
-async def test_a_crash_looping_pod_is_decided_in_a_thread_with_the_same_finding_as_handle(world, threads):
+async def test_a_crash_looping_pods_owners_are_read_on_the_loop_with_the_same_finding_as_handle(world, threads):
     detect = service(world)
     await detect.handle_async(update(world.healthy, "warm"))
     threads.clear()
@@ -77,7 +75,18 @@ async def test_a_crash_looping_pod_is_decided_in_a_thread_with_the_same_finding_
     assert ids(findings) == ids(detect.handle(update(world.crashing, "c1")))
     assert [e["type"] for e in findings] == ["io.kubeskippy.finding"]
     assert findings[0].get_data()["owner_chain"][-1]["kind"] == "Deployment"  # its owners were read
-    assert threads == ["update Pod"]  # the decoded change, not the CloudEvent again
+    assert threads == []
+
+
+async def test_without_reads_on_the_loop_an_event_that_reads_is_decided_in_a_thread(world, threads, monkeypatch):
+    detect = service(world)
+    await detect.handle_async(update(world.healthy, "warm"))
+    threads.clear()
+    monkeypatch.setattr(detect, "loop_reads", lambda: None)  # as with a kubeconfig: the official client
+    assert await detect.handle_async(update(world.healthy, "h3")) == []
+    findings = await detect.handle_async(update(world.crashing, "c2"))
+    assert ids(findings) == ids(detect.handle(update(world.crashing, "c2")))
+    assert threads == ["dev.knative.apiserver.resource.update"]  # only the event that reads
 
 
 async def test_while_the_policies_are_due_for_a_re_read_every_event_goes_to_a_thread(world, threads):
@@ -101,15 +110,6 @@ async def test_a_normal_event_no_policy_counts_is_dismissed_on_the_loop(world, t
     event = parse_http(*encode(apiserver_event("add", normal, id="n1")))
     assert await detect.handle_async(event) == [] == detect.handle(event)
     assert threads == []
-
-
-def test_the_cluster_that_refuses_to_read_says_what_was_asked_and_offers_nothing_else():
-    with pytest.raises(ReadNeeded, match="get apps/v1 ReplicaSet demo-apps/web-1"):
-        NO_READS.get("apps/v1", "ReplicaSet", "web-1", "demo-apps")
-    with pytest.raises(ReadNeeded, match="list v1 Event in all namespaces"):
-        NO_READS.list("v1", "Event")
-    with pytest.raises(AttributeError, match="delete"):
-        NO_READS.delete  # noqa: B018 - the attribute access is what is tested
 
 
 async def test_while_a_worker_thread_holds_the_detectors_lock_the_loop_does_not_wait_for_it(world, threads):
