@@ -139,7 +139,7 @@ class Detector:
         """Findings caused by one object change; a delete, or a deleting object, yields none.
 
         ``cluster`` reads for this call instead of the detector's own (detect's event loop passes
-        one that refuses to read; see :mod:`kubeskippy.services.no_reads`)."""
+        one that replays reads awaited on the loop; see :mod:`kubeskippy.services.read_replay`)."""
         obj = event.obj
         if event.verb == "delete" or not isinstance(obj, dict) or is_being_deleted(obj):
             return []
