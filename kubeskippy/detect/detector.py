@@ -135,11 +135,13 @@ class Detector:
 
     # -- entry points -----------------------------------------------------------------------
 
-    def on_resource_event(self, event: ResourceEvent, *, cluster: Cluster | None = None) -> list[Finding]:
+    def on_resource_event(self, event: ResourceEvent, *, cluster: Cluster | None = None,
+                          fanout: Fanout | None = None) -> list[Finding]:
         """Findings caused by one object change; a delete, or a deleting object, yields none.
 
-        ``cluster`` reads for this call instead of the detector's own (detect's event loop passes
-        one that replays reads awaited on the loop; see :mod:`kubeskippy.services.read_replay`)."""
+        ``cluster`` (and its ``fanout``) read for this call instead of the detector's own (detect's
+        event loop passes ones that replay reads awaited on the loop; see
+        :mod:`kubeskippy.services.read_replay`)."""
         obj = event.obj
         if event.verb == "delete" or not isinstance(obj, dict) or is_being_deleted(obj):
             return []
@@ -152,19 +154,22 @@ class Detector:
             if record is None:
                 return []
             now = self._clock.now()
-            reader = ObjectReader(self._cluster if cluster is None else cluster, self._fanout)
+            reader = self._reader(cluster, fanout)
             breaches = self._event_record_breaches(record, reader, now)
         else:
             if self._conditions_for(kind, group, meta_of(obj).get("namespace") or "") is None:
                 return []
             now = self._clock.now()
-            reader = ObjectReader(self._cluster if cluster is None else cluster, self._fanout)
+            reader = self._reader(cluster, fanout)
             reader.remember(obj)
             breaches = self._condition_breaches(obj, reader, now)
         if not breaches:
             return []
         return assemble_findings(breaches, reader, source=f"resource:{event.event_id}", observed_at=now,
                                  source_event_id=event.event_id)
+
+    def _reader(self, cluster: Cluster | None, fanout: Fanout | None) -> ObjectReader:
+        return ObjectReader(self._cluster, self._fanout) if cluster is None else ObjectReader(cluster, fanout)
 
     def on_alert(self, alert: Alert) -> list[Finding]:
         """The finding a firing alert of a compiled rule stands for; resolved alerts yield none."""

@@ -24,7 +24,7 @@ from ..ingest.alertmanager import alert_event, decode_alertmanager_webhook
 from ..ingest.apiserver import decode_apiserver_event
 from ..serving.app import Route
 from .config import PolicySource, cluster_from_config, metrics_from_config
-from .read_replay import NOT_DECIDED, AsyncReads, ReplayedReads, decide_reading_on_loop
+from .read_replay import NOT_DECIDED, AsyncReads, ReplayedReads, decide_reading_on_loop, replay_fanout
 
 __all__ = ["DetectService", "build", "PING_TYPE", "MAX_LOOP_READS"]
 
@@ -93,7 +93,7 @@ class DetectService:
 
         def decide(cluster: ReplayedReads) -> list[Any]:
             observed = decode_apiserver_event(ce, cluster, clock=self.clock)  # type: ignore[arg-type]
-            return detector.on_resource_event(observed, cluster=cluster)  # type: ignore[arg-type]
+            return detector.on_resource_event(observed, cluster=cluster, fanout=replay_fanout)  # type: ignore[arg-type]
 
         findings = await decide_reading_on_loop(decide, self.loop_reads(), max_reads=MAX_LOOP_READS)
         if findings is NOT_DECIDED:

@@ -14,12 +14,14 @@ is raised again at the same point of every re-run, as the synchronous read would
 
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol, TypeVar
+import asyncio
+from typing import Any, Callable, Protocol, Sequence, TypeVar
 
 from ..errors import KubeSkippyError
 from ..jsoncopy import copy_json
 
-__all__ = ["ReadNeeded", "ReplayedReads", "AsyncReads", "decide_reading_on_loop", "read", "NOT_DECIDED"]
+__all__ = ["ReadNeeded", "ReplayedReads", "AsyncReads", "decide_reading_on_loop", "read", "replay_fanout",
+           "NOT_DECIDED"]
 
 T = TypeVar("T")
 ReadKey = tuple[Any, ...]
@@ -31,11 +33,29 @@ NOT_DECIDED: Any = object()
 
 
 class ReadNeeded(Exception):
-    """The decision needs a read it has no answer for yet (not an error: a request to read)."""
+    """The decision needs reads it has no answer for yet (not an error: a request to read).
+    ``keys``: one read, or several independent ones a fan-out asked for at once."""
 
-    def __init__(self, key: ReadKey) -> None:
-        super().__init__(key)
+    def __init__(self, key: ReadKey, *more: ReadKey) -> None:
+        super().__init__(key, *more)
         self.key = key
+        self.keys = (key, *more)
+
+
+def replay_fanout(calls: Sequence[Callable[[], Any]]) -> list:
+    """The Fanout port for a decision on :class:`ReplayedReads`: runs each call, and when some need
+    reads, asks for all of them at once (the loop then awaits them together), as a thread fan-out
+    makes independent reads in one round. The first other error, in call order, is raised."""
+    results: list = []
+    needed: list[ReadKey] = []
+    for call in calls:
+        try:
+            results.append(call())
+        except ReadNeeded as need:
+            needed.extend(k for k in need.keys if k not in needed)
+    if needed:
+        raise ReadNeeded(*needed)
+    return results
 
 
 class AsyncReads(Protocol):
@@ -93,6 +113,8 @@ async def decide_reading_on_loop(decide: Callable[[ReplayedReads], T], reads: As
         try:
             return decide(ReplayedReads(answers))
         except ReadNeeded as need:
-            if reads is None or len(answers) >= max_reads:
+            keys = [k for k in need.keys if k not in answers]
+            if reads is None or len(answers) + len(keys) > max_reads:
                 return NOT_DECIDED
-            answers[need.key] = await read(reads, need.key)
+            found = await asyncio.gather(*(read(reads, k) for k in keys))
+            answers.update(zip(keys, found))

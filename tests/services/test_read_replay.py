@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from kubeskippy.errors import APINotFound, TemporaryError
-from kubeskippy.services.read_replay import NOT_DECIDED, ReadNeeded, ReplayedReads, decide_reading_on_loop
+from kubeskippy.services.read_replay import (NOT_DECIDED, ReadNeeded, ReplayedReads, decide_reading_on_loop,
+                                            replay_fanout)
 
 
 class Reads:
@@ -72,3 +73,28 @@ def test_replayed_reads_answer_copies_raise_for_new_reads_and_offer_no_writes():
     assert need.value.key == ("list", "v1", "Event", "ns", None, "involvedObject.name=p")
     with pytest.raises(AttributeError, match="not a read"):
         cluster.delete  # noqa: B018 - the attribute access is what is tested
+
+
+async def test_reads_a_fan_out_asks_for_together_are_awaited_in_one_round():
+    runs: list[int] = []
+
+    def both(cluster) -> list[str]:
+        runs.append(len(runs))
+        rs, deployment = replay_fanout([lambda: cluster.get("apps/v1", "ReplicaSet", "web-1", "ns"),
+                                        lambda: cluster.get("apps/v1", "Deployment", "web", "ns")])
+        return [rs["name"], deployment["name"]]
+
+    reads = Reads(OBJECTS)
+    assert await decide_reading_on_loop(both, reads, max_reads=6) == ["web-1", "web"]
+    assert len(runs) == 2  # one run that asked for both reads, one that had both answers
+    assert sorted(reads.calls) == [("get", "Deployment", "web"), ("get", "ReplicaSet", "web-1")]
+    assert await decide_reading_on_loop(both, Reads(OBJECTS), max_reads=1) is NOT_DECIDED  # two > one allowed
+
+
+def test_a_fan_out_raises_the_first_other_error_in_call_order():
+    def boom():
+        raise ValueError("first")
+
+    with pytest.raises(ValueError, match="first"):
+        replay_fanout([lambda: 1, boom, lambda: (_ for _ in ()).throw(KeyError("second"))])
+    assert replay_fanout([lambda: 1, lambda: 2]) == [1, 2]
