@@ -22,7 +22,7 @@ import time
 from typing import Mapping
 from urllib.parse import urlsplit
 
-from .http_pool import Answer, NoAnswer, Timeout, parse_header_lines, split_timeout
+from .http_pool import Answer, NoAnswer, Timeout, content_length, parse_header_lines, split_timeout, status_line
 
 __all__ = ["AsyncHttpPool"]
 
@@ -141,15 +141,16 @@ class AsyncHttpPool:
                     raise _Stale(str(err)) from err
                 raise
             first = False
-            status_line, _, rest = block.partition(b"\r\n")
-            version, status, reason = _status(status_line)
+            first_line, _, rest = block.partition(b"\r\n")
+            version, status, reason = status_line(first_line)
             if 100 <= status < 200:
                 continue  # 100 Continue and friends: the final answer follows
             headers = parse_header_lines(rest.splitlines(keepends=True))
             break
         chunked = (headers.get("transfer-encoding") or "").lower() == "chunked"
-        length = None if chunked else _length(headers.get("content-length"))
-        keep = version == "HTTP/1.1" and (headers.get("connection") or "").lower() != "close"
+        length = None if chunked else content_length(headers.get("content-length"))
+        connection = (headers.get("connection") or "").lower()  # http.client's rule, as in HttpPool
+        keep = "close" not in connection if version == "HTTP/1.1" else "keep-alive" in connection
         if status in (204, 304) or method == "HEAD":
             data = b""
         elif chunked:
@@ -159,24 +160,6 @@ class AsyncHttpPool:
         else:
             data, keep = await reader.read(), False  # the body ends when the server closes
         return Answer(status, reason, headers, data), keep
-
-
-def _status(line: bytes) -> tuple[str, int, str]:
-    text = line.decode("iso-8859-1")
-    version, _, rest = text.partition(" ")
-    code, _, reason = rest.partition(" ")
-    if not version.startswith("HTTP/1.") or len(code) != 3 or not code.isdigit():
-        raise ValueError(f"not an HTTP/1.x status line: {text[:80]!r}")
-    return version, int(code), reason.strip()
-
-
-def _length(value: str | None) -> int | None:
-    if value is None:
-        return None
-    length = int(value)
-    if length < 0:
-        raise ValueError(f"negative Content-Length {value!r}")
-    return length
 
 
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:

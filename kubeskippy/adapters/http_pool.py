@@ -36,7 +36,8 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Mapping
 from urllib.parse import urlsplit
 
-__all__ = ["HttpPool", "Answer", "NoAnswer", "Timeout", "split_timeout", "parse_header_lines", "ResponseHeaders"]
+__all__ = ["HttpPool", "Answer", "NoAnswer", "BadAnswer", "Timeout", "split_timeout", "parse_header_lines",
+           "ResponseHeaders", "status_line", "content_length"]
 
 Timeout = float | tuple[float, float] | None
 """Seconds for connect and for each read, or ``(connect, read)``; None waits forever."""
@@ -152,7 +153,7 @@ def parse_header_lines(lines: list[bytes]) -> ResponseHeaders:
     return ResponseHeaders(email.parser.Parser().parsestr(text).items())
 
 
-class _BadAnswer(Exception):
+class BadAnswer(ValueError):
     """The bytes on the connection are not an HTTP/1.x answer."""
 
 
@@ -200,7 +201,7 @@ class _Connection:
                 self._pos = end + 1
                 return line
             if len(self._buffer) - self._pos > _MAX_LINE:
-                raise _BadAnswer("a line longer than 64 KiB")
+                raise BadAnswer("a line longer than 64 KiB")
             if not self._fill():
                 line = bytes(self._buffer[self._pos:])
                 self._pos = len(self._buffer)
@@ -209,7 +210,7 @@ class _Connection:
     def read(self, size: int) -> bytes:
         while len(self._buffer) - self._pos < size:
             if not self._fill():
-                raise _BadAnswer(f"the answer ended {size - (len(self._buffer) - self._pos)} bytes early")
+                raise BadAnswer(f"the answer ended {size - (len(self._buffer) - self._pos)} bytes early")
         data = bytes(self._buffer[self._pos:self._pos + size])
         self._pos += size
         return data
@@ -228,7 +229,7 @@ class _Connection:
             line = self.readline()
             lines.append(line)
             if len(lines) > _MAX_HEADERS:
-                raise _BadAnswer(f"got more than {_MAX_HEADERS} headers")
+                raise BadAnswer(f"got more than {_MAX_HEADERS} headers")
             if line in (b"\r\n", b"\n", b""):
                 return lines
 
@@ -241,14 +242,14 @@ class _Connection:
         if not line:
             raise _Stale("the server closed the connection without answering")
         while True:
-            version, status, reason = _status_line(line)
+            version, status, reason = status_line(line)
             if not 100 <= status < 200:
                 break
             self.header_lines()  # a 100 Continue's headers; the final answer follows
             line = self.readline()
         headers = parse_header_lines(self.header_lines())
         chunked = (headers.get("transfer-encoding") or "").lower() == "chunked"
-        length = None if chunked else _content_length(headers.get("content-length"))
+        length = None if chunked else content_length(headers.get("content-length"))
         connection = (headers.get("connection") or "").lower()
         will_close = "close" in connection if version == "HTTP/1.1" else "keep-alive" not in connection
         if status in (204, 304) or method == "HEAD":
@@ -268,7 +269,7 @@ class _Connection:
             try:
                 size = int(size_line.split(b";", 1)[0].strip(), 16)
             except ValueError:
-                raise _BadAnswer(f"a bad chunk size {size_line[:40]!r}") from None
+                raise BadAnswer(f"a bad chunk size {size_line[:40]!r}") from None
             if size == 0:
                 self.header_lines()  # trailers
                 return b"".join(parts)
@@ -276,16 +277,19 @@ class _Connection:
             self.read(2)  # the chunk's CRLF
 
 
-def _status_line(line: bytes) -> tuple[str, int, str]:
+def status_line(line: bytes) -> tuple[str, int, str]:
+    """(version, status, reason) of an answer's first line; :class:`BadAnswer` if it is not one."""
     text = line.decode("iso-8859-1").rstrip("\r\n")
     version, _, rest = text.partition(" ")
     code, _, reason = rest.partition(" ")
     if not version.startswith("HTTP/1.") or len(code) != 3 or not code.isdigit():
-        raise _BadAnswer(f"not an HTTP/1.x status line: {text[:80]!r}")
+        raise BadAnswer(f"not an HTTP/1.x status line: {text[:80]!r}")
     return version, int(code), reason.strip()
 
 
-def _content_length(value: str | None) -> int | None:
+def content_length(value: str | None) -> int | None:
+    """The body's length from a Content-Length value; None (read to the close) when absent or
+    not a length, as ``http.client`` does."""
     if value is None:
         return None
     try:
@@ -400,7 +404,7 @@ class HttpPool:
                     self.close()  # its idle siblings were most likely closed by the server too
                     continue
                 raise NoAnswer(str(err)) from (err.__cause__ or err)
-            except (OSError, _BadAnswer) as err:
+            except (OSError, BadAnswer) as err:
                 if conn is not None:
                     conn.close()
                 raise NoAnswer(f"{type(err).__name__}: {err}") from err
