@@ -40,7 +40,10 @@ class _Connection:
         self.writer = writer
 
     def close(self) -> None:
-        self.writer.close()
+        try:
+            self.writer.close()
+        except RuntimeError:  # its event loop is closed already, and the socket with it
+            pass
 
 
 class AsyncHttpPool:

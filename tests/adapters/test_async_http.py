@@ -105,3 +105,11 @@ async def test_loop_reads_of_an_api_server_that_does_not_answer_are_temporary():
     reads = KubernetesCluster.for_url("http://127.0.0.1:9", request_timeout=2).loop_reads()
     with pytest.raises(TemporaryError, match="did not answer"):
         await reads.get("v1", "Pod", "web-1", "shop")
+
+
+def test_a_pool_whose_event_loop_has_ended_closes_without_error():
+    server = RawServer(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    pool = AsyncHttpPool(server.url)
+    assert asyncio.run(pool.request("GET", "/")).data == b"ok"  # one kept-alive connection, its loop closed
+    pool.close()
+    server.close()
