@@ -17,16 +17,18 @@ __all__ = ["lazy_attributes"]
 
 def lazy_attributes(package: str, homes: Mapping[str, str],
                     submodules: Iterable[str] = ()) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
-    """``(__getattr__, __dir__)`` for ``package``: a name in ``homes`` resolves to the attribute of
-    that submodule, a name in ``submodules`` to the submodule itself; each is imported once and
-    then kept in the package's namespace."""
+    """``(__getattr__, __dir__)`` for ``package`` (a package, or a plain module whose names live in
+    sibling modules): a name in ``homes`` resolves to the attribute of that module, found next to
+    ``package``'s own modules; a name in ``submodules`` to the submodule itself. Each is imported
+    once and then kept in ``package``'s namespace."""
     modules = frozenset(submodules)
 
     def __getattr__(name: str) -> Any:
+        anchor = sys.modules[package].__package__  # the package itself, or a plain module's parent
         if name in homes:
-            value = getattr(import_module(f".{homes[name]}", package), name)
+            value = getattr(import_module(f".{homes[name]}", anchor), name)
         elif name in modules:
-            value = import_module(f".{name}", package)
+            value = import_module(f".{name}", anchor)
         else:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         setattr(sys.modules[package], name, value)

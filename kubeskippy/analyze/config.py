@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import importlib
 import math
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from ..clock import Clock, WallClock
 from ..errors import FieldError, InvalidInput
+from ..lazy import lazy_attributes
 from .diagnosis import Analyzer
 from .rules import RulesAnalyzer
 
@@ -43,13 +44,8 @@ BACKENDS = {
 DEFAULT_URLS = {"ollama": "http://127.0.0.1:11434", "openai": "https://api.openai.com/v1"}
 
 
-def __getattr__(name: str) -> Any:
-    """``LLMSettings`` lives in ``llm_settings``, loaded only when a model is configured."""
-    if name == "LLMSettings":
-        from .llm_settings import LLMSettings
-
-        return LLMSettings
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# ``LLMSettings`` lives in ``llm_settings``, loaded only when a model is configured.
+__getattr__, __dir__ = lazy_attributes(__name__, {"LLMSettings": "llm_settings"})
 
 
 def _number(env: Mapping[str, str], key: str, default: float, lo: float, hi: float, errors: list[FieldError]) -> float:

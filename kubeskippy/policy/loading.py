@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Union
 from pydantic import ValidationError
 
 from ..errors import FieldError, InvalidInput
+from ..lazy import lazy_attributes
 from .model import API_VERSION, HealingPolicy
 from .validation import UNKNOWN_FIELD, field_errors_from, format_path
 
@@ -196,18 +197,16 @@ def _model_of_kind(kind: str) -> "type[Manifest] | None":
     return None
 
 
-def __getattr__(name: str) -> Any:
-    if name in ("LoadWarning", "LoadResult"):  # defined on first use: a function's cold start needs neither
-        from . import load_results
+# LoadWarning and LoadResult are defined on first use: a function's cold start needs neither.
+_load_results, __dir__ = lazy_attributes(__name__, {"LoadWarning": "load_results", "LoadResult": "load_results"})
 
-        value = getattr(load_results, name)
-        globals()[name] = value
-        return value
-    if name == "KUBESKIPPY_KINDS":  # kind → model, built on first use (see _model_of_kind)
-        kinds = {kind: _model_of_kind(kind) for kind in _KIND_NAMES}
-        globals()[name] = kinds
-        return kinds
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+def __getattr__(name: str) -> Any:
+    if name != "KUBESKIPPY_KINDS":
+        return _load_results(name)
+    kinds = {kind: _model_of_kind(kind) for kind in _KIND_NAMES}  # kind → model, built on first use
+    globals()[name] = kinds
+    return kinds
 
 
 def check_documents(text: str, *, source: str = "<input>", compat: bool = False) -> list[DocumentResult]:

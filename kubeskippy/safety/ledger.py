@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from ..clock import Clock
 from ..errors import FieldError, InvalidInput, Refused
 from ..events.model import ObjectRef
+from ..lazy import lazy_attributes
 from ..ports import Fanout, Versioned, VersionedStore
 from .cas import UNREAD, Backoff, Change, update_record_versioned
 from .config import SafetyConfig
@@ -54,13 +55,8 @@ _NOT_RUN: tuple[None, None] = (None, None)
 """A reservation write skipped because an earlier one failed (sequential mode)."""
 
 
-def __getattr__(name: str) -> Any:
-    """``LeaseView`` lives in ``safety.lease_view``, loaded by the first inspection."""
-    if name == "LeaseView":
-        from .lease_view import LeaseView
-
-        return LeaseView
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# ``LeaseView`` lives in ``safety.lease_view``, loaded by the first inspection.
+__getattr__, __dir__ = lazy_attributes(__name__, {"LeaseView": "lease_view"})
 
 
 def _validate(request: ActionRequest) -> None:
