@@ -20,9 +20,9 @@ import asyncio
 import ssl
 import time
 from typing import Mapping
-from urllib.parse import urlsplit
 
-from .http_pool import Answer, NoAnswer, Timeout, content_length, parse_header_lines, split_timeout, status_line
+from .http_pool import (Answer, NoAnswer, Timeout, content_length, parse_header_lines, request_head, split_origin,
+                        split_timeout, status_line)
 
 __all__ = ["AsyncHttpPool"]
 
@@ -51,13 +51,9 @@ class AsyncHttpPool:
 
     def __init__(self, url: str, *, ssl_context: ssl.SSLContext | None = None, max_idle: int = 8,
                  max_idle_seconds: float = 4.0) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"must be http(s)://host[:port][/path], got {url!r}")
+        parts, self.port, self._host_line = split_origin(url)
         self.host = parts.hostname
-        self.port = parts.port or (443 if parts.scheme == "https" else 80)
         self.path_prefix = parts.path.rstrip("/")
-        self._host_header = parts.netloc.rpartition("@")[2]
         self._ssl = (ssl_context or ssl.create_default_context()) if parts.scheme == "https" else None
         self._max_idle = max_idle
         self._max_idle_seconds = max_idle_seconds
@@ -68,7 +64,7 @@ class AsyncHttpPool:
         """Send one request (``target``: path and query) and read the whole answer. Raises
         :class:`NoAnswer` when there is none."""
         connect_timeout, read_timeout = split_timeout(timeout)
-        head = self._head(method, target, body, headers)
+        head = request_head(method, target, self._host_line, body, headers)
         for attempt in (1, 2):
             conn, reused = self._take(fresh=attempt > 1), True
             try:
@@ -107,13 +103,6 @@ class AsyncHttpPool:
             conn.close()
 
     # -- internals ----------------------------------------------------------------------------
-
-    def _head(self, method: str, target: str, body: bytes | None, headers: Mapping[str, str] | None) -> bytes:
-        lines = [f"{method} {target} HTTP/1.1", f"Host: {self._host_header}", "Accept-Encoding: identity"]
-        lines.extend(f"{k}: {v}" for k, v in (headers or {}).items())
-        if body is not None or method in ("POST", "PUT", "PATCH"):
-            lines.append(f"Content-Length: {len(body or b'')}")
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
     def _take(self, *, fresh: bool) -> _Connection | None:
         now = time.monotonic()

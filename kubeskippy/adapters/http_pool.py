@@ -34,10 +34,10 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Mapping
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 __all__ = ["HttpPool", "Answer", "NoAnswer", "BadAnswer", "Timeout", "split_timeout", "parse_header_lines",
-           "ResponseHeaders", "status_line", "content_length"]
+           "ResponseHeaders", "status_line", "content_length", "split_origin", "request_head"]
 
 Timeout = float | tuple[float, float] | None
 """Seconds for connect and for each read, or ``(connect, read)``; None waits forever."""
@@ -299,6 +299,41 @@ def content_length(value: str | None) -> int | None:
     return length if length >= 0 else None
 
 
+def split_origin(url: str) -> tuple[SplitResult, int, str]:
+    """An http(s) URL's parts, its port (the scheme's default when none is given) and the Host
+    header line ``http.client`` sends to it; ValueError for any other URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"must be http(s)://host[:port][/path], got {url!r}")
+    default_port = 443 if parts.scheme == "https" else 80
+    port = parts.port or default_port
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname  # an IPv6 literal, as in the URL
+    return parts, port, f"Host: {host}\r\n" if port == default_port else f"Host: {host}:{port}\r\n"
+
+
+def request_head(method: str, target: str, host_line: str, body: bytes | None,
+                 headers: Mapping[str, str] | None) -> bytes:
+    """The request line and headers as ``http.client`` writes them: Host, Accept-Encoding
+    identity unless given, Content-Length for a body (0 for a POST, PUT or PATCH without). A line
+    break in the target or a header is refused (ValueError) before anything is sent."""
+    if any(c in target for c in " \r\n\t\x00") or not method.isalpha():
+        raise ValueError(f"not a request line: {method!r} {target!r}")
+    given = {k.lower() for k in headers or ()}
+    parts = [f"{method} {target} HTTP/1.1\r\n"]
+    if "host" not in given:
+        parts.append(host_line)
+    if "accept-encoding" not in given:
+        parts.append("Accept-Encoding: identity\r\n")
+    if "content-length" not in given and (body is not None or method in ("POST", "PUT", "PATCH")):
+        parts.append(f"Content-Length: {len(body or b'')}\r\n")
+    for name, value in (headers or {}).items():
+        if "\n" in name or "\n" in str(value) or "\r" in name or "\r" in str(value):
+            raise ValueError(f"a header may not contain a line break: {name!r}")
+        parts.append(f"{name}: {value}\r\n")
+    parts.append("\r\n")
+    return "".join(parts).encode("latin-1")
+
+
 class HttpPool:
     """Thread-safe keep-alive connections to the origin of ``url`` (a connection per concurrent
     request, up to ``max_idle`` kept for reuse). ``path_prefix`` is the URL's path without its
@@ -306,12 +341,9 @@ class HttpPool:
 
     def __init__(self, url: str, *, ssl_context: ssl.SSLContext | None = None, max_idle: int = 8,
                  max_idle_seconds: float = 4.0) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"must be http(s)://host[:port][/path], got {url!r}")
+        parts, self.port, self._host_line = split_origin(url)
         self.scheme = parts.scheme
         self.host = parts.hostname
-        self.port = parts.port or (443 if parts.scheme == "https" else 80)
         self.path_prefix = parts.path.rstrip("/")
         self.target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self._ssl = (ssl_context or ssl.create_default_context()) if parts.scheme == "https" else None
@@ -319,9 +351,6 @@ class HttpPool:
         self._max_idle_seconds = max_idle_seconds
         self._idle: list[tuple[_Connection, float]] = []  # (connection, idle since)
         self._lock = threading.Lock()
-        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 literal, as in the URL
-        default_port = 443 if parts.scheme == "https" else 80
-        self._host_line = f"Host: {host}\r\n" if self.port == default_port else f"Host: {host}:{self.port}\r\n"
 
     def _new(self, timeout: Timeout) -> _Connection:
         connect, read = split_timeout(timeout)
@@ -363,31 +392,11 @@ class HttpPool:
                 return
         conn.close()
 
-    def _head(self, method: str, target: str, body: bytes | None, headers: Mapping[str, str] | None) -> bytes:
-        """The request line and headers as ``http.client`` writes them: Host, Accept-Encoding
-        identity unless given, Content-Length for a body (0 for a POST, PUT or PATCH without)."""
-        if any(c in target for c in " \r\n\t\x00") or not method.isalpha():
-            raise ValueError(f"not a request line: {method!r} {target!r}")
-        given = {k.lower() for k in headers or ()}
-        parts = [f"{method} {target} HTTP/1.1\r\n"]
-        if "host" not in given:
-            parts.append(self._host_line)
-        if "accept-encoding" not in given:
-            parts.append("Accept-Encoding: identity\r\n")
-        if "content-length" not in given and (body is not None or method in ("POST", "PUT", "PATCH")):
-            parts.append(f"Content-Length: {len(body or b'')}\r\n")
-        for name, value in (headers or {}).items():
-            if "\n" in name or "\n" in str(value) or "\r" in name or "\r" in str(value):
-                raise ValueError(f"a header may not contain a line break: {name!r}")
-            parts.append(f"{name}: {value}\r\n")
-        parts.append("\r\n")
-        return "".join(parts).encode("latin-1")
-
     def request(self, method: str, target: str, *, body: bytes | None = None,
                 headers: Mapping[str, str] | None = None, timeout: Timeout = (5.0, 30.0)) -> Answer:
         """Send one request (``target``: path and query) and read the whole answer. Raises
         :class:`NoAnswer` when there is none."""
-        head = self._head(method, target, body, headers)
+        head = request_head(method, target, self._host_line, body, headers)
         for attempt in (1, 2):
             conn, reused = None, False
             try:
