@@ -235,7 +235,7 @@ def parse_http(headers: Mapping[str, str], body: bytes | str | None) -> CloudEve
 
 # The HTTP binding's binary mode with a JSON body, the one every KubeSkippy hop and the Broker
 # use, written out: the SDK's marshaller objects cost ~90 µs to decode a Pod update and ~65 µs to
-# encode one (docs/functions.md, "Round 6"), a tenth of a function's whole request on this machine.
+# encode one (docs/functions.md, "Session 5"), a tenth of a function's whole request on this machine.
 # The results are the SDK's own (tests/events/test_binary_json.py compares them on generated
 # events); anything else (structured mode, specversion 0.3, no time, a body that is not JSON,
 # attribute names the SDK treats specially) takes the SDK's path.

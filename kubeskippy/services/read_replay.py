@@ -38,8 +38,12 @@ class ReadNeeded(Exception):
 
     def __init__(self, key: ReadKey, *more: ReadKey) -> None:
         super().__init__(key, *more)
-        self.key = key
         self.keys = (key, *more)
+
+    @property
+    def key(self) -> ReadKey:
+        """The first read asked for."""
+        return self.keys[0]
 
 
 def replay_fanout(calls: Sequence[Callable[[], Any]]) -> list:
