@@ -268,7 +268,7 @@ def _from_binary_json(headers: Mapping[str, str], body: bytes | str | None) -> C
         return None
     if content_type is not None:
         attributes["datacontenttype"] = content_type
-    return CloudEvent(attributes, data)
+    return CloudEvent(attributes, None if data == "" else data)  # the SDK's rule: empty data is none
 
 
 def _binary_json(ce: CloudEvent) -> tuple[dict[str, str], bytes] | None:
