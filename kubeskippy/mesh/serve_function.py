@@ -25,9 +25,12 @@ def constructor_for(target: str) -> Callable[[], object]:
     if target in NAMES:
         import importlib
 
-        from kubeskippy.serving import FunctionApp
+        from kubeskippy.start_up import loading_modules
 
-        build = importlib.import_module(f"kubeskippy.services.{target}").build
+        with loading_modules():  # as the function projects' func.py load the core
+            from kubeskippy.serving import FunctionApp
+
+            build = importlib.import_module(f"kubeskippy.services.{target}").build
 
         def new() -> FunctionApp:
             return FunctionApp(target, build)

@@ -3,8 +3,11 @@
 Wiring only: func-python calls new(); the core service (kubeskippy.services.audit) decides.
 """
 
-from kubeskippy.serving import FunctionApp
-from kubeskippy.services.audit import build
+from kubeskippy.start_up import loading_modules
+
+with loading_modules():  # no garbage collection while the core loads (kubeskippy.start_up)
+    from kubeskippy.serving import FunctionApp
+    from kubeskippy.services.audit import build
 
 
 def new() -> FunctionApp:
