@@ -3,14 +3,14 @@ statuses that steer Knative's retries, CloudEvent-or-empty replies, and metrics.
 
 from __future__ import annotations
 
-import json
+import time
 
 import httpx
-import pytest
 
 from kubeskippy.errors import InvalidInput, TemporaryError, FieldError
 from kubeskippy.events.cloudevents import CloudEvent, encode, parse_http
 from kubeskippy.serving import FunctionApp, Route
+from kubeskippy.serving.emit import MAX_PARALLEL
 from tests.harness.scripted_http import Reply, ScriptedServer
 
 
@@ -89,7 +89,32 @@ async def test_several_events_are_published_to_k_sink_before_answering():
         service.result = [ce("io.kubeskippy.outcome", "o1"), ce("io.kubeskippy.outcome", "o2")]
         response = await post(app, ce())
     assert response.status_code == 202
-    assert [r.headers["ce-id"] for r in sink.received] == ["o1", "o2"]
+    assert sorted(r.headers["ce-id"] for r in sink.received) == ["o1", "o2"]
+
+
+async def test_several_events_are_posted_side_by_side_not_one_after_another():
+    with ScriptedServer(default=Reply(202, delay=1.0)) as sink:  # each post is answered a second after it arrives
+        app, service = make_app({"K_SINK": sink.url + "/"})
+        service.result = [ce("io.kubeskippy.outcome", f"o{i}") for i in range(MAX_PARALLEL + 2)]
+        response = await post(app, ce())
+    assert response.status_code == 202
+    assert sorted(r.headers["ce-id"] for r in sink.received) == sorted(f"o{i}" for i in range(MAX_PARALLEL + 2))
+    first_wave = sorted(r.at for r in sink.received)[:MAX_PARALLEL]
+    assert first_wave[-1] - first_wave[0] < 1.0  # one after another, each would wait for the previous answer
+
+
+async def test_when_one_post_fails_the_others_finish_before_the_retryable_answer():
+    with ScriptedServer(default=Reply(202, delay=0.3)) as sink:
+        sink.script("/", Reply(503))
+        app, service = make_app({"K_SINK": sink.url + "/"})
+        service.result = [ce("io.kubeskippy.outcome", f"o{i}") for i in range(MAX_PARALLEL)]
+        started = time.monotonic()
+        response = await post(app, ce())
+        took = time.monotonic() - started
+        received_when_answered = len(sink.received)
+    assert response.status_code == 503
+    assert received_when_answered == MAX_PARALLEL
+    assert took >= 0.3  # the answer waited for the posts still in flight (each answered 0.3 s after arriving)
 
 
 async def test_a_broker_that_refuses_a_publish_makes_the_request_retryable():
