@@ -341,7 +341,9 @@ class Remediator:
         mode = step.policy.spec.mode
         namespace = self._namespace or step.policy.namespace
         name = healing_action_name(step.step_id, step.planned.action)
-        existing = get_healing_action(self._cluster, namespace, name)
+        # A step applied early was looked up then and had no record; one made since (a redelivery
+        # on another replica) is met by the create's 409 below, so it is not read again here.
+        existing = get_healing_action(self._cluster, namespace, name) if step.early is None else None
         if existing is not None:
             return _Record(existing, created=False)
 
@@ -583,6 +585,7 @@ class Remediator:
         stamp = parse_ts(status_of(ha).get("startTime")) or now
 
         report: ActionReport
+        note: Callable[[], None] | None = None
         if applied:
             result = status_of(ha).get("result") or {}
             report = ActionReport(message=result.get("message", ""), changes=changes_from_status(ha))
@@ -608,9 +611,9 @@ class Remediator:
                 return self._finish(step, ha, "Failed", "blocked", report.blocked, report.message,
                                     report.changes or None, details=report.details)
             ha, _ = cas_status(self._cluster, ha, lambda cur: self._applied_status(cur, report))
-            self._note(step, ha, resolved, report.message)
+            note = lambda ha=ha, report=report: self._note(step, ha, resolved, report.message)  # noqa: E731
 
-        self._ledger.complete(reservation)
+        self._complete(reservation, note)
         result = self._finish(step, ha, "Succeeded", "executed", "", report.message, report.changes or None,
                               details=report.details, metrics=report.metrics,
                               verify=(meta(ha).get("labels") or {}).get(LABEL_VERIFICATION) == "pending")
@@ -620,6 +623,17 @@ class Remediator:
                 title=report.notification["title"], message=report.notification["message"], target=step.target,
                 plan_id=step.plan_id, finding_fingerprint=step.fingerprint, at=self._clock.now()))
         return result
+
+    def _complete(self, reservation: Reservation, note: Callable[[], None] | None) -> None:
+        """Record the action in the ledger; ``note`` (the Kubernetes Event about it, best effort:
+        it never raises for the API) is written beside that record when a fan-out exists, since
+        neither waits for the other, and the HealingAction's final status still follows both."""
+        if note is not None and self._fanout is not None:
+            self._fanout([note, lambda: self._ledger.complete(reservation)])
+            return
+        if note is not None:
+            note()
+        self._ledger.complete(reservation)
 
     def _dry_run(self, step: Step, ha: dict, resolved: dict | None) -> RemediationResult:
         now = self._clock.now()

@@ -247,3 +247,63 @@ def test_a_transient_fault_in_the_capture_releases_the_record_made_beside_it_so_
     result = remediator.execute(plan)
     assert [(o.action, o.status) for o in result.outcomes] == [("diag", "executed"), ("recreate", "executed")]
     assert result.outcomes[0].details["diagnostics"]["status"]["phase"] == "Running"
+
+
+def test_with_a_fan_out_a_changes_kubernetes_event_is_written_beside_its_ledger_record(world: World):
+    pol = world.add_policy(policy(actions=[{"name": "recreate", "type": "delete", "priority": 100,
+                                            "deleteAction": {"gracePeriodSeconds": 10}}]))
+    world.cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}})
+    world.deployment(replicas=2)
+    pod = world.pods()[0]
+    fanout = BatchFanout()
+    inner = Recording(world.cluster)
+    seen: list[tuple[str, int | None]] = []
+    original_create = inner.__getattr__("create")
+
+    def create(obj, **kwargs):
+        if obj["kind"] == "Event":
+            seen.append(("event", fanout.current))
+        return original_create(obj, **kwargs)
+    inner.create = create
+    original_complete = world.ledger.complete
+
+    def complete(reservation):
+        seen.append(("ledger", fanout.current))
+        return original_complete(reservation)
+    world.ledger.complete = complete
+    remediator = Remediator(cluster=inner, ledger=world.ledger, clock=world.clock, policies=world.policies,
+                            holder="replica-1", protection=world.config, fanout=fanout)
+    result = remediator.execute(plan_for(pol, pod, ("recreate", "delete", {})))
+    assert [o.status for o in result.outcomes] == ["executed"]
+    assert sorted(kind for kind, _ in seen) == ["event", "ledger"]
+    assert seen[0][1] == seen[1][1] is not None  # one batch: neither waits for the other
+    event = inner.index("create", "Event")
+    final = max(n for n, c in enumerate(inner.calls) if c[:2] == ("replace", "HealingAction"))
+    assert event < final  # the HealingAction's final status still comes last
+    assert [ha["status"]["phase"] for ha in world.healing_actions()] == ["Succeeded"]
+
+
+def test_an_early_captures_record_is_created_without_reading_it_again(scene):
+    world, pod, plan = scene
+    cluster = Recording(world.cluster)
+    result = _remediator(world, cluster).execute(plan)
+    assert [o.status for o in result.outcomes] == ["executed", "executed"]
+    after_delete = cluster.calls[cluster.index("delete", "Pod"):]
+    assert not [c for c in after_delete if c[0] == "get" and "HealingAction" in c and c[-1].startswith("diag-")]
+
+
+def test_an_early_captures_record_made_meanwhile_by_another_replica_is_met_by_the_create_conflict(scene):
+    world, pod, plan = scene
+    cluster = Recording(world.cluster)
+    original_create = cluster.__getattr__("create")
+
+    def create(obj, **kwargs):
+        if obj["kind"] == "HealingAction" and obj["metadata"]["name"].startswith("diag-") and \
+                not world.cluster.list(obj["apiVersion"], "HealingAction", obj["metadata"]["namespace"],
+                                       field_selector=f"metadata.name={obj['metadata']['name']}"):
+            world.cluster.create(obj)  # the other replica's record, a moment before ours
+        return original_create(obj, **kwargs)
+    cluster.create = create
+    with pytest.raises(TemporaryError, match="being carried out"):  # the other replica drives it: come back later
+        _remediator(world, cluster).execute(plan)
+    assert sorted(ha["metadata"]["name"].split("-")[0] for ha in world.healing_actions()) == ["diag", "recreate"]
