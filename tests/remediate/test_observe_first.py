@@ -189,12 +189,18 @@ def test_with_a_fan_out_the_changes_healing_action_is_created_while_the_capture_
     assert order.index(create) < claim < inner.index("delete", "Pod")
 
 
-def test_without_an_observe_only_step_before_it_a_change_is_recorded_in_its_turn(world: World):
+@pytest.fixture
+def change_only(world: World):
+    """A policy whose one action deletes the pod: a change with no capture before it."""
     pol = world.add_policy(policy(actions=[{"name": "recreate", "type": "delete", "priority": 100,
                                             "deleteAction": {"gracePeriodSeconds": 10}}]))
     world.cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}})
     world.deployment(replicas=2)
-    pod = world.pods()[0]
+    return world, pol, world.pods()[0]
+
+
+def test_without_an_observe_only_step_before_it_a_change_is_recorded_in_its_turn(change_only):
+    world, pol, pod = change_only
     fanout = BatchFanout()
     inner = Recording(world.cluster)
     creates: list[int | None] = []
@@ -249,12 +255,8 @@ def test_a_transient_fault_in_the_capture_releases_the_record_made_beside_it_so_
     assert result.outcomes[0].details["diagnostics"]["status"]["phase"] == "Running"
 
 
-def test_with_a_fan_out_a_changes_kubernetes_event_is_written_beside_its_ledger_record(world: World):
-    pol = world.add_policy(policy(actions=[{"name": "recreate", "type": "delete", "priority": 100,
-                                            "deleteAction": {"gracePeriodSeconds": 10}}]))
-    world.cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}})
-    world.deployment(replicas=2)
-    pod = world.pods()[0]
+def test_with_a_fan_out_a_changes_kubernetes_event_is_written_beside_its_ledger_record(change_only):
+    world, pol, pod = change_only
     fanout = BatchFanout()
     inner = Recording(world.cluster)
     seen: list[tuple[str, int | None]] = []
