@@ -11,6 +11,7 @@ Deployment; time to heal (MTTR) is the incident's length. Both arms are measured
 from __future__ import annotations
 
 import copy
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -283,10 +284,12 @@ class Observer:
     def _plot_block(self, T, frames, mem_pct) -> None:
         world = self.world
         picks = []
-        for k, t in enumerate(T.tolist()):
-            if t >= self._next_plot:
-                self._next_plot = t + _PLOT_STEP
-                picks.append(k)
+        times_ = T.tolist()
+        k = bisect_left(times_, self._next_plot)  # the ticks ``_sample_plot`` would meet: the first at
+        while k < len(times_):  # or after the next plot time, which is then that tick's + the step
+            picks.append(k)
+            self._next_plot = times_[k] + _PLOT_STEP
+            k = bisect_left(times_, self._next_plot, k + 1)
         if not picks:
             return
         plotted = [(f"{dep.name}#{int(world.table.ordinal[row]) % _PLOT_PODS}", row)

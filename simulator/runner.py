@@ -140,9 +140,12 @@ class Run:
                 self.observer.tick(t)
             else:
                 ticks = np.arange(k + 1, k + size + 1)
-                frames = self.world.step_block(ticks * step)
-                self.store.scrape_block(self.world, frames, np.flatnonzero(ticks % scrape_every == 0))
+                picks = np.flatnonzero(ticks % scrape_every == 0)
+                kept = picks[-self.store.slots:]  # the scrapes the ring buffer keeps: counters' totals from there
+                frames = self.world.step_block(ticks * step, totals_from=int(kept[0]) if len(kept) else size - 1)
+                self.store.scrape_block(self.world, frames, picks)
                 self.observer.tick_block(frames)
+                del frames  # freed before the next block is built: its matrices reuse the memory
                 k += size
             pruned = k - k % prune_every
             if pruned > k - size:  # a prune tick in this step: prune as of the last one

@@ -163,6 +163,9 @@ class SeriesStore:
         self._ensure(n)
         total = len(picks)
         picks = picks[-self.slots:]  # earlier ones would be overwritten within the block anyway
+        if picks[0] < getattr(frames, "totals_from", 0):
+            raise ValueError("the block's counters are running totals only from row "
+                             f"{frames.totals_from}, the scrapes kept start at {picks[0]}")
         slots = (self.count + total - len(picks) + np.arange(len(picks))) % self.slots
         self.times[slots] = frames.T[picks]
         self.last_time = float(frames.T[picks[-1]])

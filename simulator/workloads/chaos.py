@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import randomness
 from ..world.table import PodTable
-from .base import MIB, Trajectory, WorkloadModel, draw_between_premixed, renewal_times, visible_counts
+from .base import MIB, Trajectory, WorkloadModel, between, draw_between_premixed, renewal_times, visible_counts
 
 __all__ = ["ChaosMonkey", "CHAOS_KINDS"]
 
@@ -38,8 +38,7 @@ class ChaosMonkey(WorkloadModel):
                    "crash_seconds", "network_seconds", "restart_seconds")
 
     def _wait(self, tbl: PodTable, rows: np.ndarray, counter: np.ndarray, P) -> np.ndarray:
-        offset = draw_between_premixed(tbl.mkey[rows], counter, -15, 14)
-        return np.minimum(np.maximum(P["interval"] + offset, P["min_interval"]), P["max_interval"])  # np.clip
+        return _clamped(draw_between_premixed(tbl.mkey[rows], counter, -15, 14), P)
 
     def on_start(self, tbl: PodTable, rows: np.ndarray, at: np.ndarray) -> None:
         tbl.n0[rows] = 0  # injections so far
@@ -91,27 +90,43 @@ class ChaosMonkey(WorkloadModel):
         seconds = np.stack([P[k + "_seconds"] for k in CHAOS_KINDS])  # (kind, row)
         stage0 = _STAGE[tbl.n1[rows]]
         n0 = tbl.n0[rows]
+        mkey, mkey2 = tbl.mkey[rows], tbl.mkey2[rows]
         cols = np.arange(len(rows))
 
-        def plan(j0: int, n: int):
-            """Stage entered at changes j0 … j0+n−1, its counter and its length."""
+        def plan(j0: int, n: int, c):
+            """Stage entered at changes j0 … j0+n−1 of columns ``c`` (positions), its counter and
+            its length."""
             j = j0 + np.arange(n)[:, None]
-            entering = (stage0 + j + 1) % 3
+            s0_ = stage0[c]
+            entering = (s0_ + j + 1) % 3
             # injections so far: n0 plus the waits entered (before j0: whole cycles of three)
-            waits_before = (stage0 + j0 + 1 + 2) // 3 - (stage0 + 1 + 2) // 3
-            counter = n0 + waits_before + np.cumsum(entering == 0, axis=0)
-            kind = _KIND_OF_DRAW[draw_between_premixed(tbl.mkey2[rows], counter, 0, 10).astype(np.int64)]
-            wait = self._wait(tbl, rows, counter, P)
-            length = np.where(entering == 1, seconds[kind - 1, cols], np.where(entering == 2, P["cooldown"], wait))
+            waits_before = (s0_ + j0 + 1 + 2) // 3 - (s0_ + 1 + 2) // 3
+            counter = n0[c] + waits_before + np.cumsum(entering == 0, axis=0)
+            # one draw per change, from the stream its stage draws from at that counter: an
+            # injection's kind (``_KIND``), a wait's length (``_WAIT``); a cool-down's is not used
+            u = randomness.uniform_premixed(np.where(entering == 1, mkey2[c], mkey[c]), counter)
+            kind = _KIND_OF_DRAW[between(u, 0, 10).astype(np.int64)]
+            wait = _clamped(between(u, -15, 14), P.subset(c))
+            length = np.where(entering == 1, seconds[kind - 1, cols[c]],
+                              np.where(entering == 2, P["cooldown"][c], wait))
             return entering, counter, kind, length
 
         parts: list[tuple] = []  # plans of changes 0 … len(E) − 1 (the stage each change enters)
 
-        def lengths(j0: int, n: int) -> np.ndarray:
-            p = plan(j0, n + 1)  # one more: what the change ending these steps enters (E's last row)
-            if parts:
-                parts[-1] = tuple(x[:-1] for x in parts[-1])  # … which is this chunk's first
-            parts.append(p)
+        def lengths(j0: int, n: int, c) -> np.ndarray:
+            if c is None:  # the first chunk: every column
+                p = plan(j0, n + 1, slice(None))  # one more: what the change ending these steps enters (E's last row)
+                parts.append(p)
+                return p[3][:n]
+            # a later chunk, for columns ``c`` only: its first row is the last part's last (the
+            # same values); the other columns' rows are never processed (their times are +inf)
+            # and enter a wait, which does not exit
+            p = plan(j0, n + 1, c)
+            padded = tuple(np.zeros((n, len(rows)), dtype=x.dtype) for x in p)
+            padded[2][:] = 1
+            for full, x in zip(padded, p):
+                full[:, c] = x[1:]
+            parts.append(padded)
             return p[3][:n]
 
         def exiting(entering: np.ndarray, kind: np.ndarray) -> np.ndarray:
@@ -121,7 +136,8 @@ class ChaosMonkey(WorkloadModel):
             return np.concatenate([exiting(p[0], p[2]) for p in parts]).any(axis=0)
 
         cycle = P["min_interval"] + seconds.min(axis=0) + P["cooldown"]  # three changes at least this long
-        times = renewal_times(tbl.s0[rows], lengths, until, float(cycle.min()) / 3, chunk=48, ended=ended)
+        times = renewal_times(tbl.s0[rows], lengths, until, float(cycle.min()) / 3, chunk=48, ended=ended,
+                              by_column=True)
         C = len(times)
         entering = np.concatenate([p[0] for p in parts])
         counter = np.concatenate([p[1] for p in parts])
@@ -144,3 +160,8 @@ class ChaosMonkey(WorkloadModel):
         exit_at = np.where(died, times[last, cols], np.nan)
         exit_code = np.where(died & (kind[last, cols] == 3), 1, 0)
         return processed, phase, exit_at, exit_code
+
+
+def _clamped(offset: np.ndarray, P) -> np.ndarray:
+    """A wait: ``interval`` + the drawn offset, clamped to [min_interval, max_interval] (np.clip)."""
+    return np.minimum(np.maximum(P["interval"] + offset, P["min_interval"]), P["max_interval"])

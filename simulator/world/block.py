@@ -22,6 +22,7 @@ tick, bit for bit, with and without laying out ahead, and when the predictions a
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -33,7 +34,7 @@ from .world import BACKOFF_RESET, backoff_expired, backoff_after, backoff_delay,
 if TYPE_CHECKING:
     from .world import World
 
-__all__ = ["Frames", "advance_block", "exit_versions"]
+__all__ = ["Frames", "advance_block", "exit_versions", "width_groups"]
 
 
 class Frames:
@@ -48,6 +49,7 @@ class Frames:
         self.restarts = np.zeros((0, n), dtype=np.int32)
         self.ready = np.zeros((0, n), dtype=bool)
         self.cstate = self.lt_reason = np.zeros((0, n), dtype=np.int8)
+        self.totals_from = 0  # the counters (cpu/req/err totals, restarts) are running totals from this row on
         self.exit_ticks = np.zeros(0, dtype=np.int64)  # one entry per container exit: its tick …
         self.exit_rows = np.zeros(0, dtype=np.int64)  # … and row
         self.lt0 = np.zeros(n, dtype=np.int8)  # each row's last terminated reason at the block's start
@@ -62,9 +64,11 @@ class Frames:
         return not self.err_changed and not self.err0.view(np.uint64).any()
 
 
-def advance_block(world: "World", T: np.ndarray) -> Frames:
+def advance_block(world: "World", T: np.ndarray, *, totals_from: int = 0) -> Frames:
     """Advance ``world`` through ticks ``T`` (ascending, after ``world._t``); ``world.can_block()``
-    must hold. Leaves the table as the per-tick code would after ``T[-1]``."""
+    must hold. Leaves the table as the per-tick code would after ``T[-1]``. The counters' frames
+    are running totals from row ``totals_from`` on (the rows a reader needs: the scrapes the ring
+    buffer keeps); the rows before are summed into it, not kept (``_running_total_from``)."""
     tbl = world.table
     n = tbl.size
     B = len(T)
@@ -125,11 +129,12 @@ def advance_block(world: "World", T: np.ndarray) -> Frames:
     _fill_forward(f)
     _count_requests(world, f, acc)
     # counters: the value before the block plus the increments, added tick by tick (in place)
+    head = f.totals_from = min(max(int(totals_from), 0), B - 1) if n >= 2 else 0
     for name, inc in (("cpu_total", acc.cpu), ("req_total", acc.req), ("err_total", acc.req_err)):
         inc[0] += getattr(tbl, name)[:n]
-        setattr(f, name, running_total(inc, out=inc))
+        setattr(f, name, _running_total_from(inc, head))
     acc.restarts[0] += restarts0
-    f.restarts = running_total(acc.restarts, out=acc.restarts)
+    f.restarts = _running_total_from(acc.restarts, head)
     tbl.cpu_total[:n] = f.cpu_total[-1]
     tbl.req_total[:n] = f.req_total[-1]
     tbl.err_total[:n] = f.err_total[-1]
@@ -142,6 +147,22 @@ def advance_block(world: "World", T: np.ndarray) -> Frames:
     world._changed.clear()
     world._t = float(T[-1])
     return f
+
+
+def _running_total_from(inc: np.ndarray, head: int) -> np.ndarray:
+    """``running_total(inc)`` in place, where only rows ``head`` … must be totals: the rows before
+    are folded into row ``head`` by one reduction along axis 0, and left as they were.
+
+    Why: a 100-pod block is 4,000 ticks, and the ring buffer keeps the last 121 scrapes; nothing
+    else reads the counters per tick (the table takes the last row). The same bits: numpy reduces
+    axis 0 of a C-ordered matrix of two or more columns row by row, every column at once — the
+    additions of the running total, in its order (``advance_block`` folds only then; one column
+    is reduced pairwise). ``tests/simulator/test_blocks.py`` holds numpy to that."""
+    if head > 0:
+        np.add(np.add.reduce(inc[:head], axis=0, dtype=inc.dtype), inc[head], out=inc[head])
+    tail = inc[head:]
+    running_total(tail, out=tail)
+    return inc
 
 
 def _count_requests(world: "World", f: Frames, acc: "_Accumulators") -> None:
@@ -253,11 +274,13 @@ class _Accumulators:
 class _Pass:
     """The models' answers for the columns of one pass over ticks [lo, hi), and each column's
     exit: ``last`` its exit tick (``hi``: none in the pass), ``fin`` its time, ``code``; ``x`` the
-    model's own exit time (NaN: none on the grid); ``ready_tick`` when it becomes ready. The
+    model's own exit time (NaN: none on the grid); ``by_oom``: the exit is the kubelet's OOM kill
+    at a tick memory is at the limit, before any exit the model asked for (the model itself ran
+    on to ``hi``); ``ready_tick`` when it becomes ready. The
     matrices are (ticks × columns); row k of column c is tick ``base[c] + k``."""
 
     __slots__ = ("lo", "hi", "base", "first", "mem", "cpu", "err", "lat", "cores", "x", "last", "fin", "code",
-                 "ready_tick")
+                 "by_oom", "ready_tick")
 
 
 def _trajectories(world: "World", mt: PodTable, cols: np.ndarray, first: np.ndarray, f: Frames, lo: int,
@@ -324,6 +347,7 @@ def _trajectories(world: "World", mt: PodTable, cols: np.ndarray, first: np.ndar
     p.last = np.minimum(np.where(by_oom, oom_exit, model_exit), hi)
     p.fin = np.where(by_oom, f.T[np.minimum(oom_exit, B - 1)], x)
     p.code = np.where(by_oom, 137, code).astype(np.int16)
+    p.by_oom = by_oom
     # readiness: at the first tick its time has come (the start tick at the earliest)
     p.ready_tick = np.where(mt.ready[cols], first,
                             np.maximum(np.searchsorted(f.T, mt.ready_at[cols] + moved, side="left"), first))
@@ -336,20 +360,28 @@ def _simulate(world: "World", f: Frames, rows: np.ndarray, first: np.ndarray, lo
     pass), over ticks [lo, hi): frames, counters and exits — of their current incarnations and,
     where predicted, of the ones after (``_Chain``). Answers which of them ended the pass
     exited, and (rows, tick) of the restarts within the block."""
+    tbl = world.table
+    every = np.arange(len(rows))
     if chaining(world, f):
         chain = _Chain(world, f, rows, first, lo, hi, np.zeros(len(rows), dtype=bool) if fresh is None else fresh)
         if chain.laid_out:
             return chain.run(world, f, acc)
-    tbl = world.table
-    p = _trajectories(world, tbl, rows, first, f, lo, hi)
-    every = np.arange(len(rows))
-    _write(f, acc, p, every, rows, tbl.started[rows], distinct=True)
-    ended = p.last < hi
-    _settle(world, p, every[~ended], rows[~ended])
+        # nothing laid out (e.g. a block's first pass): the current incarnations in stages
+        pc = _Current(world, f, rows, first, lo, hi)
+        pc.write(f, acc, rows, tbl.started[rows])
+        ended = pc.last < hi
+        pc.settle(world, every[~ended], rows[~ended])
+        at_exit = pc.at_exit
+    else:
+        p = _trajectories(world, tbl, rows, first, f, lo, hi)
+        _write(f, acc, p, every, rows, tbl.started[rows], distinct=True)
+        ended = p.last < hi
+        _settle(world, p, every[~ended], rows[~ended])
+        at_exit = partial(_at_exit, p)
     ends = np.flatnonzero(ended)
     if not len(ends):
         return ended, (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
-    et, er, restart, _ = _exit(world, f, acc, rows[ends], *_at_exit(p, ends))
+    et, er, restart, _ = _exit(world, f, acc, rows[ends], *at_exit(ends))
     _hold(f, et, er, restart)
     keep = restart < len(f.T)
     return ended, (er[keep], restart[keep])
@@ -499,6 +531,37 @@ _WIDTHS = (4, 16, 64, 256)
 each on a grid as long as its longest: a crash loop's 3-tick incarnations do not pay for a leak's
 40. Finer groups cost more model calls than they save cells at the benchmark's sizes (measured:
 twelve groups with ratio 1.5 were no faster at 100 pods and 10–15 % slower at 1,000)."""
+
+SMALL_GROUP_CELLS = 2_048
+"""A group of laid-out incarnations whose columns, on the next wider group's grid, would take at
+most this many cells is simulated with that group (``width_groups``)."""
+
+
+def width_groups(width: np.ndarray) -> list[np.ndarray]:
+    """Laid-out incarnations of ``width`` ticks each, in groups by ``_WIDTHS`` (positions,
+    ascending), each to be simulated on a grid as long as its widest.
+
+    A group of a few columns is joined to the next wider one when that adds at most
+    ``SMALL_GROUP_CELLS`` cells: each group costs a model call per model in it (a chaos
+    monkey's ≈ 0.5 ms, mostly whatever the size), and the later passes of a block lay out a few
+    incarnations in each. Results do not depend on the grouping: a laid-out incarnation exits at
+    its predicted tick at the latest, within its own width, so any grid that covers it gives
+    the same values and exit."""
+    edges = np.array([0, *_WIDTHS, PROBE_TICKS[-1] + 1])
+    which = np.searchsorted(edges, width, side="left") - 1  # group k: edges[k] < width ≤ edges[k + 1]
+    groups = [np.flatnonzero(which == k) for k in range(len(edges) - 1)]
+    groups = [g for g in groups if len(g)]
+    out: list[np.ndarray] = []
+    carried = np.zeros(0, dtype=np.int64)
+    for i, g in enumerate(groups):
+        cols = np.concatenate([carried, g]) if len(carried) else g
+        if i + 1 < len(groups) and len(cols) * int(width[groups[i + 1]].max()) <= SMALL_GROUP_CELLS:
+            carried = cols  # few enough to ride along on the next group's grid
+            continue
+        out.append(np.sort(cols) if len(carried) else cols)
+        carried = np.zeros(0, dtype=np.int64)
+    return out
+
 
 _SCRATCH_COLUMNS = ("dep", "rs", "model", "ordinal", "serial", "pkey", "node", "cpu_limit", "mem_limit",
                     "cpu_req", "mem_req", "rkey", "mkey", "mkey2", "s0", "s1", "s2", "s3", "n0", "n1", "n2")
@@ -660,13 +723,10 @@ class _Chain:
         mt = self._lay_out(world, rows[pos], restarts, starts - moved)
         # one model call per group of lengths, each on its own grid
         self.groups: list[tuple[np.ndarray, _Pass]] = []
-        edges = [0, *_WIDTHS, PROBE_TICKS[-1] + 1]
-        for w0, w1 in zip(edges[:-1], edges[1:]):
-            cols = np.flatnonzero((width > w0) & (width <= w1))
-            if len(cols):
-                grid = T[lo] + f.step * np.arange(int(width[cols].max()))
-                self.groups.append((cols, _trajectories(world, mt, cols, start_tick[cols], f, lo, hb,
-                                                        ahead=(grid, start_tick[cols], moved[cols]))))
+        for cols in width_groups(width):
+            grid = T[lo] + f.step * np.arange(int(width[cols].max()))
+            self.groups.append((cols, _trajectories(world, mt, cols, start_tick[cols], f, lo, hb,
+                                                    ahead=(grid, start_tick[cols], moved[cols]))))
         self.gen_of, self.pos = gen_of, pos
         self.starts = starts
         self.firsts = start_tick
@@ -785,7 +845,7 @@ class _Chain:
         cur_last[self.pos[g0]], cur_fin[self.pos[g0]] = last[g0], fin[g0]
         pa = None
         if len(a_pos):
-            pa = _trajectories(world, tbl, rows[a_pos], self.first[a_pos], f, lo, hi)
+            pa = _Current(world, f, rows[a_pos], self.first[a_pos], lo, hi)
             cur_last[a_pos], cur_fin[a_pos] = np.where(pa.last < hi, pa.last, B), pa.fin
         # later generations: kept where the real previous exit restarts exactly as laid out
         kept = np.zeros(m, dtype=bool)
@@ -808,15 +868,15 @@ class _Chain:
         rv = world._rv
         survived = np.zeros(r, dtype=bool)
         if pa is not None:
-            _write(f, acc, pa, np.arange(len(a_pos)), rows[a_pos], tbl.started[rows[a_pos]], distinct=True)
+            pa.write(f, acc, rows[a_pos], tbl.started[rows[a_pos]])
             up = pa.last >= hi
             survived[a_pos[up]] = True
-            _settle(world, pa, np.flatnonzero(up), rows[a_pos[up]])
+            pa.settle(world, np.flatnonzero(up), rows[a_pos[up]])
             ends = np.flatnonzero(~up)
             if len(ends):
                 rw = rows[a_pos[ends]]
                 rv += 1
-                ex.append((rw, *_at_exit(pa, ends), tbl.started[rw], tbl.backoff_update[rw],
+                ex.append((rw, *pa.at_exit(ends), tbl.started[rw], tbl.backoff_update[rw],
                            np.full(len(rw), rv)))
         cols = np.flatnonzero(kept)  # generation-major: the order things happen
         st = None
@@ -855,3 +915,82 @@ class _Chain:
         again = restart[at]
         keep = again < B
         return ended, (last_rows[keep], again[keep])
+
+
+CURRENT_STAGE = 64
+"""Ticks of the first stage in which a pass that lays out ahead simulates the current
+incarnations it did not lay out (``_Current``); the ones still running go on to the pass's end."""
+
+
+class _Current:
+    """The current incarnations of a pass that lays out ahead, where they were not laid out
+    (every container running at the block's start; a few that started in the pass), simulated
+    over [lo, hi) — the whole rest of the block — in two stages: the first ``CURRENT_STAGE``
+    ticks, then, for those still running, the rest.
+
+    Why: at a block's start every running container is such an incarnation, and most of those
+    of a crash loop, a leak or a chaos monkey exit within a few dozen ticks; over the whole
+    block (4,000 ticks at 100 pods) their models would answer thousands of ticks nobody reads.
+    The same results: a model continued from where a grid left it gives what one call over
+    both grids gives (the per-tick code is that continuation, tick by tick), and an exit the
+    model asks for leaves its scratch state as of the exit, whatever the grid's end. Only the
+    kubelet's OOM check ends an incarnation without the model knowing — over the whole pass the
+    model ran on to its end — so those incarnations' models run on too (their answers unused),
+    and the scratch state is the same as well."""
+
+    def __init__(self, world: "World", f: Frames, rows: np.ndarray, first: np.ndarray, lo: int, hi: int) -> None:
+        tbl = world.table
+        r = len(rows)
+        self.hi = hi
+        self.last = np.full(r, hi, dtype=np.int64)  # each incarnation's exit tick (``hi``: none), time
+        self.fin = np.full(r, np.nan)
+        self.writes: list[tuple[np.ndarray, np.ndarray, _Pass]] = []  # (positions, columns of the pass, pass)
+        self.results: list[tuple[np.ndarray, np.ndarray, _Pass]] = []  # … whose exit or end state it holds
+        rest, start = np.arange(r), lo
+        mid = lo + CURRENT_STAGE
+        early = np.flatnonzero(first < mid) if mid < hi else rest[:0]
+        if len(early):
+            p1 = _trajectories(world, tbl, rows[early], first[early], f, lo, mid)
+            every = np.arange(len(early))
+            self.writes.append((early, every, p1))
+            gone = p1.last < mid
+            self.results.append((early[gone], every[gone], p1))
+            on = ~gone | p1.by_oom  # still running, or killed by the OOM check (its model runs on)
+            rest, start = np.concatenate([early[on], np.flatnonzero(first >= mid)]), mid
+            rest.sort()  # a Deployment's rows stay adjacent (``_trajectories`` copies blocks)
+            ended_first = np.zeros(r, dtype=bool)
+            ended_first[early[gone]] = True
+            answered = ~ended_first[rest]  # an OOM kill's answers are the first stage's
+        else:
+            answered = np.ones(r, dtype=bool)
+        if len(rest):
+            p2 = _trajectories(world, tbl, rows[rest], np.maximum(first[rest], start), f, start, hi)
+            cols = np.flatnonzero(answered)
+            self.writes.append((rest[cols], cols, p2))
+            self.results.append((rest[cols], cols, p2))
+        self.part = np.zeros(r, dtype=np.int64)  # per position: which of ``results`` answers it, and its column
+        self.col = np.zeros(r, dtype=np.int64)
+        for i, (pos, cols, p) in enumerate(self.results):
+            self.part[pos], self.col[pos] = i, cols
+            self.last[pos], self.fin[pos] = p.last[cols], p.fin[cols]
+
+    def write(self, f: Frames, acc: _Accumulators, rows: np.ndarray, started: np.ndarray) -> None:
+        """The frames and CPU increments of every stage (``_write``: only the cells each ran)."""
+        for pos, cols, p in self.writes:
+            _write(f, acc, p, cols, rows[pos], started[pos], distinct=True)
+
+    def settle(self, world: "World", at: np.ndarray, rows: np.ndarray) -> None:
+        """``_settle`` for positions ``at`` (still running at the pass's end: the last stage's)."""
+        if len(at):
+            _settle(world, self.results[-1][2], self.col[at], rows)
+
+    def at_exit(self, at: np.ndarray) -> tuple[np.ndarray, ...]:
+        """``_at_exit`` for positions ``at`` (which exit in the pass), from the stage each ended in."""
+        out = (np.empty(len(at), dtype=np.int64), np.empty(len(at)), np.empty(len(at), dtype=np.int16),
+               np.empty(len(at)), np.empty(len(at)))
+        for i, (_, _, p) in enumerate(self.results):
+            sel = np.flatnonzero(self.part[at] == i)
+            if len(sel):
+                for o, v in zip(out, _at_exit(p, self.col[at[sel]])):
+                    o[sel] = v
+        return out

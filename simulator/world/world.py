@@ -462,11 +462,12 @@ class World:
                 not (tbl.alive[:n] & (tbl.cstate[:n] == NONE)).any()
         return self._settled_all
 
-    def step_block(self, T: np.ndarray):
-        """Advance through ticks ``T`` at once (see ``world.block``); answers the per-tick values."""
+    def step_block(self, T: np.ndarray, *, totals_from: int = 0):
+        """Advance through ticks ``T`` at once (see ``world.block``); answers the per-tick values
+        (the counters' running totals from row ``totals_from`` on: ``Frames.totals_from``)."""
         from .block import advance_block
 
-        return advance_block(self, T)
+        return advance_block(self, T, totals_from=totals_from)
 
     def _apply_tick(self, rows: np.ndarray, traj) -> None:
         """A model's one-tick trajectory into the table (an exit only where none is pending)."""

@@ -83,10 +83,10 @@ def counted_blocks(monkeypatch):
     seen = {"blocks": 0, "ticks": 0}
     original = World.step_block
 
-    def step_block(self, T):
+    def step_block(self, T, **kwargs):
         seen["blocks"] += 1
         seen["ticks"] += len(T)
-        return original(self, T)
+        return original(self, T, **kwargs)
 
     monkeypatch.setattr(World, "step_block", step_block)
     return seen
@@ -390,3 +390,157 @@ def test_memory_exactly_at_the_incident_threshold_is_hot_in_blocks_as_tick_by_ti
     _assert_same(in_blocks, by_tick)
     hot = [i for i in _record(in_blocks)["incidents"] if "memory_or_errors" in i["causes"]]
     assert hot and min(i["start"] for i in hot) < 60 * 3  # hot from 29 MiB (the second allocation) on
+
+
+def _table_bytes(run: Run) -> dict:
+    """Every column of the pod table (the models' scratch columns too), the resource-version
+    counter and the OOM times: what a run leaves, bit for bit."""
+    t = run.world.table
+    out = {c: getattr(t, c)[: t.size].tobytes() for c in t.column_names()}
+    out["_rv"], out["_oom"] = run.world._rv, list(run.world.stats.oom_times)
+    return out
+
+
+@pytest.mark.parametrize("stage, oom_heavy", [(1, False), (4, False), (8, True)])
+def test_current_incarnations_run_in_two_stages_leave_every_column_as_one_run_over_the_pass(tmp_path, monkeypatch,
+                                                                                             stage, oom_heavy):
+    """A pass that lays out ahead simulates the incarnations it did not lay out (every running
+    container at a block's start) over its first ``CURRENT_STAGE`` ticks, then the ones still
+    running over the rest (``block._Current``). The pod table — every column, the models'
+    scratch state of containers waiting at a block's end included — the resource versions, OOM
+    times, records and scrapes must be those of one model call over the whole pass; also where
+    the kubelet's OOM check kills a container in the first stage (chaos-small: its model runs on
+    to the pass's end, as it did over the whole pass)."""
+    from kubeskippy.simulator.world import block
+
+    monkeypatch.setattr(runner_module, "BLOCK_CELLS", 52 * 40)  # blocks of 40 ticks: many block ends
+    spec = _chained_scenario(tmp_path, hours=1.0)
+    if oom_heavy:  # many containers the OOM check kills early in an incarnation, and a crash loop
+        spec["workloads"] = [dict(w, replicas=40) if w["name"] == "chaos-small" else w for w in spec["workloads"]
+                             if w["name"] in ("chaos-small", "crash")]
+    after_blocks: list[dict] = []  # the table after every block (a restart resets a model's scratch state)
+    step_block = World.step_block
+
+    def snapshot(self, T, **kwargs):
+        frames = step_block(self, T, **kwargs)
+        t = self.table
+        after_blocks.append({c: getattr(t, c)[: t.size].tobytes() for c in t.column_names()})
+        return frames
+
+    monkeypatch.setattr(World, "step_block", snapshot)
+    monkeypatch.setattr(block, "CURRENT_STAGE", 10**9)  # one stage: a model call over the whole pass
+    whole = _run(spec, blocks=True, seed=9)
+    whole_blocks, after_blocks[:] = list(after_blocks), []
+    seen = {"first stages": 0, "oom kills in them": 0}
+    original = block._trajectories
+
+    def counting(world, mt, cols, first, f, lo, hi, *, ahead=None):
+        p = original(world, mt, cols, first, f, lo, hi, ahead=ahead)
+        if ahead is None and hi - lo == stage and hi < len(f.T):
+            seen["first stages"] += 1
+            seen["oom kills in them"] += int(p.by_oom.sum())
+        return p
+
+    monkeypatch.setattr(block, "_trajectories", counting)
+    monkeypatch.setattr(block, "CURRENT_STAGE", stage)
+    staged = _run(spec, blocks=True, seed=9)
+    assert seen["first stages"] > 10 and seen["oom kills in them"] > 0
+    assert len(after_blocks) == len(whole_blocks) >= 5
+    for k, (a, b) in enumerate(zip(after_blocks, whole_blocks)):
+        assert a == b, (k, [c for c in a if a[c] != b[c]])
+    assert _table_bytes(staged) == _table_bytes(whole)
+    _assert_same(staged, whole)
+    _assert_same(staged, _run(spec, blocks=False, seed=9))
+
+
+@pytest.mark.parametrize("shape", [(4000, 100), (400, 2), (37, 300), (5, 7)])
+def test_counters_kept_as_totals_only_from_a_row_on_hold_the_running_totals_bits_there(shape):
+    """The block's counters are running totals only from the first row the ring buffer keeps
+    (``_running_total_from``): the rows before are folded into it by one reduction along axis 0,
+    which must add row after row as the running total does — numpy does so for two columns or
+    more (a single column it sums pairwise: ``advance_block`` never folds one)."""
+    from kubeskippy.simulator.world.block import _running_total_from
+    from kubeskippy.simulator.workloads.base import running_total
+
+    rng = np.random.default_rng(11)
+    B, n = shape
+    inc = rng.uniform(0, 1, (B, n)) * 10.0 ** rng.integers(-9, 9, (B, n))  # rounding shows
+    expected = running_total(inc)
+    for head in sorted({0, 1, B // 2, B - 1}):
+        got = _running_total_from(inc.copy(), head)
+        assert got[head:].tobytes() == expected[head:].tobytes(), head
+    ints = rng.integers(0, 3, (B, n)).astype(np.int32)  # restart counts
+    assert _running_total_from(ints.copy(), B // 2)[B // 2:].tobytes() == running_total(ints)[B // 2:].tobytes()
+
+
+def test_long_blocks_keep_counter_totals_from_the_scrapes_kept_and_a_scrape_before_that_is_refused(
+        tmp_path, monkeypatch):
+    """A 2-hour block with 20 minutes of retention: the counters are totals from the first scrape
+    the ring buffer keeps (the runs above compare the scraped values with the tick loop's); a
+    reader asking for an earlier row is told so rather than given increments."""
+    from kubeskippy.simulator.signals.store import SeriesStore
+
+    froms = []
+    original = World.step_block
+
+    def recording(self, T, **kwargs):
+        frames = original(self, T, **kwargs)
+        froms.append((len(T), frames.totals_from))
+        return frames
+
+    monkeypatch.setattr(World, "step_block", recording)
+    spec = _scenario(tmp_path, hours=2.0)
+    run = _run(spec, blocks=True)
+    slots = run.store.slots
+    assert froms and all(at == max(0, ticks - slots) for ticks, at in froms)
+    assert any(at > 0 for _, at in froms)
+    froms.clear()  # one pod: a single column would be reduced pairwise, so it is not folded
+    one = _run(dict(spec, workloads=[dict(spec["workloads"][0], replicas=1)]), blocks=True)
+    assert froms and all(at == 0 for _, at in froms)
+    _assert_same(one, _run(dict(spec, workloads=[dict(spec["workloads"][0], replicas=1)]), blocks=False))
+    store = SeriesStore(1200.0, 15.0)
+    frames = run.world.step_block(run.world._t + 15.0 * np.arange(1, 201), totals_from=150)
+    with pytest.raises(ValueError, match="running totals only from row 150"):
+        store.scrape_block(run.world, frames, np.arange(200))  # keeps the last 81: from row 119
+
+
+def test_laid_out_incarnations_are_grouped_by_width_with_small_groups_riding_on_the_next():
+    from kubeskippy.simulator.world import block
+
+    rng = np.random.default_rng(4)
+    width = rng.integers(1, 961, 500)
+    width[:300] = rng.integers(1, 5, 300)  # many in the first group
+    groups = block.width_groups(width)
+    together = np.concatenate(groups)
+    assert sorted(together.tolist()) == list(range(500))  # every column once
+    assert all((np.diff(g) > 0).all() for g in groups)  # ascending within a group
+    # a group of a few is simulated with the next wider one; a large one, or the widest, alone
+    few = np.array([2, 3, 10, 12, 60, 60, 60, 61, 63] + [64] * 40 + [300])
+    assert [g.tolist() for g in block.width_groups(few)] == [
+        list(range(0, 4)) + list(range(4, 49)), [49]]  # 4 × 64 cells: with the 16–64 group; 300: alone
+    assert [g.tolist() for g in block.width_groups(np.array([3] * 600 + [16]))] == [list(range(600)), [600]]
+    assert [g.tolist() for g in block.width_groups(np.array([5, 900]))] == [[0, 1]]  # 2 × 900 ≤ 2,048
+    assert block.width_groups(np.zeros(0, dtype=np.int64)) == []
+
+
+def test_a_blocks_frames_are_freed_before_the_next_block_is_built(tmp_path, monkeypatch):
+    """The runner drops each block's frames (tens of MiB at 100 pods × 4,000 ticks) once the
+    scrape and the observer have read them, so the next block's matrices reuse that memory
+    instead of growing the heap (and page-faulting it in)."""
+    import weakref
+
+    monkeypatch.setattr(runner_module, "BLOCK_CELLS", 35 * 30)  # 35 pods: blocks of 30 ticks
+    previous: list = []
+    alive_at_next = []
+    original = World.step_block
+
+    def tracking(self, T, **kwargs):
+        if previous:
+            alive_at_next.append(previous[-1]() is not None)
+        frames = original(self, T, **kwargs)
+        previous.append(weakref.ref(frames))
+        return frames
+
+    monkeypatch.setattr(World, "step_block", tracking)
+    _run(_scenario(tmp_path, hours=1.0), blocks=True)
+    assert len(alive_at_next) >= 3 and not any(alive_at_next)

@@ -225,3 +225,81 @@ def test_changes_seen_by_one_tick_are_counted_as_on_any_grid_of_ticks():
         wider = visible_counts(times, np.array([T[0], T[0] + 15.0]))  # the general path, for comparison
         np.testing.assert_array_equal(got[0], wider[0], err_msg=str(trial))
     assert base.visible_counts(np.zeros((0, 3)), np.array([1.0])).shape == (1, 3)
+
+
+def test_renewal_times_by_column_draw_later_chunks_only_for_the_columns_that_need_them():
+    """``by_column``: after the first chunk, ``lengths`` is asked for the columns still short of
+    ``until`` and not ended, and nothing else; their times are the sequential sums bit for bit,
+    and the other columns' later times are +inf (past ``until``, never processed)."""
+    from kubeskippy.simulator.workloads.base import renewal_times
+
+    rng = np.random.default_rng(5)
+    r = 40
+    start = rng.uniform(0, 100, r)
+    table = rng.uniform(0.5, 9.5, (4096, r))
+    table[:, :5] *= 0.05  # five columns need many more steps than the first chunk
+    stop = np.zeros(r, dtype=bool)
+    stop[5:8] = True  # three short columns end early (their process stopped)
+    asked = []
+
+    def lengths(j0, n, cols):
+        asked.append(None if cols is None else cols.tolist())
+        return table[j0:j0 + n] if cols is None else table[j0:j0 + n][:, cols]
+
+    until = 300.0
+    E = renewal_times(start, lengths, until, 0.5, chunk=128, ended=lambda E: stop, by_column=True)
+    assert asked[0] is None and len(asked) > 2
+    assert asked[1] == list(range(5))  # only the slow ones (the ended ones excluded) …
+    assert all(set(cols) <= set(range(5)) for cols in asked[2:])  # … and fewer as they get there
+    for c in range(r):
+        expected = [float(start[c])]
+        for j in range(len(E) - 1):
+            expected.append(expected[-1] + float(table[j, c]))
+        finite = E[:, c][np.isfinite(E[:, c])]
+        assert finite.tolist() == expected[:len(finite)]
+        assert np.isinf(E[len(finite):, c]).all()
+        assert finite[-1] > until or stop[c]  # every column reaches past ``until`` unless it ended
+    # drawn for every column, the same finite times
+    full = renewal_times(start, lambda j0, n: table[j0:j0 + n], until, 0.5, chunk=128, ended=lambda E: stop)
+    assert full.shape == E.shape
+    drawn = np.isfinite(E)
+    assert E[drawn].tobytes() == full[drawn].tobytes()
+
+
+def test_a_chaos_monkey_over_a_long_grid_answers_what_it_answers_tick_by_tick():
+    """Over a long grid the chaos monkey draws its stage changes in chunks, the later ones only
+    for the columns still running (``by_column``); tick by tick (one-tick grids, one chunk
+    each) it never does. Both must give the same memory, CPU, errors, latency, exits and scratch
+    state — with incarnations that exit early and ones that never do (several chunks)."""
+    from kubeskippy.simulator.workloads import chaos
+
+    exiting = {"name": "chaos", "model": "chaos_monkey", "replicas": 40}
+    inert = {"name": "inert", "model": "chaos_monkey", "replicas": 20, "params": {"crash_exits": 0, "restart_exits": 0}}
+    world = world_after(scenario_with(exiting, inert, resolution="15s"), 15)
+    tbl = world.table
+    rows = tbl.live()
+    model = world.model_list[int(tbl.model[rows[0]])]
+    assert isinstance(model, chaos.ChaosMonkey)
+    T = 15.0 * np.arange(2, 400)  # 100 min: the inert ones need several chunks of 48 changes
+    Tprev = T - 15.0
+    scratch = ("s0", "n0", "n1", "mkey", "mkey2")
+    saved = {c: getattr(tbl, c).copy() for c in scratch}
+    whole = model.run(tbl, rows, T, Tprev)
+    state = {c: getattr(tbl, c)[rows].copy() for c in scratch}
+    for c, v in saved.items():
+        getattr(tbl, c)[:] = v
+    ran = np.full(len(rows), len(T))  # ticks each ran, by the tick loop
+    exit_at = np.full(len(rows), np.nan)
+    up = np.arange(len(rows))
+    for k in range(len(T)):
+        one = model.run(tbl, rows[up], T[k:k + 1], Tprev[k:k + 1])
+        for name in ("mem", "cpu_inc", "err", "lat"):
+            assert getattr(one, name)[0].tobytes() == np.broadcast_to(getattr(whole, name), (len(T), len(rows)))[
+                k, up].tobytes(), (name, k)
+        gone = ~np.isnan(one.exit_at)
+        exit_at[up[gone]], ran[up[gone]] = one.exit_at[gone], k + 1
+        up = up[~gone]
+    assert 0 < len(up) < len(rows)  # some exited, some ran through
+    assert whole.exit_at.tobytes() == exit_at.tobytes()
+    for c in scratch:
+        assert getattr(tbl, c)[rows].tobytes() == state[c].tobytes(), c
