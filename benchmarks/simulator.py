@@ -15,7 +15,7 @@ Three measurements, each in a fresh subprocess (so peak RSS is its own):
    back-off, crash after 30 s, a scrape copying every pod's values). It does less per pod than
    the vectorised world (one scraped signal of fifteen; no readiness, request counters, Events,
    probes or incident observer), so the ratio is conservative; the restart counts cross-check.
-   The two run alternately, ``--pairs`` times (3), each in its own process, so both meet the
+   The two run alternately, ``--pairs`` times (5), each in its own process, so both meet the
    shared machine's slow and fast moments; every pair's ratio, their median (the figure: a
    pair's runs are neighbours in time) and the best against the best are printed.
 
@@ -221,7 +221,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--one", nargs="+")
-    parser.add_argument("--pairs", type=int, default=3, help="vectorised/naive comparison runs, alternating")
+    parser.add_argument("--pairs", type=int, default=5, help="vectorised/naive comparison runs, alternating")
     parser.add_argument("--sizes", type=int, nargs="*", help="pod counts of the scale runs (default 100 1000 10000)")
     parser.add_argument("--repeats", type=int, default=5,
                         help="fresh-process runs of each scale size under 100,000 pod-hours; the median is its figure")
