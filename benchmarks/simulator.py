@@ -8,7 +8,8 @@ Three measurements, each in a fresh subprocess (so peak RSS is its own):
    incident observer on — the no-healing arm, i.e. the simulator's own cost. The 100- and
    1,000-pod runs are short samples (0.2 s and 2 s of CPU) that move ±20 % between processes
    on a shared machine: each is run ``--repeats`` times (5), in fresh processes, and the median
-   run is its figure; the 10,000-pod run (~20 s) runs once.
+   run is its figure; the 10,000-pod run (~20 s) runs once, between them (two runs of each small
+   size before it, three after), so the machine's drift meets every size alike.
 2. the same at 1,000 pods × 6 h restricted to memory_leak + crash_loop + steady, against
 3. a naive baseline written here: one SimPy process per pod, updating that pod in Python every
    tick with the same rules (10 MiB per 10 s leak with 10 % frees, OOM at the limit, kubelet
@@ -183,6 +184,26 @@ def repeats_for(pods: int, hours: float, repeats: int) -> int:
     return 1 if pods * hours >= STEADY_POD_HOURS else max(1, repeats)
 
 
+def scale_order(sizes: list[int], hours: float, repeats: int) -> list[int]:
+    """The order of the scale runs: each repeated size's runs split around the steady ones (half
+    before, half after), smaller sizes outermost, so the machine's drift over the minutes a
+    10,000-pod run takes reaches every size alike instead of favouring whichever ran last."""
+    repeated = sorted((p for p in sizes if repeats_for(p, hours, repeats) > 1), reverse=True)
+    steady = [p for p in sizes if repeats_for(p, hours, repeats) == 1]
+    before = {p: repeats_for(p, hours, repeats) // 2 for p in repeated}
+    head = [p for p in reversed(repeated) for _ in range(before[p])]
+    tail = [p for p in repeated for _ in range(repeats_for(p, hours, repeats) - before[p])]
+    return head + steady + tail
+
+
+def scale_runs(sizes: list[int], hours: float, repeats: int) -> list[list[dict]]:
+    """Every size's runs (fresh processes, in :func:`scale_order`), by size as given."""
+    runs: dict[int, list[dict]] = {p: [] for p in sizes}
+    for pods in scale_order(sizes, hours, repeats):
+        runs[pods].append(_subprocess(["full", str(pods), str(hours)]))
+    return [runs[p] for p in sizes]
+
+
 def median_run(runs: list[dict]) -> dict:
     """The run of median CPU time (the lower middle one of an even count), with all its figures."""
     ordered = sorted(runs, key=lambda r: r["cpu_s"])
@@ -244,8 +265,7 @@ def main() -> None:
     if args.sizes is not None:
         sizes = args.sizes
     results = []
-    for pods in sizes:
-        runs = [_subprocess(["full", str(pods), str(hours)]) for _ in range(repeats_for(pods, hours, args.repeats))]
+    for pods, runs in zip(sizes, scale_runs(sizes, hours, args.repeats)):
         r = median_run(runs)
         results.append(r)
         spread = (f"; {len(runs)} runs {min(x['cpu_s'] for x in runs):.3f}–{max(x['cpu_s'] for x in runs):.3f} s CPU, "
