@@ -126,26 +126,26 @@ class FunctionApp:
         if self._state.service is None:
             await respond_json(send, 503, {"error": self.ready()[1]}, [("retry-after", "5")])
             return
+        headers = header_map(scope)  # once: the verifier, the body's limit and the decoding read it
         if self._state.verifier is not None:
             try:
-                await asyncio.to_thread(self._state.verifier.verify, header_map(scope))
+                await asyncio.to_thread(self._state.verifier.verify, headers)
             except KubeSkippyError as e:
                 await self._respond_error(send, e)
                 return
         route = self._state.routes.get((method, path))
         if route is not None:
-            await self._handle_route(route, scope, receive, send)
+            await self._handle_route(route, scope, headers, receive, send)
         elif method == "POST":
-            await self._handle_event(scope, receive, send)
+            await self._handle_event(scope, headers, receive, send)
         else:
             await respond_json(send, 405 if path == "/" else 404,
                                {"error": f"{method} {path}: send CloudEvents with POST /"})
 
-    async def _handle_event(self, scope: dict, receive: Receive, send: Send) -> None:
+    async def _handle_event(self, scope: dict, headers: dict[str, str], receive: Receive, send: Send) -> None:
         event_type = "unknown"
         status = 500
         try:
-            headers = header_map(scope)
             body = await read_body(scope, receive, self.max_body, headers)
             event = parse_http(headers, body)
             event_type = event["type"]
@@ -159,9 +159,9 @@ class FunctionApp:
                 self.metrics.decision_seconds.labels(self.name).observe(time.perf_counter() - started)
                 self._count(produced)
                 if len(produced) == 1:
-                    headers, out_body = encode(produced[0], mode=self.reply_mode)
+                    reply_headers, out_body = encode(produced[0], mode=self.reply_mode)
                     status = 200
-                    await _send_raw(send, status, headers, out_body)
+                    await _send_raw(send, status, reply_headers, out_body)
                 else:
                     await self.emitter.publish(produced)
                     status = 202
@@ -173,12 +173,13 @@ class FunctionApp:
         finally:
             self.metrics.events.labels(self.name, event_type, str(status)).inc()
 
-    async def _handle_route(self, route: Route, scope: dict, receive: Receive, send: Send) -> None:
+    async def _handle_route(self, route: Route, scope: dict, headers: dict[str, str], receive: Receive,
+                            send: Send) -> None:
         status = 500
         try:
-            body = await read_body(scope, receive, self.max_body)
+            body = await read_body(scope, receive, self.max_body, headers)
             with correlation(function=self.name, ce_type=route.path):
-                produced = list(await asyncio.to_thread(route.handler, header_map(scope), body))
+                produced = list(await asyncio.to_thread(route.handler, headers, body))
                 await self.emitter.publish(produced)
             self._count(produced)
             status = route.ok_status
