@@ -1,9 +1,11 @@
 """Building, encoding and decoding KubeSkippy's CloudEvents (cloudevents SDK 2.x).
 
 The SDK's 1.x API lives at ``cloudevents.v1.http`` in 2.x; its ``CloudEvent`` is a mapping
-(``event["id"]``), which is what our code uses. func-python 0.8.1 hands handlers the newer
-``cloudevents.core`` event class instead; every function here accepts either and returns the
-mapping kind, so code never depends on which middleware decoded the request.
+(``event["id"]``), which is what our code uses, in the form of :mod:`.lean_event` (the same
+behaviour without loading the SDK, which only the rare encodings below need). func-python 0.8.1
+hands handlers the newer ``cloudevents.core`` event class instead; every function here accepts
+any of them and returns the mapping kind, so code never depends on which middleware decoded
+the request.
 
 Why the extra checks over the SDK: a malformed request must become a 400 with a message that
 names what is wrong (the Broker sends 400s to the dead-letter sink instead of retrying), never
@@ -18,15 +20,13 @@ import sys
 from datetime import datetime, timezone
 from typing import Any, Literal, Mapping
 
-from cloudevents.v1 import exceptions as ce_errors
-from cloudevents.v1.conversion import to_binary, to_structured
-from cloudevents.v1.http import CloudEvent, from_http
 from pydantic import ValidationError
 
 from ..clock import from_rfc3339
 from ..errors import FieldError, InvalidInput
 from ..policy.validation import field_errors_from
 from ..types import to_timestamp_text
+from .lean_event import CloudEvent
 from .model import EventModel
 from .types import ALERT_FIRING, ALERT_RESOLVED, EVENT_TYPES, dataschema_for, event_model, source_for
 
@@ -152,10 +152,7 @@ def as_cloudevent(event: Any) -> CloudEvent:
         if isinstance(value, datetime):
             value = (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat().replace("+00:00", "Z")
         attributes[name] = value
-    try:
-        return CloudEvent(attributes, event.get_data())
-    except ce_errors.GenericException as e:
-        raise InvalidInput(f"not a valid CloudEvent: {e}") from None
+    return CloudEvent(attributes, event.get_data())
 
 
 def event_data_object(event: Any) -> Any:
@@ -207,8 +204,12 @@ def encode(event: Any, mode: Literal["binary", "structured"] = "binary") -> tupl
         lean = _binary_json(ce)
         if lean is not None:
             return lean
+        from cloudevents.v1.conversion import to_binary  # the SDK: only for what _binary_json leaves
+
         headers, body = to_binary(ce)
     elif mode == "structured":
+        from cloudevents.v1.conversion import to_structured
+
         headers, body = to_structured(ce)
     else:
         raise ValueError(f"mode must be binary or structured, not {mode!r}")
@@ -220,9 +221,7 @@ def encode(event: Any, mode: Literal["binary", "structured"] = "binary") -> tupl
 def parse_http(headers: Mapping[str, str], body: bytes | str | None) -> CloudEvent:
     """A CloudEvent from an HTTP request, in either mode; anything else raises InvalidInput."""
     try:
-        event = _from_binary_json(headers, body) or from_http(dict(headers), body)
-    except ce_errors.GenericException as e:
-        raise InvalidInput(f"not a CloudEvent: {_first_line(e)}") from None
+        event = _from_binary_json(headers, body) or _sdk_from_http(headers, body)
     except (ValueError, TypeError, AttributeError, UnicodeDecodeError) as e:
         raise InvalidInput(f"not a CloudEvent: malformed request ({type(e).__name__}: {_first_line(e)})") from None
     problems = [FieldError(name, "must be a non-empty string") for name in ("id", "source", "type")
@@ -231,6 +230,18 @@ def parse_http(headers: Mapping[str, str], body: bytes | str | None) -> CloudEve
         raise InvalidInput(problems)
     event_time(event)  # a malformed time is a malformed event
     return event
+
+
+def _sdk_from_http(headers: Mapping[str, str], body: bytes | str | None) -> CloudEvent:
+    """The SDK's decoding (structured mode, specversion 0.3, a body that is not JSON), loaded on
+    first use: no KubeSkippy hop sends these (see :mod:`kubeskippy.events.lean_event`)."""
+    from cloudevents.v1 import exceptions
+    from cloudevents.v1.conversion import from_http
+
+    try:
+        return from_http(CloudEvent, dict(headers), body)
+    except exceptions.GenericException as e:
+        raise InvalidInput(f"not a CloudEvent: {_first_line(e)}") from None
 
 
 # The HTTP binding's binary mode with a JSON body, the one every KubeSkippy hop and the Broker
