@@ -36,9 +36,9 @@ from .attribution import plan_attributions, with_attributions
 from .guard import SafetyGuard, TargetGuard
 from .healing_actions import (KIND, M_APPLIED, M_HOLDER, M_INTENT, M_LEASE_EXPIRES, M_OUTCOME, M_REASON,
                               M_VERIFY, M_VERIFY_BASELINE, M_VERIFY_DEADLINE, M_VERIFY_STARTED, annotation,
-                              build_healing_action, cas_status, changes_from_status, changes_to_status,
-                              create_or_get, get_healing_action, intent_of, metrics_of, outcome_from_record,
-                              parse_ts, phase_of, set_condition, status_of, ts, workload_of)
+                              applied_before_record, build_healing_action, cas_status, changes_from_status,
+                              changes_to_status, create_or_get, get_healing_action, intent_of, metrics_of,
+                              outcome_from_record, parse_ts, phase_of, set_condition, status_of, ts, workload_of)
 from .health import check_health
 from .kube_events import event_reason, record_event
 from .model import ActionContext, ActionReport
@@ -332,6 +332,8 @@ class Remediator:
             return self._advance(record.ha, sweep=False, step=step, from_plan=True)
         if record.needs_approval:
             return self._request_approval(step, record.ha)
+        if step.early is not None:
+            return self._record_observation(step, record.ha)
         return self._drive(step, record.ha, resolved=record.resolved, fresh=True)
 
     def _record(self, step: Step) -> "_Record | RemediationResult":
@@ -376,7 +378,7 @@ class Remediator:
             action_type=step.action_type, target=resolved, workload=workload, mode=mode,
             approval_required=needs_approval, dry_run=dry_run, timeout=self._action_timeout,
             approval_expires=now + self._approval_timeout if needs_approval else None, verification=verify,
-            attribution=step.attribution)
+            attribution=step.attribution, applied_intent=step.early.intent if step.early is not None else None)
         ha, created = create_or_get(self._cluster, obj)
         return _Record(ha, created=created, resolved=resolved, needs_approval=needs_approval)
 
@@ -492,7 +494,7 @@ class Remediator:
     def _drive_unguarded(self, step: Step, ha: dict, *, resolved: dict | None, approved: bool,
                          fresh: bool) -> RemediationResult:
         metrics = metrics_of(ha)
-        applied = metrics.get(M_APPLIED) == "true"
+        applied = metrics.get(M_APPLIED) == "true" or applied_before_record(ha)
         intent = intent_of(ha)
         dry_run = bool((ha.get("spec") or {}).get("dryRun"))
 
@@ -588,7 +590,8 @@ class Remediator:
         note: Callable[[], None] | None = None
         if applied:
             result = status_of(ha).get("result") or {}
-            report = ActionReport(message=result.get("message", ""), changes=changes_from_status(ha))
+            report = ActionReport(message=result.get("message") or "applied by an earlier attempt (its report was "
+                                  "not recorded)", changes=changes_from_status(ha))
         else:
             ctx = self._context(step, dry_run=False, stamp=stamp)
             try:
@@ -617,12 +620,62 @@ class Remediator:
         result = self._finish(step, ha, "Succeeded", "executed", "", report.message, report.changes or None,
                               details=report.details, metrics=report.metrics,
                               verify=(meta(ha).get("labels") or {}).get(LABEL_VERIFICATION) == "pending")
+        return self._with_notification(result, step, report)
+
+    def _with_notification(self, result: RemediationResult, step: Step, report: ActionReport) -> RemediationResult:
+        """A notify action's message joins the step's result as a Notification."""
         if report.notification:
             result.notifications.append(Notification(
                 id=stable_id("notification", step.step_id, "notify"), severity=report.notification["severity"],
                 title=report.notification["title"], message=report.notification["message"], target=step.target,
                 plan_id=step.plan_id, finding_fingerprint=step.fingerprint, at=self._clock.now()))
         return result
+
+    def _record_observation(self, step: Step, ha: dict) -> RemediationResult:
+        """Record an observe-only step that :meth:`execute` applied before the plan's changes, on
+        its freshly created HealingAction. Its action has run, so there is nothing left to hold a
+        lease or show ``InProgress`` for: one ledger write (``record_observed``: the refusals
+        ``reserve`` gives, then the record ``complete`` makes), then one status write from
+        ``Pending`` to ``Succeeded`` carrying the claim's, the application's and the result's
+        fields together, with the Kubernetes Event beside it. Two round trips after the
+        creation instead of five (reserve, claim, applied, complete, finish). A refusal ends the
+        step as ``reserve``'s would; a transient fault releases the record's lease and
+        propagates, and the redelivery finds the ledger's record (``duplicate``) or none.
+        docs/remediation.md, "Observe-only steps first"."""
+        early = step.early
+        assert early is not None
+        try:
+            try:
+                self._ledger.record_observed(self._action_request(step, ObjectRef.of(early.target), early.workload))
+            except Refused as e:
+                if e.reason == "duplicate":
+                    return self._finish(step, ha, "Succeeded", "executed", "",
+                                        "already executed (recorded in the safety ledger)")
+                return self._finish(step, ha, "Cancelled", "blocked", e.reason, str(e))
+            report = early.report
+
+            def claimed_and_applied(cur: dict) -> dict | None:
+                claimed = self._claim_status(cur, early.intent, None)
+                return None if claimed is None else self._applied_status({**cur, "status": claimed}, report)
+
+            def finish() -> RemediationResult:
+                return self._finish(step, ha, "Succeeded", "executed", "", report.message, report.changes or None,
+                                    details=report.details, metrics=report.metrics, start=claimed_and_applied)
+
+            def note() -> None:
+                self._note(step, ha, early.target, report.message)
+
+            if self._fanout is not None:
+                result = self._fanout([note, finish])[1]
+            else:
+                note()
+                result = finish()
+            return self._with_notification(result, step, report)
+        except _StepBusy:
+            raise
+        except TemporaryError:
+            self._release_after_fault(ha, None)
+            raise
 
     def _complete(self, reservation: Reservation, note: Callable[[], None] | None) -> None:
         """Record the action in the ledger; ``note`` (the Kubernetes Event about it, best effort:
@@ -738,13 +791,22 @@ class Remediator:
     def _finish(self, step: Step, ha: dict, phase: str, outcome_status: str, reason: str, message: str,
                 changes: list | None = None, *, details: dict[str, Any] | None = None,
                 metrics: dict[str, str] | None = None, verify: bool = False,
-                extra: dict[str, str] | None = None) -> RemediationResult:
+                extra: dict[str, str] | None = None,
+                start: Callable[[dict], dict | None] | None = None) -> RemediationResult:
+        """The step's final status write. ``start``: a status change made in the same write first
+        (a claim and its application, for a step whose action has already run); when it
+        declines (returns None), nothing is written."""
         now = self._clock.now()
         deadline = now + step.policy.spec.safety_rules.health_check_timeout
 
         def decide(cur: dict) -> dict | None:
             if phase_of(cur) in TERMINAL_PHASES:
                 return None
+            if start is not None:
+                started = start(cur)
+                if started is None:
+                    return None
+                cur = {**cur, "status": started}
             status = dict(status_of(cur))
             result = dict(status.get("result") or {})
             m = {**(result.get("metrics") or {}), **(metrics or {}), **(extra or {}),

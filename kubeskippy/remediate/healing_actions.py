@@ -24,7 +24,7 @@ from ..jsoncopy import copy_json
 from ..policy.model import API_VERSION, HealingActionTemplate, HealingPolicy
 from ..ports import Cluster
 from ..types import to_timestamp_text
-from .naming import (ANN_APPROVAL_EXPIRES, ANN_ATTRIBUTION, ANN_FINDING_FINGERPRINT, ANN_MODE, ANN_PLAN_ID,
+from .naming import (ANN_APPLIED_INTENT, ANN_APPROVAL_EXPIRES, ANN_ATTRIBUTION, ANN_FINDING_FINGERPRINT, ANN_MODE, ANN_PLAN_ID,
                      ANN_PLANNED_ACTION, ANN_STEP_ID, ANN_TRIGGER, ANN_WORKLOAD, LABEL_ACTION_TYPE, LABEL_MANAGED_BY,
                      LABEL_POLICY, LABEL_POLICY_NAMESPACE, LABEL_TARGET_KIND, LABEL_TARGET_NAME, LABEL_VERIFICATION,
                      MANAGED_BY, label_value)
@@ -40,6 +40,7 @@ __all__ = [
     "set_condition", "ts", "parse_ts",
     "get_healing_action", "create_or_get", "cas_status",
     "outcome_from_record", "changes_to_status", "changes_from_status", "intent_of",
+    "applied_before_record",
 ]
 
 KIND = "HealingAction"
@@ -69,8 +70,10 @@ def build_healing_action(*, name: str, namespace: str, step_id: str, plan_id: st
                          policy: HealingPolicy, template: HealingActionTemplate, planned: PlannedAction,
                          action_type: str, target: dict, workload: ObjectRef, mode: str, approval_required: bool,
                          dry_run: bool, timeout: float, approval_expires: float | None,
-                         verification: bool, attribution: OutcomeAttribution | None = None) -> dict:
-    """The HealingAction as created (no status: the status subresource is written separately)."""
+                         verification: bool, attribution: OutcomeAttribution | None = None,
+                         applied_intent: dict | None = None) -> dict:
+    """The HealingAction as created (no status: the status subresource is written separately).
+    ``applied_intent``: the intent of an action that already ran (see ANN_APPLIED_INTENT)."""
     t = meta(target)
     annotations = {
         ANN_STEP_ID: step_id, ANN_PLAN_ID: plan_id, ANN_FINDING_FINGERPRINT: fingerprint, ANN_TRIGGER: trigger,
@@ -81,6 +84,8 @@ def build_healing_action(*, name: str, namespace: str, step_id: str, plan_id: st
         annotations[ANN_APPROVAL_EXPIRES] = ts(approval_expires)
     if attribution is not None:
         annotations[ANN_ATTRIBUTION] = attribution.model_dump_json()
+    if applied_intent is not None:
+        annotations[ANN_APPLIED_INTENT] = json.dumps(applied_intent, sort_keys=True)
     return {
         "apiVersion": API_VERSION,
         "kind": KIND,
@@ -253,5 +258,11 @@ def outcome_from_record(obj: dict, *, status: str | None = None, reason: str | N
 
 
 def intent_of(obj: dict) -> dict | None:
-    text = metrics_of(obj).get(M_INTENT)
+    """The step's intent: as its claim recorded it, else as it was applied before the record."""
+    text = metrics_of(obj).get(M_INTENT) or annotation(obj, ANN_APPLIED_INTENT)
     return json.loads(text) if text else None
+
+
+def applied_before_record(obj: dict) -> bool:
+    """The action ran before this record was created (ANN_APPLIED_INTENT)."""
+    return bool(annotation(obj, ANN_APPLIED_INTENT))

@@ -30,6 +30,7 @@ __all__ = [
     "ANN_WORKLOAD",
     "ANN_MODE",
     "ANN_APPROVAL_EXPIRES",
+    "ANN_APPLIED_INTENT",
     "ANN_CUSTOM_ACTIONS",
     "plan_steps",
     "healing_action_name",
@@ -54,6 +55,9 @@ ANN_PLANNED_ACTION = "kubeskippy.io/planned-action"  # the PlannedAction as JSON
 ANN_WORKLOAD = "kubeskippy.io/workload"  # ObjectRef JSON: the ledger's key for leases/cooldowns
 ANN_MODE = "kubeskippy.io/mode"
 ANN_APPROVAL_EXPIRES = "kubeskippy.io/approval-expires-at"
+ANN_APPLIED_INTENT = "kubeskippy.io/applied-intent"
+"""The intent (JSON) of an observe-only action that ran before its record was made (a capture taken
+ahead of the plan's changes): whoever drives the record later knows it was applied and with what."""
 ANN_ATTRIBUTION = "kubeskippy.io/attribution"  # OutcomeAttribution JSON: learning scores outcomes of later drives
 
 _LABEL_OK = re.compile(r"[^A-Za-z0-9._-]+")

@@ -60,6 +60,11 @@ class SafetyLedger(Protocol):
         """The action was executed: record the step, start the cooldown, release the lease."""
         ...
 
+    def record_observed(self, request: ActionRequest) -> None:
+        """An observe-only action (``request.observe_only``) already ran: the refusals of
+        :meth:`reserve`, then the record of :meth:`complete`, in one atomic write."""
+        ...
+
     def abort(self, reservation: Reservation) -> None:
         """Nothing was done: release the lease and give the rate-limit slot back."""
         ...

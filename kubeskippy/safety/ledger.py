@@ -11,6 +11,10 @@ A reservation is made in a fixed order, each step one atomic write:
 Given a ``fanout``, the two writes go out together; whichever of them fails, the other is undone
 exactly as a failure after step 1 is.
 
+An observe-only action that has already run (a capture taken ahead of a plan's changes) is
+recorded by :meth:`Ledger.record_observed`: the lease's checks and the completion's record in one
+write to the workload record, nothing held in between.
+
 Completing (or aborting) is one more write to the workload record, which starts from the version
 the lease write left when nobody wrote in between (no read). A refusal or failure after step 1
 undoes what was taken (best effort). Whatever crash happens in between, the damage is on the safe
@@ -164,6 +168,28 @@ class Ledger:
         claim = _claim(request, reservation.holder)
         self._update(workload_record(self._config, request.workload), lambda data: finish_action(
             data, claim, reservation.reserved_at, self._clock.now(), self._config), *self._recall(reservation))
+
+    def record_observed(self, request: ActionRequest) -> None:
+        """Record an observe-only action that has already run (a capture taken before the plan's
+        changes): the refusals :meth:`reserve` would give, then what :meth:`complete` records, in
+        one write. No lease is held in between because nothing is left to do under it; a crash
+        leaves either nothing (the redelivery records it again) or the record (it then answers
+        ``duplicate``)."""
+        if not request.observe_only:
+            raise InvalidInput([FieldError("observe_only", "only an observe-only action is recorded after the "
+                                                           "fact; a change reserves before it acts")],
+                               source="ActionRequest")
+        _validate(request)
+        claim = _claim(request, self._holder)
+        about = f"leases, executed steps, cooldowns and chains in namespace {request.workload.namespace or '-'}"
+
+        def observed(data: dict[str, str]) -> Change[bool]:
+            now = self._clock.now()
+            grant_lease(data, claim, now, self._config, about)  # refuses as reserve() would
+            return finish_action(data, claim, now, now, self._config)
+
+        self._update(workload_record(self._config, request.workload), observed)
+        log.info("%s recorded observation %s on %s", self._holder, request.step_id, claim.workload)
 
     def abort(self, reservation: Reservation) -> None:
         request = reservation.request

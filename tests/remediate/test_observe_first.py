@@ -309,3 +309,94 @@ def test_an_early_captures_record_made_meanwhile_by_another_replica_is_met_by_th
     with pytest.raises(TemporaryError, match="being carried out"):  # the other replica drives it: come back later
         _remediator(world, cluster).execute(plan)
     assert sorted(ha["metadata"]["name"].split("-")[0] for ha in world.healing_actions()) == ["diag", "recreate"]
+
+
+def test_an_early_capture_is_recorded_with_one_ledger_write_and_one_status_write(scene):
+    world, pod, plan = scene
+    cluster = Recording(world.cluster)
+    ledger_writes: list[str] = []
+    original = world.ledger.record_observed
+    world.ledger.record_observed = lambda request: ledger_writes.append(request.step_id) or original(request)
+    before = world.safety_store.stats.replaces + world.safety_store.stats.creates
+    result = _remediator(world, cluster).execute(plan)
+    assert [o.status for o in result.outcomes] == ["executed", "executed"]
+    diag_writes = [c for c in cluster.calls if c[0] in ("create", "replace") and c[2].startswith("diag-")]
+    assert diag_writes == [("create", "HealingAction", diag_writes[0][2], None),
+                           ("replace", "HealingAction", diag_writes[0][2], "status")]  # Pending → Succeeded
+    assert ledger_writes == [plan.id + ":diag"]
+    # the change: lease + rate slot, then complete; the capture: its one record
+    assert world.safety_store.stats.replaces + world.safety_store.stats.creates - before == 4
+    assert world.ledger.active_leases("default") == []
+    diag = next(ha for ha in world.healing_actions() if ha["metadata"]["name"].startswith("diag-"))
+    status, metrics = diag["status"], diag["status"]["result"]["metrics"]
+    assert status["phase"] == "Succeeded" and status["attempts"] == 1 and status["startTime"]
+    assert status["approval"]["approvedBy"] == "kubeskippy (automatic)"
+    assert metrics["kubeskippy.io/applied"] == "true" and metrics["kubeskippy.io/outcome"] == "executed"
+    assert metrics["kubeskippy.io/intent"] and metrics["kubeskippy.io/holder"] == "replica-1"
+    assert result.outcomes[0].details["diagnostics"]["status"]["phase"] == "Running"
+    assert [c["reason"] for c in status["conditions"] if c["type"] == "Ready"] == ["Succeeded"]
+    assert len(world.events(reason=world.events()[0]["reason"])) >= 1  # the capture's Kubernetes Event
+
+
+def test_an_early_capture_refused_by_its_cooldown_is_cancelled_and_the_change_goes_on(scene):
+    world, pod, plan = scene
+    world.ledger.record_observed(world.remediator()._action_request(  # a capture of this workload just now
+        _diag_step(world, plan), ref_of(pod), ref_of(world.get("apps/v1", "Deployment", "web"))))
+    result = world.remediator().execute(plan)
+    assert [(o.action, o.status, o.reason) for o in result.outcomes] == [("diag", "blocked", "cooldown"),
+                                                                         ("recreate", "executed", "")]
+    phases = {ha["metadata"]["name"].split("-")[0]: ha["status"]["phase"] for ha in world.healing_actions()}
+    assert phases == {"diag": "Cancelled", "recreate": "Succeeded"}
+
+
+def test_a_fault_in_an_early_captures_ledger_write_releases_its_record_and_the_retry_finishes_it_once(scene):
+    world, pod, plan = scene
+    original, calls = world.ledger.record_observed, []
+
+    def flaky(request):
+        calls.append(request.step_id)
+        if len(calls) == 1:
+            raise TemporaryError("configmaps: 503")
+        return original(request)
+    world.ledger.record_observed = flaky
+    with pytest.raises(TemporaryError):
+        world.remediator().execute(plan)
+    diag = next(ha for ha in world.healing_actions() if ha["metadata"]["name"].startswith("diag-"))
+    assert diag["status"].get("phase", "Pending") == "Pending"
+    assert diag["status"]["result"]["metrics"]["kubeskippy.io/lease-expires"]  # released: no waiting
+    assert "kubeskippy.io/applied-intent" in diag["metadata"]["annotations"]  # it ran: the record says so
+    world.clock.advance(1)
+    cluster = Recording(world.cluster)
+    again = _remediator(world, cluster).execute(plan)
+    # the capture is not taken again (the pod is gone anyway) and the delete is replayed, not redone
+    assert [(o.action, o.status) for o in again.outcomes] == [("diag", "executed"), ("recreate", "executed")]
+    assert not [c for c in cluster.calls if c[0] in ("logs", "delete")]
+    phases = {ha["metadata"]["name"].split("-")[0]: ha["status"]["phase"] for ha in world.healing_actions()}
+    assert phases == {"diag": "Succeeded", "recreate": "Succeeded"}
+
+
+def test_a_fault_in_an_early_captures_final_write_is_finished_by_the_retry_from_the_ledgers_record(scene):
+    world, pod, plan = scene
+    fault = world.cluster.faults.inject(status=503, count=1, verbs=["update"], path=r"/healingactions/diag-.*/status")
+    with pytest.raises(TemporaryError):
+        world.remediator().execute(plan)
+    assert fault.hits == 1
+    world.clock.advance(1)
+    again = world.remediator().execute(plan)
+    assert [(o.action, o.status) for o in again.outcomes] == [("diag", "executed"), ("recreate", "executed")]
+    diag = next(ha for ha in world.healing_actions() if ha["metadata"]["name"].startswith("diag-"))
+    assert diag["status"]["result"]["message"] == "already executed (recorded in the safety ledger)"
+
+
+def _diag_step(world: World, plan):
+    from kubeskippy.remediate.steps import build_step
+
+    pol = world.policies[plan.finding.policy]
+    return build_step(step_id="earlier-plan:diag", plan_id="earlier-plan", fingerprint=plan.finding.fingerprint,
+                      trigger=plan.finding.trigger, policy=pol, planned=plan.actions[0])
+
+
+def ref_of(obj: dict):
+    from kubeskippy.events.model import ObjectRef
+
+    return ObjectRef.of(obj)

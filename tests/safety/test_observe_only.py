@@ -1,7 +1,7 @@
 """Observing actions (diagnostics, notify) are metered apart from the changes they accompany."""
 
 from kubeskippy.clock import ManualClock
-from kubeskippy.errors import Refused
+from kubeskippy.errors import InvalidInput, Refused
 from kubeskippy.events.model import ObjectRef
 from kubeskippy.safety import Ledger, MemoryStore, SafetyConfig
 from kubeskippy.safety.contract import ActionRequest
@@ -52,3 +52,44 @@ def test_an_ineffective_chain_blocks_changes_but_not_diagnostics_and_is_not_exte
     except Refused as e:
         assert e.reason == "ineffective_chain"
     led.complete(led.reserve(request("diag", observe=True)))
+
+
+def test_an_observation_already_made_is_recorded_in_one_write_and_leaves_no_lease():
+    clock, store = ManualClock(), MemoryStore()
+    led = ledger(clock, store)
+    led.record_observed(request("diag-1", observe=True))
+    assert store.stats.creates + store.stats.replaces == 1 and led.active_leases("shop") == []
+    try:  # what complete() records: the step (duplicate) and the observe cooldown
+        led.record_observed(request("diag-1", observe=True))
+        raise AssertionError("the same step twice is a duplicate")
+    except Refused as e:
+        assert e.reason == "duplicate"
+    try:
+        led.reserve(request("diag-2", observe=True))
+        raise AssertionError("the recorded observation started its cooldown")
+    except Refused as e:
+        assert e.reason == "cooldown"
+    led.complete(led.reserve(request("restart", observe=False)))  # a change's own key is free
+
+
+def test_an_observation_is_refused_while_another_holder_leases_the_workload_and_records_nothing():
+    clock, store = ManualClock(), MemoryStore()
+    other = Ledger(store, clock, SafetyConfig(chain_threshold=2), holder="r2", sleep=lambda s: None)
+    held = other.reserve(request("restart", observe=False))
+    led = ledger(clock, store)
+    try:
+        led.record_observed(request("diag", observe=True))
+        raise AssertionError("a live lease refuses everyone, as reserve() does")
+    except Refused as e:
+        assert e.reason == "leased"
+    other.complete(held)
+    led.record_observed(request("diag", observe=True))  # nothing of the refused attempt is in the way
+
+
+def test_only_an_observe_only_action_can_be_recorded_after_the_fact():
+    led = ledger(ManualClock(), MemoryStore())
+    try:
+        led.record_observed(request("restart", observe=False))
+        raise AssertionError("a change must reserve before it acts")
+    except InvalidInput as e:
+        assert [f.path for f in e.errors] == ["observe_only"]
