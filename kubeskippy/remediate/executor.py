@@ -587,11 +587,11 @@ class Remediator:
         stamp = parse_ts(status_of(ha).get("startTime")) or now
 
         report: ActionReport
-        note: Callable[[], None] | None = None
         if applied:
             result = status_of(ha).get("result") or {}
             report = ActionReport(message=result.get("message") or "applied by an earlier attempt (its report was "
                                   "not recorded)", changes=changes_from_status(ha))
+            self._complete(reservation, None)
         else:
             ctx = self._context(step, dry_run=False, stamp=stamp)
             try:
@@ -613,10 +613,10 @@ class Remediator:
                 self._ledger.abort(reservation)
                 return self._finish(step, ha, "Failed", "blocked", report.blocked, report.message,
                                     report.changes or None, details=report.details)
-            ha, _ = cas_status(self._cluster, ha, lambda cur: self._applied_status(cur, report))
-            note = lambda ha=ha, report=report: self._note(step, ha, resolved, report.message)  # noqa: E731
-
-        self._complete(reservation, note)
+            claimed = ha
+            ha = self._complete(reservation, lambda: self._note(step, claimed, resolved, report.message),
+                                mark=lambda: cas_status(self._cluster, claimed,
+                                                        lambda cur: self._applied_status(cur, report))[0]) or ha
         result = self._finish(step, ha, "Succeeded", "executed", "", report.message, report.changes or None,
                               details=report.details, metrics=report.metrics,
                               verify=(meta(ha).get("labels") or {}).get(LABEL_VERIFICATION) == "pending")
@@ -677,16 +677,20 @@ class Remediator:
             self._release_after_fault(ha, None)
             raise
 
-    def _complete(self, reservation: Reservation, note: Callable[[], None] | None) -> None:
-        """Record the action in the ledger; ``note`` (the Kubernetes Event about it, best effort:
-        it never raises for the API) is written beside that record when a fan-out exists, since
-        neither waits for the other, and the HealingAction's final status still follows both."""
-        if note is not None and self._fanout is not None:
-            self._fanout([note, lambda: self._ledger.complete(reservation)])
-            return
-        if note is not None:
-            note()
-        self._ledger.complete(reservation)
+    def _complete(self, reservation: Reservation, note: Callable[[], None] | None,
+                  mark: Callable[[], dict] | None = None) -> dict | None:
+        """Record that the action ran: ``mark`` (the HealingAction's ``applied`` status write, whose
+        result is returned), the ledger's ``complete`` and ``note`` (the Kubernetes Event about it,
+        best effort: it never raises for the API). With a fan-out the three go out at once: each
+        is a record of the same fact and any subset of them landing before a crash is resumed
+        alike (marked applied: the re-drive completes; completed: its reservation answers
+        ``duplicate`` before anything is applied again; neither: the stored intent is re-applied,
+        idempotently — docs/remediation.md, "Exactly once"). The HealingAction's final status
+        still follows all three: a terminal record with no ledger entry would skip the cooldown."""
+        calls: list[Callable[[], Any]] = [c for c in (mark, note) if c is not None]
+        calls.append(lambda: self._ledger.complete(reservation))
+        results = self._fanout(calls) if self._fanout is not None else [call() for call in calls]
+        return results[0] if mark is not None else None
 
     def _dry_run(self, step: Step, ha: dict, resolved: dict | None) -> RemediationResult:
         now = self._clock.now()

@@ -6,6 +6,7 @@ import pytest
 
 from kubeskippy.errors import TemporaryError
 from kubeskippy.remediate.actions import ACTIONS
+from kubeskippy.services.fanout import ThreadFanout
 
 from .world import World, plan_for, policy
 
@@ -159,6 +160,46 @@ def test_a_fault_after_the_change_but_before_it_was_recorded_does_not_act_twice(
     result = world.remediator().execute(plan)
     assert [o.status for o in result.outcomes] == ["executed"]
     assert _restarts(world) == 1 and world.ledger.actions_in_window() == 1
+
+
+@pytest.mark.parametrize("failing", ["applied", "complete"])
+def test_with_a_fan_out_the_records_that_the_action_ran_go_out_together_and_any_one_failing_is_resumed_once(
+        world, failing):
+    _, _, plan = _setup(world)
+    fanout = ThreadFanout(workers=4)
+    remediator = world.remediator(fanout=fanout)
+    original_replace, original_complete = world.cluster.replace, world.ledger.complete
+    seen: list[str] = []
+
+    def replace(obj, **kw):
+        metrics = ((obj.get("status") or {}).get("result") or {}).get("metrics") or {}
+        if kw.get("subresource") == "status" and metrics.get("kubeskippy.io/applied") == "true" \
+                and "kubeskippy.io/outcome" not in metrics:
+            seen.append("applied")
+            if failing == "applied":
+                raise TemporaryError("API server went away (injected)")
+        return original_replace(obj, **kw)
+
+    def complete(reservation):
+        seen.append("complete")
+        if failing == "complete":
+            raise TemporaryError("configmaps: 503 (injected)")
+        return original_complete(reservation)
+
+    world.cluster.replace, world.ledger.complete = replace, complete
+    try:
+        with pytest.raises(TemporaryError):
+            remediator.execute(plan)
+        assert set(seen) == {"applied", "complete"}  # both were tried, whichever failed
+        world.cluster.replace, world.ledger.complete = original_replace, original_complete
+        result = remediator.execute(plan)  # the redelivery
+    finally:
+        fanout.shutdown()
+    assert [o.status for o in result.outcomes] == ["executed"]
+    assert _restarts(world) == 1 and world.ledger.actions_in_window() == 1
+    assert world.ledger.active_leases("default") == []
+    (ha,) = world.healing_actions()
+    assert ha["status"]["phase"] == "Succeeded"
 
 
 class _Crash(BaseException):
