@@ -379,8 +379,8 @@ def throughput(args, info: dict, policy_dir: Path | None, log_dir: Path) -> dict
 
 
 class _Sink:
-    """K_SINK for the cold starts: answers 202 to every CloudEvent posted (remediate publishes the
-    outcomes of a multi-step plan to the Broker before answering)."""
+    """K_SINK for the cold starts: answers 202 to every CloudEvent posted (remediate replies with
+    one outcome of a multi-step plan and publishes the others to the Broker before answering)."""
 
     def __init__(self) -> None:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer

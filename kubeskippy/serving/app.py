@@ -158,12 +158,14 @@ class FunctionApp:
                                 else await asyncio.to_thread(service.handle, event))
                 self.metrics.decision_seconds.labels(self.name).observe(time.perf_counter() - started)
                 self._count(produced)
-                if len(produced) == 1:
+                if produced:
+                    # The first event is the reply (the Broker routes it on); any others go to the
+                    # Broker first, so a refused publish is a 5xx before anything was answered.
+                    await self.emitter.publish(produced[1:])
                     reply_headers, out_body = encode(produced[0], mode=self.reply_mode)
                     status = 200
                     await _send_raw(send, status, reply_headers, out_body)
                 else:
-                    await self.emitter.publish(produced)
                     status = 202
                     await respond(send, status)
         except KubeSkippyError as e:

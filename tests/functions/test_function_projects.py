@@ -10,7 +10,7 @@ one CloudEvent each, over HTTP:
   (policies from demo/policies, the Kubernetes API is the devcluster HTTP server); a healthy pod
   → an empty 202;
 - analyze: that finding → 200 with an io.kubeskippy.plan (the rules analyzer);
-- remediate: the plan, with the policy in dryrun mode → outcomes published to K_SINK, nothing
+- remediate: the plan, with the policy in dryrun mode → one outcome replied, one published to K_SINK, nothing
   deleted;
 - audit: an event → 202 and one object in the local audit directory.
 
@@ -65,7 +65,8 @@ def cluster() -> Iterator[Cluster]:
 @pytest.fixture(scope="module")
 def dryrun_policy(tmp_path_factory) -> Path:
     """The demo crash-loop policy in dryrun mode: the test must never delete anything. Its two
-    actions (capture diagnostics, recreate the pod) give two outcomes, published to K_SINK."""
+    actions (capture diagnostics, recreate the pod) give two outcomes: one is the reply, the
+    other is published to K_SINK."""
     doc = yaml.safe_load(DEMO_POLICY.read_text())
     doc["spec"]["mode"] = "dryrun"
     path = tmp_path_factory.mktemp("policies") / "crashloop-dryrun.yaml"
@@ -153,15 +154,17 @@ def test_analyze_answers_a_finding_with_a_plan_from_the_rules(plan, finding, clu
         ("capture-diagnostics", "diagnostics", victim), ("recreate-pod", "delete", victim)]
 
 
-def test_remediate_in_dryrun_publishes_its_outcomes_to_k_sink_and_changes_nothing(
+def test_remediate_in_dryrun_replies_one_outcome_publishes_the_other_to_k_sink_and_changes_nothing(
         installed, cluster, dryrun_policy, plan, tmp_path):
     env = cluster_env(cluster, dryrun_policy)
     with ScriptedServer() as sink:
         with serve(installed, "remediate", tmp_path, {**env, "K_SINK": sink.url + "/"}) as fn:
             response = post_event(fn.url, plan)
         published = [parse_http(r.headers, r.body) for r in sink.received]
-    assert (response.status_code, response.content) == (202, b""), response.text
-    outcomes = {e.get_data()["action"]: e.get_data() for e in published if e["type"] == OUTCOME}
+    assert response.status_code == 200, response.text
+    assert len(published) == 1
+    events = [parse_http(response.headers, response.content), *published]
+    outcomes = {e.get_data()["action"]: e.get_data() for e in events if e["type"] == OUTCOME}
     assert set(outcomes) == {"recreate-pod", "capture-diagnostics"}, [e["type"] for e in published]
     assert all(o["plan_id"] == plan.get_data()["id"] for o in outcomes.values())
     assert outcomes["recreate-pod"]["status"] == "dry_run"

@@ -83,13 +83,20 @@ async def test_no_produced_event_is_an_empty_202():
     assert response.status_code == 202 and response.content == b""
 
 
-async def test_several_events_are_published_to_k_sink_before_answering():
+async def test_of_several_events_the_first_is_the_reply_and_the_rest_are_published_to_k_sink_before_it():
     with ScriptedServer() as sink:
         app, service = make_app({"K_SINK": sink.url + "/"})
-        service.result = [ce("io.kubeskippy.outcome", "o1"), ce("io.kubeskippy.outcome", "o2")]
+        service.result = [ce("io.kubeskippy.outcome", f"o{i}") for i in range(1, 4)]
         response = await post(app, ce())
-    assert response.status_code == 202
-    assert sorted(r.headers["ce-id"] for r in sink.received) == ["o1", "o2"]
+    assert response.status_code == 200 and response.headers["ce-id"] == "o1"
+    assert sorted(r.headers["ce-id"] for r in sink.received) == ["o2", "o3"]
+
+
+async def test_several_events_without_k_sink_are_a_configuration_error_and_nothing_is_answered():
+    app, service = make_app()
+    service.result = [ce("io.kubeskippy.outcome", "o1"), ce("io.kubeskippy.outcome", "o2")]
+    response = await post(app, ce())
+    assert response.status_code >= 400 and "K_SINK" in response.text and "ce-id" not in response.headers
 
 
 async def test_several_events_are_posted_side_by_side_not_one_after_another():
@@ -97,8 +104,8 @@ async def test_several_events_are_posted_side_by_side_not_one_after_another():
         app, service = make_app({"K_SINK": sink.url + "/"})
         service.result = [ce("io.kubeskippy.outcome", f"o{i}") for i in range(MAX_PARALLEL + 2)]
         response = await post(app, ce())
-    assert response.status_code == 202
-    assert sorted(r.headers["ce-id"] for r in sink.received) == sorted(f"o{i}" for i in range(MAX_PARALLEL + 2))
+    assert response.status_code == 200 and response.headers["ce-id"] == "o0"
+    assert sorted(r.headers["ce-id"] for r in sink.received) == sorted(f"o{i}" for i in range(1, MAX_PARALLEL + 2))
     first_wave = sorted(r.at for r in sink.received)[:MAX_PARALLEL]
     assert first_wave[-1] - first_wave[0] < 1.0  # one after another, each would wait for the previous answer
 
@@ -107,7 +114,7 @@ async def test_when_one_post_fails_the_others_finish_before_the_retryable_answer
     with ScriptedServer(default=Reply(202, delay=0.3)) as sink:
         sink.script("/", Reply(503))
         app, service = make_app({"K_SINK": sink.url + "/"})
-        service.result = [ce("io.kubeskippy.outcome", f"o{i}") for i in range(MAX_PARALLEL)]
+        service.result = [ce("io.kubeskippy.outcome", f"o{i}") for i in range(MAX_PARALLEL + 1)]  # 1 reply
         started = time.monotonic()
         response = await post(app, ce())
         took = time.monotonic() - started
