@@ -22,8 +22,7 @@ import os
 import ssl
 import threading
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, NamedTuple, Sequence
 from urllib.parse import quote, urlencode
 
 from ..errors import APIError, InvalidInput, TemporaryError, api_error_for_status
@@ -76,12 +75,13 @@ class TokenFile:
             return self._token
 
 
-@dataclass(frozen=True)
-class ApiServerSettings:
+class ApiServerSettings(NamedTuple):
     """Where the API server is and how to authenticate to it.
 
     ``url`` may carry a path prefix (``https://rancher/k8s/clusters/c-1``). ``token`` is a fixed
-    bearer token, or a callable returning the current one (see :class:`TokenFile`).
+    bearer token, or a callable returning the current one (see :class:`TokenFile`). A NamedTuple
+    rather than a frozen dataclass: every function's first event defines it, and a dataclass
+    costs that cold start ~3.9 M instructions more (docs/functions.md, "Session 7").
     """
 
     url: str

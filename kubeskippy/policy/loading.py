@@ -15,7 +15,6 @@ samples relied on that pruning (see docs/policy.md).
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Union
 
@@ -55,18 +54,35 @@ _GROUP = API_VERSION.split("/")[0]
 _MAX_PRUNE_ROUNDS = 5
 
 
-@dataclass
 class DocumentResult:
-    """The outcome for one YAML document: what loaded, what was wrong, what was ignored."""
+    """The outcome for one YAML document: what loaded, what was wrong, what was ignored.
 
-    source: str
-    objects: list[Manifest] = field(default_factory=list)
-    errors: list[FieldError] = field(default_factory=list)
-    warnings: list[LoadWarning] = field(default_factory=list)
+    A plain class, not a dataclass: remediate's first event loads this module to read the
+    policies, and defining a dataclass costs that cold start ~3.5 M instructions more
+    (docs/functions.md, "Session 7")."""
+
+    __slots__ = ("source", "objects", "errors", "warnings")
+
+    def __init__(self, source: str, objects: list[Manifest] | None = None, errors: list[FieldError] | None = None,
+                 warnings: list[LoadWarning] | None = None) -> None:
+        self.source = source
+        self.objects: list[Manifest] = objects if objects is not None else []
+        self.errors: list[FieldError] = errors if errors is not None else []
+        self.warnings: list[LoadWarning] = warnings if warnings is not None else []
 
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DocumentResult):
+            return NotImplemented
+        return (self.source, self.objects, self.errors, self.warnings) == \
+            (other.source, other.objects, other.errors, other.warnings)
+
+    def __repr__(self) -> str:
+        return (f"DocumentResult(source={self.source!r}, objects={self.objects!r}, errors={self.errors!r}, "
+                f"warnings={self.warnings!r})")
 
 
 class InvalidDocuments(InvalidInput):

@@ -7,8 +7,7 @@ Read-only: a dry run and a real run do the same. For a workload, up to ``maxPods
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 from ...errors import KubeSkippyError
 from ...types import to_timestamp_text
@@ -22,8 +21,7 @@ __all__ = ["DiagnosticsParams", "DiagnosticsAction"]
 _WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}
 
 
-@dataclass(frozen=True)
-class DiagnosticsParams:
+class DiagnosticsParams(NamedTuple):  # not a frozen dataclass: ~3.9 M fewer instructions per cold start (docs/functions.md, "Session 7")
     tail_lines: int = 50
     events: int = 20
     max_pods: int = 3
