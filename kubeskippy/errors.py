@@ -23,7 +23,7 @@ Library errors are wrapped with context and chained (``raise ... from e``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = [
     "KubeSkippyError",
@@ -53,8 +53,7 @@ class PermanentError(KubeSkippyError):
     http_status = 400
 
 
-@dataclass(frozen=True)
-class FieldError:
+class FieldError(NamedTuple):
     """One problem at one place in a document, e.g. ``spec.triggers[1].metricTrigger.operator``."""
 
     path: str

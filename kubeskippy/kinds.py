@@ -6,13 +6,12 @@ spelled the same way everywhere.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["KindInfo", "KINDS", "kind_info", "api_path", "object_ref", "WORKLOAD_KINDS"]
 
 
-@dataclass(frozen=True)
-class KindInfo:
+class KindInfo(NamedTuple):
     api_version: str
     kind: str
     plural: str

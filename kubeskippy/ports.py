@@ -19,8 +19,7 @@ so the production adapter, the API test double and the simulated cluster are int
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Any, Callable, Literal, Mapping, NamedTuple, Protocol, Sequence, runtime_checkable
 
 from .clock import Clock
 
@@ -108,8 +107,7 @@ class Cluster(Protocol):
     def logs(self, name: str, namespace: str, *, container: str | None = None, tail_lines: int = 50) -> str: ...
 
 
-@dataclass(frozen=True)
-class Versioned:
+class Versioned(NamedTuple):
     """A named record of string data and the version it was read at (a ConfigMap's data and
     metadata.resourceVersion)."""
 
@@ -130,20 +128,18 @@ class VersionedStore(Protocol):
     def replace(self, name: str, data: Mapping[str, str], version: str) -> Versioned: ...
 
 
-@dataclass(frozen=True)
-class Sample:
+class Sample(NamedTuple):
     """One element of an instant vector."""
 
     labels: Mapping[str, str]
     value: float
 
 
-@dataclass(frozen=True)
-class Series:
+class Series(NamedTuple):
     """One element of a range vector: (timestamp, value) points in time order."""
 
     labels: Mapping[str, str]
-    points: Sequence[tuple[float, float]] = field(default_factory=tuple)
+    points: Sequence[tuple[float, float]] = ()
 
 
 @runtime_checkable
@@ -155,8 +151,7 @@ class Metrics(Protocol):
     def query_range(self, promql: str, start: float, end: float, step: float) -> list[Series]: ...
 
 
-@dataclass(frozen=True)
-class AuditObject:
+class AuditObject(NamedTuple):
     key: str
     size: int
     metadata: Mapping[str, str]

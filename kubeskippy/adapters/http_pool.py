@@ -32,8 +32,7 @@ import socket
 import ssl
 import threading
 import time
-from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping, NamedTuple
 from urllib.parse import SplitResult, urlsplit
 
 __all__ = ["HttpPool", "Answer", "NoAnswer", "BadAnswer", "Timeout", "split_timeout", "parse_header_lines",
@@ -47,8 +46,7 @@ class NoAnswer(OSError):
     """The server gave no HTTP answer; ``__cause__`` is the socket's or parser's exception."""
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(NamedTuple):
     """An HTTP answer, whatever its status."""
 
     status: int

@@ -10,7 +10,7 @@ dataclasses on a cold start (~6 M instructions; docs/functions.md, "Session 5").
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..errors import FieldError
 
@@ -21,22 +21,24 @@ if TYPE_CHECKING:
 __all__ = ["LoadWarning", "LoadResult"]
 
 
-@dataclass(frozen=True)
-class LoadWarning(FieldError):
-    """A :class:`FieldError` that did not stop loading, with the document it came from."""
+class LoadWarning(NamedTuple):
+    """A problem that did not stop loading: a :class:`FieldError`'s path and message, and the
+    document it came from."""
 
+    path: str
+    message: str
     source: str = ""
 
     def __str__(self) -> str:
         where = f"{self.source}: " if self.source else ""
-        return where + FieldError.__str__(self)
+        return where + str(FieldError(self.path, self.message))
 
 
 @dataclass
 class LoadResult:
     policies: list[HealingPolicy] = field(default_factory=list)
     actions: list[HealingAction] = field(default_factory=list)
-    warnings: list[FieldError] = field(default_factory=list)
+    warnings: list[LoadWarning] = field(default_factory=list)
 
     def extend(self, other: "LoadResult") -> None:
         self.policies.extend(other.policies)

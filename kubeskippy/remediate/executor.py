@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, replace
-from typing import Any, Callable
+from dataclasses import replace
+from typing import Any, Callable, NamedTuple
 
 from ..clock import Clock
 from ..errors import (APIError, APINotFound, InvalidInput, KubeSkippyError, PermanentError, Refused,
@@ -992,8 +992,7 @@ def _quietly(call: Any) -> Any:
     return run
 
 
-@dataclass(frozen=True)
-class _Record:
+class _Record(NamedTuple):
     """A step's HealingAction as found or created, and what the step needs to go on from it."""
 
     ha: dict
@@ -1014,8 +1013,7 @@ def _held(call: Callable[[], Any]) -> Callable[[], Any]:
     return run
 
 
-@dataclass(frozen=True)
-class _EarlyRecord:
+class _EarlyRecord(NamedTuple):
     step_id: str
     record: "_Record | RemediationResult"
 

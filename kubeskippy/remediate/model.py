@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 from ..clock import Clock
 from ..events.model import Change, ObjectRef
@@ -22,8 +22,7 @@ Intent = dict[str, Any]
 """What an action will do, as JSON: small, self-contained, replayable."""
 
 
-@dataclass(frozen=True)
-class ActionContext:
+class ActionContext(NamedTuple):
     """Everything an action may use. ``stamp`` is the action's first start time, kept in the
     HealingAction, so values derived from it (the restartedAt annotation) are the same on a
     re-drive. ``is_protected`` lets multi-object actions (drain) skip protected objects."""

@@ -4,7 +4,7 @@ or from its HealingAction (approval, recovery) — the two must agree, so both g
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, NamedTuple
 
 from ..errors import InvalidInput, Refused
 from ..events.model import ObjectRef, PlannedAction
@@ -55,8 +55,7 @@ class Step:
         return self.planned.target
 
 
-@dataclass(frozen=True)
-class EarlyRun:
+class EarlyRun(NamedTuple):
     """What an observe-only step (diagnostics, notify) saw when it was applied ahead of the plan's
     changes: the intent it was applied with and its report. Recording the step later uses this
     report instead of applying again, so a capture shows the state from before the change."""

@@ -20,8 +20,7 @@ PodDisruptionBudgets are not evaluated here: evictions go through the Eviction A
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from ..errors import FieldError, InvalidInput
 from ..events.model import ObjectRef
@@ -39,8 +38,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class Availability:
+class Availability(NamedTuple):
     """A workload's desired replicas and its pods split by readiness, as read live."""
 
     workload: str

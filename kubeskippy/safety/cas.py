@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
-from dataclasses import dataclass
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, Callable, Generic, NamedTuple, TypeVar
 
 from ..errors import APIConflict, PayloadTooLarge, TemporaryError
 from ..ports import Versioned, VersionedStore
@@ -23,8 +22,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Backoff:
+class Backoff(NamedTuple):
     """Full-jitter exponential backoff: attempt ``n`` waits uniformly in [0, min(cap, base·2ⁿ))."""
 
     attempts: int = 12
@@ -35,8 +33,7 @@ class Backoff:
         return rng.uniform(0.0, min(self.cap, self.base * (2 ** attempt)))
 
 
-@dataclass
-class Change(Generic[T]):
+class Change(NamedTuple, Generic[T]):
     """What a decision returns: the value for the caller and whether ``data`` must be written."""
 
     result: T

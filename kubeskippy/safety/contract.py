@@ -9,8 +9,7 @@ or *aborts* it (nothing happened: lease released, rate slot given back, so a ret
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from ..events.model import ObjectRef
 
@@ -26,8 +25,7 @@ REFUSAL_REASONS = (
 )
 
 
-@dataclass(frozen=True)
-class ActionRequest:
+class ActionRequest(NamedTuple):
     step_id: str  # plan id + ":" + action name: the idempotency key
     policy: str  # namespace/name of the HealingPolicy
     trigger: str
@@ -43,8 +41,7 @@ class ActionRequest:
     own key, so it neither blocks nor is blocked by the changes of the same trigger."""
 
 
-@dataclass(frozen=True)
-class Reservation:
+class Reservation(NamedTuple):
     request: ActionRequest
     holder: str
     reserved_at: float

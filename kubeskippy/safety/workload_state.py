@@ -16,7 +16,7 @@ a cooldown until u holds while ``now < u``; an executed step is remembered while
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..errors import Refused
 from .cas import Change
@@ -46,8 +46,7 @@ log = logging.getLogger(__name__)
 LEASE, DONE, COOLDOWN, CHAIN = "lease", "done", "cool", "chain"
 
 
-@dataclass(frozen=True)
-class LeaseClaim:
+class LeaseClaim(NamedTuple):
     """Who asks to act, on what, for which step: everything a lease decision needs."""
 
     holder: str

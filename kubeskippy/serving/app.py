@@ -12,8 +12,7 @@ import logging
 import time
 import traceback
 import uuid
-from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import Any, Callable, Mapping, NamedTuple, Protocol, Sequence
 
 from ..errors import KubeSkippyError, PayloadTooLarge, PermanentError, TemporaryError
 from ..events.cloudevents import EXT_FINGERPRINT, EXT_PLAN_ID, encode, parse_http
@@ -42,8 +41,7 @@ class Service(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class Route:
+class Route(NamedTuple):
     """An extra non-CloudEvent endpoint (e.g. detect's Alertmanager webhook).
 
     ``handler(headers, body)`` runs in a worker thread and returns CloudEvents; they are all
@@ -56,13 +54,19 @@ class Route:
     ok_status: int = 200
 
 
-@dataclass
 class _State:
-    service: Any = None
-    routes: dict[tuple[str, str], Route] = field(default_factory=dict)
-    verifier: Any = None
-    start_error: str | None = None
-    started_at: float | None = None
+    """What start() set up (plain classes here: each dataclass a function defines on import costs
+    its cold start ~2.5–3.9 M instructions; docs/functions.md, "Session 7")."""
+
+    __slots__ = ("service", "routes", "verifier", "start_error", "started_at")
+
+    def __init__(self, service: Any = None, routes: dict[tuple[str, str], Route] | None = None,
+                 verifier: Any = None, start_error: str | None = None, started_at: float | None = None) -> None:
+        self.service = service
+        self.routes: dict[tuple[str, str], Route] = routes if routes is not None else {}
+        self.verifier = verifier
+        self.start_error = start_error
+        self.started_at = started_at
 
 
 class FunctionApp:
