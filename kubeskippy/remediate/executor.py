@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import replace
 from typing import Any, Callable, NamedTuple
 
 from ..clock import Clock
@@ -113,7 +112,7 @@ class Remediator:
             try:
                 step = build_step(step_id=step_id, plan_id=plan.id, fingerprint=plan.finding.fingerprint,
                                   trigger=plan.finding.trigger, policy=policy, planned=planned)
-                slots.append(replace(step, attribution=known.get(planned.action)))
+                slots.append(step._replace(attribution=known.get(planned.action)))
             except Refused as e:
                 slots.append(self._only(self._plain_outcome(plan, step_id, planned, "blocked", e.reason, str(e), now)))
             except InvalidInput as e:
@@ -240,7 +239,7 @@ class Remediator:
             raise
         if report.blocked:
             return None
-        return replace(step, early=EarlyRun(intent=intent, report=report, at=now, target=resolved,
+        return step._replace(early=EarlyRun(intent=intent, report=report, at=now, target=resolved,
                                             workload=workload))
 
     def _checks_ahead(self, step: Step) -> list[Any]:

@@ -3,7 +3,6 @@ or from its HealingAction (approval, recovery) — the two must agree, so both g
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping, NamedTuple
 
 from ..errors import InvalidInput, Refused
@@ -22,8 +21,7 @@ PolicyLookup = Mapping[str, HealingPolicy] | Callable[[str], "HealingPolicy | No
 _DEFAULT_COOLDOWN = 300.0
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     step_id: str
     plan_id: str
     fingerprint: str
@@ -106,4 +104,4 @@ def step_from_record(obj: dict, policies: PolicyLookup) -> Step:
     step = build_step(step_id=annotation(obj, ANN_STEP_ID), plan_id=annotation(obj, ANN_PLAN_ID),
                       fingerprint=annotation(obj, ANN_FINDING_FINGERPRINT), trigger=annotation(obj, ANN_TRIGGER),
                       policy=policy, planned=planned_action_of(obj), template=template)
-    return replace(step, attribution=attribution_of(obj))
+    return step._replace(attribution=attribution_of(obj))
