@@ -9,7 +9,6 @@ applying a stored intent a second time is a no-op.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any, Mapping, NamedTuple
 
 from ..clock import Clock
@@ -43,17 +42,31 @@ class ActionContext(NamedTuple):
         return self.fanout(calls) if self.fanout is not None else [call() for call in calls]
 
 
-@dataclass
 class ActionReport:
     """What ``apply`` did. ``blocked`` names why nothing could be done right now (e.g. a
-    PodDisruptionBudget) — the executor reports that as a blocked outcome, not a crash."""
+    PodDisruptionBudget) — the executor reports that as a blocked outcome, not a crash.
+    (A plain class: a dataclass costs remediate's cold start ~3 M instructions to define.)"""
 
-    message: str
-    changes: list[Change] = field(default_factory=list)
-    details: dict[str, Any] = field(default_factory=dict)
-    blocked: str | None = None
-    notification: Mapping[str, str] | None = None  # {"severity", "title", "message"}
-    metrics: dict[str, str] = field(default_factory=dict)
+    __slots__ = ("message", "changes", "details", "blocked", "notification", "metrics")
+
+    def __init__(self, message: str, changes: list[Change] | None = None, details: dict[str, Any] | None = None,
+                 blocked: str | None = None, notification: Mapping[str, str] | None = None,
+                 metrics: dict[str, str] | None = None) -> None:
+        self.message = message
+        self.changes: list[Change] = changes if changes is not None else []
+        self.details: dict[str, Any] = details if details is not None else {}
+        self.blocked = blocked
+        self.notification = notification  # {"severity", "title", "message"}
+        self.metrics: dict[str, str] = metrics if metrics is not None else {}
+
+    def _fields(self) -> tuple:
+        return (self.message, self.changes, self.details, self.blocked, self.notification, self.metrics)
+
+    def __eq__(self, other: object) -> bool:
+        return self._fields() == other._fields() if isinstance(other, ActionReport) else NotImplemented
+
+    def __repr__(self) -> str:
+        return "ActionReport(" + ", ".join(f"{k}={v!r}" for k, v in zip(self.__slots__, self._fields())) + ")"
 
 
 def value_text(value: Any) -> str:
