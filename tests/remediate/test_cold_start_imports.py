@@ -84,3 +84,19 @@ def test_the_deferred_pieces_still_work_where_they_are_used():
     check = Verification(id="v1", plan_id="p1", outcome_id="o1", finding_fingerprint="f1", target=pod, healthy=True,
                          started_at=1.0, checked_at=2.0)
     assert Verification.model_validate_json(check.model_dump_json()) == check
+
+
+def test_loading_the_remediate_function_defines_no_kubeskippy_dataclass_but_the_safety_config():
+    # Each dataclass a cold start defines costs it ~2.5-3.9 M instructions (docs/functions.md,
+    # "Session 7"); the value types on this path are NamedTuples or plain classes instead.
+    code = ("import dataclasses, sys\n"
+            "made = []\n"
+            "original = dataclasses._process_class\n"
+            "def counting(cls, *args, **kwargs):\n"
+            "    made.append(f'{cls.__module__}.{cls.__qualname__}')\n"
+            "    return original(cls, *args, **kwargs)\n"
+            "dataclasses._process_class = counting\n"
+            f"sys.path.insert(0, {str(ROOT / 'functions' / 'remediate')!r})\n"
+            "import function\n"
+            "print(sorted(m for m in made if m.startswith('kubeskippy')))\n")
+    assert _fresh(code) == ["['kubeskippy.safety.config.SafetyConfig']"]
