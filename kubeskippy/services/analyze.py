@@ -33,7 +33,7 @@ class AnalyzeService:
         self.cached_cluster = Lazy(lambda: RequestCachedCluster(self.cluster.get()))
         self.learning = Lazy(lambda: _learning_store(self.cached_cluster.get(), namespace, self.clock))
         # The context's independent reads (owners; then node, rollouts, Events, logs) at once.
-        self.planner = Lazy(lambda: Planner(policies=lambda key: self.policies.by_key().get(key),
+        self.planner = Lazy(lambda: Planner(policies=self.policies.get,
                                             cluster=self.cached_cluster.get(), metrics=self.metrics.get(),
                                             clock=self.clock, analyzer=self.analyzer,
                                             learning=self.learning.get(), fanout=ThreadFanout()))

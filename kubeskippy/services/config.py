@@ -24,7 +24,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Callable, Generic, Mapping, TypeVar
 
-from ..errors import InvalidInput
+from ..errors import APINotFound, InvalidInput
 from ..ports import Cluster, Metrics
 
 if TYPE_CHECKING:  # the policy models and YAML loader are imported by PolicySource, not by audit's Lazy
@@ -116,6 +116,7 @@ class PolicySource:
         self._lock = threading.Lock()
         self._policies: list[HealingPolicy] = []
         self._read_at = float("-inf")
+        self._one: dict[str, tuple[float, HealingPolicy | None]] = {}  # key → (read at, policy) (get)
         self.generation = 0
         """Bumped whenever the policy set is re-read, so users can recompile only then."""
         if self.mode == "files":
@@ -129,11 +130,15 @@ class PolicySource:
 
     def policies(self) -> list[HealingPolicy]:
         with self._lock:
-            if time.monotonic() - self._read_at > self.ttl:
-                self._policies = self._read_cluster()
-                self._read_at = time.monotonic()
-                self.generation += 1
+            self._refresh(time.monotonic())
             return list(self._policies)
+
+    def _refresh(self, now: float) -> None:
+        """Re-read the set when it is older than ``ttl`` (lock held)."""
+        if now - self._read_at > self.ttl:
+            self._policies = self._read_cluster()
+            self._read_at = time.monotonic()
+            self.generation += 1
 
     def due(self) -> bool:
         """Whether the next :meth:`policies` call re-reads them (from the cluster: I/O)."""
@@ -143,19 +148,47 @@ class PolicySource:
         """Policies by ``namespace/name`` (how findings and plans name them)."""
         return {f"{p.namespace}/{p.name}": p for p in self.policies()}
 
+    def get(self, key: str) -> HealingPolicy | None:
+        """The policy named ``namespace/name``, or None. From files, or while the set
+        :meth:`policies` read is fresh, from that set; otherwise that one object is read (a GET,
+        not the list) and kept ``ttl`` seconds as the set is. Why: analyze and remediate need
+        only the policy a finding or plan names, and listing and validating every policy in the
+        cluster for it costs each one's first event the whole list and grows with the number of
+        policies. A key without a namespace is looked up in the set."""
+        namespace, _, name = key.rpartition("/")
+        with self._lock:
+            now = time.monotonic()
+            if not namespace or now - self._read_at <= self.ttl:
+                self._refresh(now)
+                return next((p for p in self._policies if f"{p.namespace}/{p.name}" == key), None)
+            cached = self._one.get(key)
+            if cached is None or now - cached[0] > self.ttl:
+                cached = (now, self._read_one(namespace, name))
+                self._one[key] = cached
+            return cached[1]
+
     def _read_cluster(self) -> list[HealingPolicy]:
+        objects = self._cluster.get().list("kubeskippy.io/v1alpha1", "HealingPolicy")
+        return [policy for policy in map(self._checked, objects) if policy is not None]
+
+    def _read_one(self, namespace: str, name: str) -> HealingPolicy | None:
+        try:
+            obj = self._cluster.get().get("kubeskippy.io/v1alpha1", "HealingPolicy", name, namespace)
+        except APINotFound:
+            return None
+        return self._checked(obj)
+
+    @staticmethod
+    def _checked(obj: dict) -> HealingPolicy | None:
+        """The policy an API object holds; None (logged with the field named) when invalid."""
         from ..policy.loading import check_object
 
-        objects = self._cluster.get().list("kubeskippy.io/v1alpha1", "HealingPolicy")
-        out: list[HealingPolicy] = []
-        for obj in objects:
-            obj = {"apiVersion": "kubeskippy.io/v1alpha1", "kind": "HealingPolicy", **obj}
-            meta = obj.get("metadata") or {}
-            where = f"HealingPolicy {meta.get('namespace')}/{meta.get('name')}"
-            checked = check_object(obj, source=where)
-            if checked.errors:
-                error = InvalidInput(checked.errors, source=where)
-                log.error("invalid policy skipped", extra={"fields": {"policy": where, "error": str(error)}})
-                continue
-            out.extend(checked.objects)  # type: ignore[arg-type] - the kind is HealingPolicy
-        return out
+        obj = {"apiVersion": "kubeskippy.io/v1alpha1", "kind": "HealingPolicy", **obj}
+        meta = obj.get("metadata") or {}
+        where = f"HealingPolicy {meta.get('namespace')}/{meta.get('name')}"
+        checked = check_object(obj, source=where)
+        if checked.errors:
+            error = InvalidInput(checked.errors, source=where)
+            log.error("invalid policy skipped", extra={"fields": {"policy": where, "error": str(error)}})
+            return None
+        return checked.objects[0]  # type: ignore[return-value] - the kind is HealingPolicy

@@ -54,7 +54,7 @@ class RemediateService:
         ledger = Ledger(ConfigMapStore(cluster, self.namespace, prefix=""), self.clock, self.safety, self.holder,
                         fanout=fanout)
         return Remediator(cluster=cluster, ledger=ledger, clock=self.clock,
-                          policies=lambda key: self.policies.by_key().get(key), holder=self.holder,
+                          policies=self.policies.get, holder=self.holder,
                           protection=self.safety, namespace_for_actions=self.namespace, fanout=fanout)
 
     def handle(self, event: Any) -> Sequence[Any]:

@@ -80,3 +80,67 @@ def test_reading_policies_from_the_cluster_does_not_import_pyyaml():
     out = subprocess.run([sys.executable, "-c", _READ_FROM_CLUSTER], cwd=ROOT, capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "['heal'] False"
+
+
+class _Counting:
+    """The cluster, counting the reads PolicySource makes."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.gets, self.lists = inner, 0, 0
+
+    def get(self, *args, **kwargs):
+        self.gets += 1
+        return self.inner.get(*args, **kwargs)
+
+    def list(self, *args, **kwargs):
+        self.lists += 1
+        return self.inner.list(*args, **kwargs)
+
+
+def _demo_in_cluster() -> tuple[_Counting, list[dict]]:
+    demo = _demo_policies()
+    for doc in demo:
+        doc["metadata"]["namespace"] = "demo"
+    return _Counting(_cluster_with(*demo)), demo
+
+
+def test_one_policy_by_key_is_read_alone_and_kept_for_the_ttl():
+    cluster, demo = _demo_in_cluster()
+    name = demo[0]["metadata"]["name"]
+    source = PolicySource({"KUBESKIPPY_POLICY_TTL_SECONDS": "3600"}, Lazy(lambda: cluster))
+    assert source.get(f"demo/{name}").name == name
+    assert source.get(f"demo/{name}").name == name
+    assert (cluster.gets, cluster.lists) == (1, 0)  # one GET, no list, no second read within the ttl
+    assert source.get("demo/no-such-policy") is None and source.get("demo/no-such-policy") is None
+    assert cluster.gets == 2  # a missing policy is remembered for the ttl too
+
+
+def test_after_the_ttl_one_policy_is_read_again():
+    cluster, demo = _demo_in_cluster()
+    source = PolicySource({"KUBESKIPPY_POLICY_TTL_SECONDS": "0"}, Lazy(lambda: cluster))
+    key = f"demo/{demo[0]['metadata']['name']}"
+    source.get(key)
+    source.get(key)
+    assert (cluster.gets, cluster.lists) == (2, 0)
+
+
+def test_while_the_whole_set_is_fresh_it_answers_a_key_without_another_read():
+    cluster, demo = _demo_in_cluster()
+    source = PolicySource({"KUBESKIPPY_POLICY_TTL_SECONDS": "3600"}, Lazy(lambda: cluster))
+    assert len(source.policies()) == len(demo)
+    assert source.get(f"demo/{demo[1]['metadata']['name']}").name == demo[1]["metadata"]["name"]
+    assert source.get("bare-name") is None  # no namespace: looked up in the set
+    assert (cluster.gets, cluster.lists) == (0, 1)
+
+
+def test_an_invalid_policy_read_by_key_is_logged_with_its_field_and_not_applied(caplog):
+    cluster, demo = _demo_in_cluster()
+    bad = demo[0]
+    bad["spec"]["triggers"][0]["type"] = "telepathy"
+    cluster.inner.replace({**cluster.inner.get("kubeskippy.io/v1alpha1", "HealingPolicy", bad["metadata"]["name"],
+                                               "demo"), "spec": bad["spec"]})
+    source = PolicySource({}, Lazy(lambda: cluster))
+    with caplog.at_level(logging.ERROR, logger="kubeskippy.services"):
+        assert source.get(f"demo/{bad['metadata']['name']}") is None
+    [record] = [r for r in caplog.records if r.getMessage() == "invalid policy skipped"]
+    assert "spec.triggers[0].type" in record.fields["error"]
