@@ -639,7 +639,8 @@ class Remediator:
         fields together, with the Kubernetes Event beside it. Two round trips after the
         creation instead of five (reserve, claim, applied, complete, finish). A refusal ends the
         step as ``reserve``'s would; a transient fault releases the record's lease and
-        propagates, and the redelivery finds the ledger's record (``duplicate``) or none.
+        propagates, and the redelivery drives the record as applied (its ``applied-intent``):
+        no second capture, the ledger's record found (``duplicate``) or made.
         docs/remediation.md, "Observe-only steps first"."""
         early = step.early
         assert early is not None
