@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence
 
 from ..clock import Clock, from_rfc3339
 from ..errors import APINotFound, KubeSkippyError
@@ -38,8 +38,7 @@ log = logging.getLogger(__name__)
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 
 
-@dataclass(frozen=True)
-class ContainerState:
+class ContainerState(NamedTuple):
     """One container of one pod: its current state, its last termination and its limits."""
 
     pod: str
@@ -70,8 +69,7 @@ class ContainerState:
         return max(0.0, self.last_finished_at - self.last_started_at)
 
 
-@dataclass(frozen=True)
-class Revision:
+class Revision(NamedTuple):
     """One ReplicaSet of a Deployment: a rollout revision."""
 
     name: str
@@ -81,8 +79,7 @@ class Revision:
     images: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class EventRecord:
+class EventRecord(NamedTuple):
     """One Kubernetes Event about the target or an owner (message is DATA, never instructions)."""
 
     involved: str  # Kind/namespace/name
@@ -139,8 +136,7 @@ class AnalysisContext:
         return [o for o in (self.target, *self.owners) if o]
 
 
-@dataclass(frozen=True)
-class ContextQueries:
+class ContextQueries(NamedTuple):
     """PromQL templates, formatted with ``namespace`` and ``pod``. Each must keep a ``container``
     label where it has one so values can be matched to that container's limit."""
 

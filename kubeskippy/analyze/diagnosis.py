@@ -8,7 +8,7 @@ and the rules analyzer goes through the very same guard. Only the guard turns su
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol, runtime_checkable
+from typing import Any, Mapping, NamedTuple, Protocol, runtime_checkable
 
 from ..events.model import ObjectRef, RootCause
 from ..policy.model import HealingPolicy
@@ -50,8 +50,7 @@ class Suggestion:
         return out
 
 
-@dataclass(frozen=True)
-class Diagnosis:
+class Diagnosis(NamedTuple):
     """Root cause plus ordered, unguarded suggestions; ``analyzer`` names who answered
     (e.g. ``rules``, ``openai``, or ``rules`` after a fallback with the reason in ``notes``)."""
 

@@ -31,7 +31,7 @@ import logging
 import math
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 from ..events.model import ObjectRef, PlannedAction, RejectedSuggestion
 from ..policy.action_kinds import action_kind, action_params, custom_params_for, is_mutating
@@ -73,8 +73,7 @@ REJECTION_REASONS = (
 SCALABLE_KINDS = frozenset({"Deployment", "StatefulSet", "ReplicaSet"})
 
 
-@dataclass(frozen=True)
-class GuardConfig:
+class GuardConfig(NamedTuple):
     """Fixed limits of the guard; per-policy thresholds come from the policy's annotations."""
 
     protected_namespaces: frozenset[str] = frozenset({"kube-system", "kube-public", "kube-node-lease"})

@@ -28,8 +28,7 @@ import json
 import logging
 import random
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import Callable, NamedTuple, Sequence, TYPE_CHECKING
 
 from ..clock import Clock
 from ..events.model import ObjectRef, Plan, PlannedAction, stable_id
@@ -44,8 +43,7 @@ __all__ = ["LearningConfig", "Effectiveness", "EffectivenessStore", "Ordering"]
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class LearningConfig:
+class LearningConfig(NamedTuple):
     half_life: float = 7 * 86400.0
     """Observations lose half their weight every week: old lessons fade, recent ones count."""
     prior_success: float = 1.0
@@ -67,16 +65,14 @@ class LearningConfig:
     record_prefix: str = "kubeskippy-learning"
 
 
-@dataclass(frozen=True)
-class Effectiveness:
+class Effectiveness(NamedTuple):
     successes: float  # decayed to now
     failures: float
     streak: int  # consecutive failures
     score: float
 
 
-@dataclass(frozen=True)
-class Ordering:
+class Ordering(NamedTuple):
     actions: list[PlannedAction]
     notes: list[str]
     escalated: bool

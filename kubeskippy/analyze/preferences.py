@@ -11,7 +11,8 @@ Docs: docs/analysis.md, "Preferences per cause".
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
+
 
 from ..policy.action_kinds import action_kind
 from ..policy.model import HealingActionTemplate, HealingPolicy
@@ -51,8 +52,7 @@ FORBIDDEN: dict[str, frozenset[str]] = {
 }
 
 
-@dataclass(frozen=True)
-class RankedAction:
+class RankedAction(NamedTuple):
     template: HealingActionTemplate
     kind: str
     rank: int  # position of the kind in the cause's preference list (policy order: 0)

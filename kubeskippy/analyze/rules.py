@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from ..events.model import Evidence, RootCause
 from ..policy.model import HealingPolicy
@@ -79,8 +78,7 @@ PULL_TEXT = re.compile(r"pull|image|manifest unknown|not found: manifest", re.IG
 LIVENESS_KILL = re.compile(r"liveness probe", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
     cause: str
     confidence: float
     explanation: str

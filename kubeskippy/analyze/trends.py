@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 __all__ = ["Line", "fit_line", "Trend", "trend_of"]
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(NamedTuple):
     """``value ≈ intercept + slope * t`` with the goodness of fit ``r2`` in [0, 1]."""
 
     slope: float

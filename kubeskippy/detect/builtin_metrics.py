@@ -18,8 +18,7 @@ neither computes nor alerts on pods the policy cannot select.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 __all__ = [
     "BuiltinMetric",
@@ -45,8 +44,7 @@ Selector = Callable[[str, str], str]
 """``s(metric, matchers)`` renders ``metric{matchers[,namespace matcher]}``."""
 
 
-@dataclass(frozen=True)
-class BuiltinMetric:
+class BuiltinMetric(NamedTuple):
     name: str
     unit: str
     description: str

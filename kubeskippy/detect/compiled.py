@@ -9,8 +9,7 @@ path, instead of surfacing later as a crash on some unlucky event.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 from ..errors import FieldError, InvalidInput
 from ..policy.model import HealingPolicy, HealingTrigger
@@ -35,8 +34,7 @@ def policy_key(policy: HealingPolicy) -> str:
     return f"{policy.namespace}/{policy.name}"
 
 
-@dataclass(frozen=True)
-class MetricCheck:
+class MetricCheck(NamedTuple):
     query: str
     """As written in the policy (a built-in name or PromQL)."""
     promql: str
@@ -47,8 +45,7 @@ class MetricCheck:
     duration: float
 
 
-@dataclass(frozen=True)
-class EventCheck:
+class EventCheck(NamedTuple):
     reason: str
     matches_reason: Callable[[str], bool]
     type: str
@@ -61,15 +58,13 @@ class EventCheck:
         return (not self.type or self.type == type_.lower()) and self.matches_reason(reason)
 
 
-@dataclass(frozen=True)
-class ConditionCheck:
+class ConditionCheck(NamedTuple):
     type: str
     status: str
     duration: float
 
 
-@dataclass(frozen=True)
-class CompiledTrigger:
+class CompiledTrigger(NamedTuple):
     name: str
     type: str
     spec: HealingTrigger
@@ -78,8 +73,7 @@ class CompiledTrigger:
     condition: ConditionCheck | None = None
 
 
-@dataclass(frozen=True)
-class CompiledPolicy:
+class CompiledPolicy(NamedTuple):
     key: str
     policy: HealingPolicy
     selector: CompiledSelector

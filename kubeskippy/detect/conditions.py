@@ -24,7 +24,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
+
 
 from .objects import parse_time
 
@@ -33,8 +34,7 @@ __all__ = ["ConditionHit", "ConditionView", "condition_hits", "CONTAINER_STATUS_
 CONTAINER_STATUS_FIELDS = ("initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses")
 
 
-@dataclass(frozen=True)
-class ConditionHit:
+class ConditionHit(NamedTuple):
     where: str
     """``condition`` or ``container <name>``."""
     state: str

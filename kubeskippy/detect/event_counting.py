@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable, Iterable, NamedTuple
 
 from .objects import meta_of, parse_time
 
@@ -32,8 +31,7 @@ REGEX_METACHARACTERS = frozenset(".^$*+?{}[]\\|()")
 """A reason containing any of these is a regular expression (full match); otherwise exact."""
 
 
-@dataclass(frozen=True)
-class EventRecord:
+class EventRecord(NamedTuple):
     namespace: str
     name: str
     reason: str

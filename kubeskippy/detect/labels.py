@@ -8,8 +8,7 @@ Semantics are those of ``metav1.LabelSelector``: all terms must hold; ``NotIn`` 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 from ..policy.model import LabelSelector
 
@@ -19,8 +18,7 @@ _IN, _NOT_IN, _EXISTS, _NOT_EXISTS = 0, 1, 2, 3
 _OPERATORS = {"In": _IN, "NotIn": _NOT_IN, "Exists": _EXISTS, "DoesNotExist": _NOT_EXISTS}
 
 
-@dataclass(frozen=True)
-class CompiledLabelSelector:
+class CompiledLabelSelector(NamedTuple):
     """``equal`` pairs from matchLabels, then ``terms`` (operator code, key, values) from matchExpressions."""
 
     equal: tuple[tuple[str, str], ...] = ()

@@ -13,8 +13,7 @@ A duration of 0 is an instant query at ``now``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 from ..ports import Metrics
 from .comparison import breaches
@@ -22,8 +21,7 @@ from .comparison import breaches
 __all__ = ["MetricBreach", "RangeSettings", "range_step", "evaluate_metric"]
 
 
-@dataclass(frozen=True)
-class RangeSettings:
+class RangeSettings(NamedTuple):
     steps_per_duration: int = 10
     """How many intervals a duration is cut into when the step bounds allow."""
     min_step: float = 1.0
@@ -32,8 +30,7 @@ class RangeSettings:
     """Seconds; a long duration is sampled at least once a minute, so a dip cannot hide."""
 
 
-@dataclass(frozen=True)
-class MetricBreach:
+class MetricBreach(NamedTuple):
     labels: Mapping[str, str]
     value: float
     """The latest sample."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 from ..policy.model import ResourceSelector
 from .labels import CompiledLabelSelector, compile_label_selector
@@ -40,8 +40,7 @@ OWNED_KINDS: dict[str, frozenset[str]] = {
 """Workload kind → kinds it can own (directly or through a ReplicaSet)."""
 
 
-@dataclass(frozen=True)
-class CompiledFilter:
+class CompiledFilter(NamedTuple):
     api_version: str
     group: str
     kind: str
@@ -61,8 +60,7 @@ def _compile_globs(globs: Sequence[str]) -> re.Pattern[str] | None:
     return re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in globs))
 
 
-@dataclass(frozen=True)
-class SelectionPlan:
+class SelectionPlan(NamedTuple):
     """How one policy selects objects of one kind: the filters that match that kind directly and
     those that can match one of its owners. Built once per (policy, kind) and reused."""
 
