@@ -27,7 +27,7 @@ from ..world.table import PodTable
 
 __all__ = ["WorkloadModel", "RowParams", "Schedule", "Trajectory", "MIB", "between", "draw_between",
            "draw_between_premixed", "spans", "visible_counts", "renewal_times", "running_total", "WIDE_ROWS",
-           "SPANS_SHARED_MIN"]
+           "SPANS_SHARED_MIN", "LONG_RENEWAL"]
 
 MIB = float(2**20)
 
@@ -110,6 +110,13 @@ class WorkloadModel:
         before ``T[k]``), as if each tick were processed in turn and the container stayed up to
         its first exit. Leaves the model's scratch state as of ``T[-1]`` (or of the exit)."""
         raise NotImplementedError
+
+    def first_exit(self, tbl: PodTable, rows: np.ndarray, T: np.ndarray, Tprev: np.ndarray) -> np.ndarray:
+        """The ``exit_at`` that ``run(tbl, rows, T, Tprev)`` answers (NaN: no exit by ``T[-1]``),
+        for callers that need nothing else (``world.block``'s probes, on a one-tick grid).
+        Leaves the model's scratch state undefined. A model may answer it more cheaply than a
+        whole trajectory (``ChaosMonkey``); the default runs the model."""
+        return self.run(tbl, rows, T, Tprev).exit_at
 
 
 class RowParams:
@@ -255,6 +262,31 @@ def visible_counts(times: np.ndarray, T: np.ndarray) -> np.ndarray:
     return running_total(hist, out=hist)
 
 
+LONG_RENEWAL = 256
+"""Worst-case steps (the span over ``min_length``) from which :func:`renewal_times` without
+``chunk`` draws this many steps first, then as many more as the slowest column's pace so far
+says it needs (with a margin), instead of the worst case at once.
+
+Why: the worst case assumes every length is the shortest, and a renewal's lengths average two
+to three times that (a CPU spike's phases: 10–60 s against the 10 s bound; a flaky web's issues
+and waits: ~70 s against 30 s). Over a short grid that is a few dozen extra steps; over a
+100-pod run's block of 4,000 ticks it was up to 4,096 steps per column where ~1,850 were
+needed, and every step drawn is also searched, summed and indexed by the model (a short block
+of 1,760 ticks drew 2,642 where ~830 were needed: a fixed cost per block). The times are the
+same whatever the chunking: draws are counter-based and the additions run in the same order."""
+LONG_RENEWAL_MARGIN = 1.25
+
+
+def _steps_left(E: np.ndarray, short: np.ndarray, until: float | np.ndarray, min_length: float) -> int:
+    """Steps the next chunk of a sized renewal (``LONG_RENEWAL``) draws: the most any column
+    still short of ``until`` needs at its own mean length so far, with a margin (a column that
+    still falls short gets another chunk sized the same way)."""
+    done = len(E) - 1
+    pace = np.maximum((E[-1, short] - E[0, short]) / done, max(min_length, 1e-9))
+    left = np.max((np.broadcast_to(until, E[-1].shape)[short] - E[-1, short]) / pace, initial=0.0)
+    return int(min(4096, max(16, np.ceil(left * LONG_RENEWAL_MARGIN) + 8)))
+
+
 def renewal_times(start: np.ndarray, lengths, until: float | np.ndarray, min_length: float, *,
                   chunk: int | None = None, ended=None, by_column: bool = False) -> np.ndarray:
     """Times of a renewal process per column: E[0] = start, E[j+1] = E[j] + lengths(j0, n)[j − j0]
@@ -264,7 +296,9 @@ def renewal_times(start: np.ndarray, lengths, until: float | np.ndarray, min_len
     ``ended(E)`` (optional) answers, per column, whether its process has already ended within the
     times generated so far (e.g. the incarnation exited): such columns need no more. With it,
     times are drawn ``chunk`` steps at a time (doubling), so a process that ends early does not
-    pay for a whole window of draws. The times themselves do not depend on the chunking.
+    pay for a whole window of draws. Without it, a long span is drawn in chunks sized from the
+    pace of the steps drawn so far (``LONG_RENEWAL``). The times themselves do not depend on the
+    chunking.
 
     ``by_column``: ``lengths(j0, n, cols)`` answers the (n, len(cols)) lengths of columns ``cols``
     only (None: every column), and the chunks after the first are drawn only for the columns
@@ -274,8 +308,11 @@ def renewal_times(start: np.ndarray, lengths, until: float | np.ndarray, min_len
     r = len(start)
     span = max(0.0, float(np.max(until - start, initial=0.0)))
     n = min(int(span / max(min_length, 1e-9)) + 2, 4096)  # enough when every length ≥ min_length
+    sized = False  # later chunks sized from the steps drawn so far (``LONG_RENEWAL``)
     if chunk is not None and ended is not None:
         n = min(n, chunk)
+    elif n > LONG_RENEWAL:
+        n, sized = LONG_RENEWAL, True
     E = np.concatenate([start[None, :], lengths(0, n, None) if by_column else lengths(0, n)])
     E = running_total(E, out=E)  # wide: row by row (the same additions as np.cumsum along axis 0)
     while r:
@@ -286,6 +323,8 @@ def renewal_times(start: np.ndarray, lengths, until: float | np.ndarray, min_len
             break
         if ended is not None:
             n = min(2 * n, 4096)
+        elif sized:
+            n = _steps_left(E, short, until, min_length)
         if by_column:
             cols = np.flatnonzero(short)
             part = np.concatenate([E[-1:, cols], lengths(len(E) - 1, n, cols)])

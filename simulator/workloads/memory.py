@@ -50,10 +50,23 @@ class MemoryLeak(WorkloadModel):
         return Trajectory(mem, cores * spans(tbl, rows, T, Tprev), cores, exit_at=exit_at,
                           exit_code=np.full(len(rows), 137))
 
-    def _allocate(self, tbl: PodTable, rows: np.ndarray, P, T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def first_exit(self, tbl: PodTable, rows: np.ndarray, T: np.ndarray, Tprev: np.ndarray) -> np.ndarray:
+        """``run``'s ``exit_at`` (the OOM kill by an allocation by ``T[-1]``), without the memory
+        trajectory, the CPU spans or the scratch state (``_allocate(exit_only=True)``): the
+        same draws and allocation times, so the same exits."""
+        P = self.params(tbl, rows)
+        exit_at = np.full(len(rows), np.nan)
+        due = np.flatnonzero(tbl.s0[rows] <= T[-1])
+        if len(due):
+            exit_at[due] = self._allocate(tbl, rows[due], P.subset(due), T, exit_only=True)
+        return exit_at
+
+    def _allocate(self, tbl: PodTable, rows: np.ndarray, P, T: np.ndarray, *, exit_only: bool = False):
         """Every allocation due by T[-1]. Held chunks never decrease (an allocation frees at most
         the chunk it adds), so "holds more than free_min_chunks" becomes true at a fixed
-        allocation and stays true: the chunk count is a cumulative sum of the "free?" draws."""
+        allocation and stays true: the chunk count is a cumulative sum of the "free?" draws.
+        Answers (exit times, memory per tick), or with ``exit_only`` the exit times alone (the
+        scratch state is then left as it was)."""
         chunk = P["chunk_mib"] * MIB
         base = P["base_mib"] * MIB
         interval = P["interval"]
@@ -92,6 +105,8 @@ class MemoryLeak(WorkloadModel):
         cols = np.arange(len(rows))
         died = first_oom < C
         exit_at = np.where(died, times[np.minimum(first_oom, C - 1), cols], np.nan)
+        if exit_only:
+            return exit_at
         tbl.n0[rows] = held[done - 1, cols]
         tbl.n1[rows] = done0 + done
         tbl.s0[rows] = np.where(died, np.inf, times[np.minimum(done, C - 1), cols])

@@ -354,6 +354,19 @@ def _trajectories(world: "World", mt: PodTable, cols: np.ndarray, first: np.ndar
     return p
 
 
+def _first_exits(world: "World", mt: PodTable, cols: np.ndarray, T: np.ndarray, step: float) -> np.ndarray:
+    """The exit each of containers ``cols`` of table ``mt`` asks for by ``T[-1]`` (NaN: none), on
+    a one-tick grid ``T`` (ticks ``step`` apart): the ``x`` of ``_trajectories`` over that grid,
+    without the trajectories (``WorkloadModel.first_exit``; a probe needs nothing else)."""
+    Tprev = T - step
+    x = np.empty(len(cols))
+    models = mt.model[cols]
+    for k in np.flatnonzero(np.bincount(models, minlength=len(world.model_list))):
+        sel = np.flatnonzero(models == k)
+        x[sel] = world.model_list[int(k)].first_exit(mt, cols[sel], T, Tprev)
+    return x
+
+
 def _simulate(world: "World", f: Frames, rows: np.ndarray, first: np.ndarray, lo: int, hi: int,
               acc: _Accumulators, fresh: np.ndarray | None = None) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """Containers ``rows``, running from tick ``first`` (≥ lo; ``fresh``: started there, in this
@@ -753,7 +766,7 @@ class _Chain:
                serial: np.ndarray, need: np.ndarray) -> None:
         """Exit offsets of incarnations rc … rc + need − 1 of ``rows``: each started at the
         pass's first tick and asked on a one-tick grid (``PROBE_TICKS`` − 1 ticks later) for its
-        first exit."""
+        first exit, and for nothing else (``_first_exits``)."""
         lo = self.lo
         t0 = float(f.T[lo])
         src = np.repeat(rows, need)
@@ -766,11 +779,9 @@ class _Chain:
             if not m:
                 break
             mt = self._lay_out(world, src[todo], counts[todo], np.full(m, t0))
-            at = np.full(m, lo, dtype=np.int64)
-            p = _trajectories(world, mt, np.arange(m), at, f, lo, self.hi,
-                              ahead=(np.array([t0 + (ticks - 1) * f.step]), at, 0.0))
-            off[todo] = p.x - t0
-            todo = todo[np.isnan(p.x)]
+            x = _first_exits(world, mt, np.arange(m), np.array([t0 + (ticks - 1) * f.step]), f.T[lo] - f.Tprev[lo])
+            off[todo] = x - t0
+            todo = todo[np.isnan(x)]
         world.block_stats["probed"] += len(src)
         offs.serial[rows] = serial
         offs.rc0[rows] = rc

@@ -303,3 +303,110 @@ def test_a_chaos_monkey_over_a_long_grid_answers_what_it_answers_tick_by_tick():
     assert whole.exit_at.tobytes() == exit_at.tobytes()
     for c in scratch:
         assert getattr(tbl, c)[rows].tobytes() == state[c].tobytes(), c
+
+
+@pytest.mark.parametrize("ahead", [15.0, 705.0, 14_385.0, 200_000.0])
+def test_a_chaos_monkeys_first_exit_is_the_exit_its_run_answers(ahead):
+    """``ChaosMonkey.first_exit`` (what the block's probes ask, on a one-tick grid) sums whole
+    cycles instead of planning every stage change: for fresh incarnations of every restart
+    count it must answer ``run``'s ``exit_at`` bit for bit — within a tick, 12 minutes and 4
+    hours ahead (later cycles drawn in doubling chunks), and over two days for monkeys whose
+    injections never exit (no exit) or only crash — and for incarnations already past a stage
+    change (answered by ``run``)."""
+    from kubeskippy.simulator.world.block import _Chain
+
+    exiting = {"name": "chaos", "model": "chaos_monkey", "replicas": 20}
+    crash_only = {"name": "crashy", "model": "chaos_monkey", "replicas": 10,
+                  "params": {"restart_exits": 0, "interval": 40, "cooldown": 7, "crash_seconds": 13}}
+    inert = {"name": "inert", "model": "chaos_monkey", "replicas": 5, "params": {"crash_exits": 0, "restart_exits": 0}}
+    world = world_after(scenario_with(exiting, crash_only, inert, resolution="15s"), 15)
+    tbl = world.table
+    rows = tbl.live()
+    model = world.model_list[int(tbl.model[rows[0]])]
+    src = np.repeat(rows, 12)
+    restarts = np.tile(np.arange(12), len(rows)).astype(np.int64)
+    t0 = 3_000.0
+    T = np.array([t0 + ahead])
+    Tprev = T - 15.0
+
+    def fresh():
+        return _Chain._lay_out(world, src, restarts, np.full(len(src), t0))
+
+    cols = np.arange(len(src))
+    answered = model.first_exit(fresh(), cols, T, Tprev)
+    expected = model.run(fresh(), cols, T, Tprev).exit_at
+    assert answered.tobytes() == expected.tobytes()
+    exited = ~np.isnan(expected)
+    assert not exited[-60:].any()  # the inert monkeys never exit
+    if ahead >= 705.0:
+        assert exited.sum() > len(src) // 2
+    # past a stage change (scratch state moved on): the model's run answers them
+    mt = fresh()
+    model.run(mt, cols, np.array([t0 + 60.0]), np.array([t0 + 45.0]))
+    live = np.flatnonzero(np.isnan(mt.exit_at[cols]))
+    copy = {c: getattr(mt, c).copy() for c in ("s0", "n0", "n1", "exit_at")}
+    later = np.array([t0 + 60.0 + ahead])
+    answered = model.first_exit(mt, cols[live], later, later - 15.0)
+    for c, v in copy.items():
+        getattr(mt, c)[:] = v
+    assert answered.tobytes() == model.run(mt, cols[live], later, later - 15.0).exit_at.tobytes()
+
+
+@pytest.mark.parametrize("ahead", [15.0, 705.0, 14_385.0])
+def test_a_memory_leaks_first_exit_is_the_oom_kill_its_run_answers(ahead):
+    """``MemoryLeak.first_exit`` stops where ``run`` has found the OOM kill (no memory per tick,
+    no scratch state): it must answer ``run``'s ``exit_at`` bit for bit, for fresh incarnations
+    of every restart count and for ones part-way through their allocations, and leave the
+    scratch state as it was."""
+    from kubeskippy.simulator.world.block import _Chain
+
+    world = world_after(scenario_with(dict(LEAK, replicas=10), resolution="15s"), 15)
+    tbl = world.table
+    rows = tbl.live()
+    model = world.model_list[int(tbl.model[rows[0]])]
+    src = np.repeat(rows, 8)
+    restarts = np.tile(np.arange(8), len(rows)).astype(np.int64)
+    t0 = 3_000.0
+    cols = np.arange(len(src))
+
+    def fresh():
+        return _Chain._lay_out(world, src, restarts, np.full(len(src), t0))
+
+    for since in (0.0, 200.0):  # fresh, and after 200 s of allocations
+        mt = fresh()
+        if since:
+            model.run(mt, cols, np.array([t0 + since]), np.array([t0 + since - 15.0]))
+        scratch = {c: getattr(mt, c)[cols].copy() for c in ("s0", "n0", "n1", "mem")}
+        T = np.array([t0 + since + ahead])
+        answered = model.first_exit(mt, cols, T, T - 15.0)
+        for c, v in scratch.items():
+            assert getattr(mt, c)[cols].tobytes() == v.tobytes(), c
+        expected = model.run(mt, cols, T, T - 15.0).exit_at
+        assert answered.tobytes() == expected.tobytes()
+        assert (~np.isnan(expected)).any() == (ahead >= 705.0)
+
+
+def test_a_long_renewal_is_drawn_in_chunks_sized_from_its_pace_not_the_worst_case():
+    """Without ``chunk``, a span of many times ``min_length`` is drawn ``LONG_RENEWAL`` steps
+    first, then as many as the pace so far needs: the same sequential sums as one draw of the
+    worst case, with far fewer steps drawn (lengths average 50 times the bound here)."""
+    from kubeskippy.simulator.workloads.base import LONG_RENEWAL, renewal_times
+
+    rng = np.random.default_rng(5)
+    start = rng.uniform(0, 50, 7)
+    table = rng.uniform(0.1, 9.9, (8192, 7))
+    asked: list[tuple[int, int]] = []
+
+    def lengths(j0, n):
+        asked.append((j0, n))
+        return table[j0:j0 + n]
+
+    E = renewal_times(start, lengths, 5_000.0, 0.1)
+    assert asked[0] == (0, LONG_RENEWAL) and len(asked) >= 2
+    assert (E[-1] > 5_000.0).all()
+    assert len(E) < 2_000  # ≈ 1,000 steps needed (1,351 drawn); the worst case was 4,096 at once
+    for c in range(7):
+        expected = [float(start[c])]
+        for j in range(len(E) - 1):
+            expected.append(expected[-1] + float(table[j, c]))
+        assert E[:, c].tolist() == expected
