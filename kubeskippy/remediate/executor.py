@@ -26,7 +26,7 @@ from ..clock import Clock
 from ..errors import (APIError, APINotFound, InvalidInput, KubeSkippyError, PermanentError, Refused,
                       TemporaryError)
 from ..events.model import Notification, ObjectRef, Outcome, Plan, Verification, stable_id
-from ..policy.model import API_VERSION, TERMINAL_PHASES
+from ..policy.model import API_VERSION, TERMINAL_PHASES, HealingPolicy
 from ..ports import Cluster, Fanout
 from ..safety.config import SafetyConfig
 from ..safety.contract import ActionRequest, Reservation, SafetyLedger
@@ -101,7 +101,7 @@ class Remediator:
         other steps, so their bookkeeping is not on the path to the change. Outcomes are
         reported in plan order either way. docs/remediation.md, "Observe-only steps first"."""
         slots: list[Step | RemediationResult] = []
-        policy = lookup_policy(self._policies, plan.finding.policy)
+        policy = self._policy_reading_ahead(plan)
         known = plan_attributions(plan, policy)  # what learning needs, kept on each step's HealingAction
         for step_id, planned in plan_steps(plan):
             now = self._clock.now()
@@ -118,7 +118,6 @@ class Remediator:
             except InvalidInput as e:
                 slots.append(self._only(self._plain_outcome(plan, step_id, planned, "failed", "invalid_params",
                                                             str(e), now)))
-        self._read_ahead(plan, [s for s in slots if isinstance(s, Step)])
         early, records = self._apply_early([s for s in slots if isinstance(s, Step)])
         done: dict[int, RemediationResult] = {}
         for n, slot in enumerate(slots):  # a transient fault here drops the early captures: the
@@ -135,27 +134,27 @@ class Remediator:
         result.outcomes[:] = with_attributions(result.outcomes, plan.id, known)
         return result
 
-    def _read_ahead(self, plan: Plan, steps: list[Step]) -> None:
-        """With a fan-out, make at once the reads the steps are about to make one by one: each
-        step's HealingAction (does it exist yet?), its target, the finding's owners and the
-        target's namespace (protection). Best effort: a failed read is left for the step's own
-        read to meet and handle."""
+    def _policy_reading_ahead(self, plan: Plan) -> HealingPolicy | None:
+        """The plan's HealingPolicy; with a fan-out, read beside the reads the steps are about to
+        make one by one, all of which the plan alone names: each step's HealingAction (does it
+        exist yet?), its target, the finding's owners and the target's namespace (protection).
+        The reads are best effort: a failed one is left for the step's own read to meet and
+        handle. (They waited for the policy before; none needs it.)"""
         if self._fanout is None:
-            return
+            return lookup_policy(self._policies, plan.finding.policy)
+        namespace = self._namespace or plan.finding.policy.rpartition("/")[0]
         calls: dict[tuple, Any] = {}
-        for step in steps:
-            if step.policy.spec.mode == "monitor":
-                continue
-            namespace, name = self._namespace or step.policy.namespace, healing_action_name(step.step_id,
-                                                                                             step.planned.action)
-            calls[(KIND, namespace, name)] = lambda ns=namespace, n=name: get_healing_action(self._cluster, ns, n)
-            for ref in (step.target, *(plan.finding.owner_chain if step.target == plan.finding.target else ())):
+        for step_id, planned in plan_steps(plan):
+            if namespace:
+                name = healing_action_name(step_id, planned.action)
+                calls[(KIND, namespace, name)] = lambda n=name: get_healing_action(self._cluster, namespace, n)
+            for ref in (planned.target, *(plan.finding.owner_chain if planned.target == plan.finding.target else ())):
                 calls[(ref.kind, ref.namespace, ref.name)] = lambda ref=ref: get_ref(self._cluster, ref)
-            if step.target.namespace:
-                calls[("Namespace", None, step.target.namespace)] = \
-                    lambda ns=step.target.namespace: self._cluster.get("v1", "Namespace", ns)
-        if calls:
-            self._fanout([_quietly(call) for call in calls.values()])
+            if planned.target.namespace:
+                calls[("Namespace", None, planned.target.namespace)] = \
+                    lambda ns=planned.target.namespace: self._cluster.get("v1", "Namespace", ns)
+        return self._fanout([lambda: lookup_policy(self._policies, plan.finding.policy),
+                             *(_quietly(call) for call in calls.values())])[0]
 
     def _apply_early(self, steps: list[Step]) -> tuple[dict[str, Step], dict[str, "_Record | RemediationResult"]]:
         """Apply the observe-only steps that precede a change in the plan, now, before anything

@@ -400,3 +400,28 @@ def ref_of(obj: dict):
     from kubeskippy.events.model import ObjectRef
 
     return ObjectRef.of(obj)
+
+
+def test_with_a_fan_out_the_plans_policy_is_read_beside_its_first_reads(scene):
+    world, pod, plan = scene
+    fanout = BatchFanout()
+    batches: list[tuple[int | None, str]] = []
+    inner = Recording(world.cluster)
+    original_get = inner.__getattr__("get")
+
+    def get(*args, **kwargs):
+        batches.append((fanout.current, args[1]))
+        return original_get(*args, **kwargs)
+    inner.get = get
+
+    def policies(key):
+        batches.append((fanout.current, "HealingPolicy"))
+        return world.policies.get(key)
+    remediator = Remediator(cluster=inner, ledger=world.ledger, clock=world.clock, policies=policies,
+                            holder="replica-1", protection=world.config, fanout=fanout)
+    result = remediator.execute(plan)
+    assert [o.status for o in result.outcomes] == ["executed", "executed"]
+    first = batches[0][0]
+    assert first is not None and batches[0][1] == "HealingPolicy"
+    assert {kind for batch, kind in batches if batch == first} >= {"HealingPolicy", "Pod", "ReplicaSet", "Deployment",
+                                                                   "Namespace", "HealingAction"}
