@@ -24,10 +24,10 @@ from ..jsoncopy import copy_json
 from ..policy.model import API_VERSION, HealingActionTemplate, HealingPolicy
 from ..ports import Cluster
 from ..types import to_timestamp_text
-from .naming import (ANN_APPLIED_INTENT, ANN_APPROVAL_EXPIRES, ANN_ATTRIBUTION, ANN_FINDING_FINGERPRINT, ANN_MODE, ANN_PLAN_ID,
-                     ANN_PLANNED_ACTION, ANN_STEP_ID, ANN_TRIGGER, ANN_WORKLOAD, LABEL_ACTION_TYPE, LABEL_MANAGED_BY,
-                     LABEL_POLICY, LABEL_POLICY_NAMESPACE, LABEL_TARGET_KIND, LABEL_TARGET_NAME, LABEL_VERIFICATION,
-                     MANAGED_BY, label_value)
+from .naming import (ANN_APPLIED_INTENT, ANN_APPROVAL_EXPIRES, ANN_ATTRIBUTION, ANN_FINDING_FINGERPRINT, ANN_MODE,
+                     ANN_PLAN_ID, ANN_PLANNED_ACTION, ANN_STEP_ID, ANN_TRIGGER, ANN_WORKLOAD, LABEL_ACTION_TYPE,
+                     LABEL_MANAGED_BY, LABEL_POLICY, LABEL_POLICY_NAMESPACE, LABEL_TARGET_KIND, LABEL_TARGET_NAME,
+                     LABEL_VERIFICATION, MANAGED_BY, label_value)
 from .objects import meta
 
 __all__ = [

@@ -82,6 +82,11 @@ def _validate(request: ActionRequest) -> None:
         raise InvalidInput(errors, source="ActionRequest")
 
 
+def _about(workload: ObjectRef) -> str:
+    """What a workload record holds, written into it for a person reading the ConfigMap."""
+    return f"leases, executed steps, cooldowns and chains in namespace {workload.namespace or '-'}"
+
+
 def _claim(request: ActionRequest, holder: str) -> LeaseClaim:
     return LeaseClaim(holder=holder, step_id=request.step_id, workload=workload_key(request.workload),
                       policy=request.policy, trigger=request.trigger, lease_duration=request.lease_duration,
@@ -131,7 +136,7 @@ class Ledger:
         _validate(request)
         claim = _claim(request, self._holder)
         record = workload_record(self._config, request.workload)
-        about = f"leases, executed steps, cooldowns and chains in namespace {request.workload.namespace or '-'}"
+        about = _about(request.workload)
         rates = None if request.observe_only else rate_record(self._config, request.policy)
         # Look before writing: a refusal costs reads only and never leaves a lease to undo. The
         # snapshots are then the first reads of the writes below (a stale one just conflicts).
@@ -181,7 +186,7 @@ class Ledger:
                                source="ActionRequest")
         _validate(request)
         claim = _claim(request, self._holder)
-        about = f"leases, executed steps, cooldowns and chains in namespace {request.workload.namespace or '-'}"
+        about = _about(request.workload)
 
         def observed(data: dict[str, str]) -> Change[bool]:
             now = self._clock.now()
