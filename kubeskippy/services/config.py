@@ -144,10 +144,6 @@ class PolicySource:
         """Whether the next :meth:`policies` call re-reads them (from the cluster: I/O)."""
         return time.monotonic() - self._read_at > self.ttl
 
-    def by_key(self) -> dict[str, HealingPolicy]:
-        """Policies by ``namespace/name`` (how findings and plans name them)."""
-        return {f"{p.namespace}/{p.name}": p for p in self.policies()}
-
     def get(self, key: str) -> HealingPolicy | None:
         """The policy named ``namespace/name``, or None. From files, or while the set
         :meth:`policies` read is fresh, from that set; otherwise that one object is read (a GET,
