@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from ..errors import FieldError, InvalidInput
 from ..lazy import lazy_attributes
+from ..slot_record import SlotRecord
 from .model import API_VERSION, HealingPolicy
 from .validation import UNKNOWN_FIELD, field_errors_from, format_path
 
@@ -54,12 +55,9 @@ _GROUP = API_VERSION.split("/")[0]
 _MAX_PRUNE_ROUNDS = 5
 
 
-class DocumentResult:
-    """The outcome for one YAML document: what loaded, what was wrong, what was ignored.
-
-    A plain class, not a dataclass: remediate's first event loads this module to read the
-    policies, and defining a dataclass costs that cold start ~3.5 M instructions more
-    (docs/functions.md, "Session 7")."""
+class DocumentResult(SlotRecord):
+    """The outcome for one YAML document: what loaded, what was wrong, what was ignored (a
+    SlotRecord: remediate's first event loads this module to read the policies)."""
 
     __slots__ = ("source", "objects", "errors", "warnings")
 
@@ -73,16 +71,6 @@ class DocumentResult:
     @property
     def ok(self) -> bool:
         return not self.errors
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, DocumentResult):
-            return NotImplemented
-        return (self.source, self.objects, self.errors, self.warnings) == \
-            (other.source, other.objects, other.errors, other.warnings)
-
-    def __repr__(self) -> str:
-        return (f"DocumentResult(source={self.source!r}, objects={self.objects!r}, errors={self.errors!r}, "
-                f"warnings={self.warnings!r})")
 
 
 class InvalidDocuments(InvalidInput):

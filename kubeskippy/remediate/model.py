@@ -13,6 +13,7 @@ from typing import Any, Mapping, NamedTuple
 
 from ..clock import Clock
 from ..events.model import Change, ObjectRef
+from ..slot_record import SlotRecord
 from ..ports import Cluster
 
 __all__ = ["ActionContext", "ActionReport", "Intent", "change", "value_text", "ref_text"]
@@ -42,10 +43,9 @@ class ActionContext(NamedTuple):
         return self.fanout(calls) if self.fanout is not None else [call() for call in calls]
 
 
-class ActionReport:
+class ActionReport(SlotRecord):
     """What ``apply`` did. ``blocked`` names why nothing could be done right now (e.g. a
-    PodDisruptionBudget) — the executor reports that as a blocked outcome, not a crash.
-    (A plain class: a dataclass costs remediate's cold start ~3 M instructions to define.)"""
+    PodDisruptionBudget) — the executor reports that as a blocked outcome, not a crash."""
 
     __slots__ = ("message", "changes", "details", "blocked", "notification", "metrics")
 
@@ -58,15 +58,6 @@ class ActionReport:
         self.blocked = blocked
         self.notification = notification  # {"severity", "title", "message"}
         self.metrics: dict[str, str] = metrics if metrics is not None else {}
-
-    def _fields(self) -> tuple:
-        return (self.message, self.changes, self.details, self.blocked, self.notification, self.metrics)
-
-    def __eq__(self, other: object) -> bool:
-        return self._fields() == other._fields() if isinstance(other, ActionReport) else NotImplemented
-
-    def __repr__(self) -> str:
-        return "ActionReport(" + ", ".join(f"{k}={v!r}" for k, v in zip(self.__slots__, self._fields())) + ")"
 
 
 def value_text(value: Any) -> str:

@@ -4,14 +4,14 @@ HealingActions now waiting for a health check."""
 from __future__ import annotations
 
 from ..events.model import Notification, Outcome, Verification
+from ..slot_record import SlotRecord
 
 __all__ = ["RemediationResult"]
 
 
-class RemediationResult:
+class RemediationResult(SlotRecord):
     """Outcomes, notifications, verifications and the HealingActions now awaiting a health check;
-    :meth:`merge` gathers several steps'. (A plain class: a dataclass costs remediate's cold start
-    ~3 M instructions to define.)"""
+    :meth:`merge` gathers several steps'."""
 
     __slots__ = ("outcomes", "notifications", "verifications", "verifications_scheduled")
 
@@ -23,15 +23,6 @@ class RemediationResult:
         self.verifications: list[Verification] = verifications if verifications is not None else []
         self.verifications_scheduled: list[str] = \
             verifications_scheduled if verifications_scheduled is not None else []  # namespace/name of HealingActions
-
-    def _fields(self) -> tuple:
-        return (self.outcomes, self.notifications, self.verifications, self.verifications_scheduled)
-
-    def __eq__(self, other: object) -> bool:
-        return self._fields() == other._fields() if isinstance(other, RemediationResult) else NotImplemented
-
-    def __repr__(self) -> str:
-        return "RemediationResult(" + ", ".join(f"{k}={v!r}" for k, v in zip(self.__slots__, self._fields())) + ")"
 
     def merge(self, other: "RemediationResult") -> "RemediationResult":
         self.outcomes.extend(other.outcomes)
