@@ -305,6 +305,19 @@ def test_a_chaos_monkey_over_a_long_grid_answers_what_it_answers_tick_by_tick():
         assert getattr(tbl, c)[rows].tobytes() == state[c].tobytes(), c
 
 
+def _laid_out_incarnations(world, *, restarts: int, t0: float):
+    """The world's model (its live pods all run one), a function laying out afresh, starting at
+    ``t0``, incarnations 0 … ``restarts`` − 1 of every live pod (a fresh table per call), and
+    their columns in it."""
+    from kubeskippy.simulator.world.block import _Chain
+
+    rows = world.table.live()
+    model = world.model_list[int(world.table.model[rows[0]])]
+    src = np.repeat(rows, restarts)
+    counts = np.tile(np.arange(restarts), len(rows)).astype(np.int64)
+    return model, lambda: _Chain._lay_out(world, src, counts, np.full(len(src), t0)), np.arange(len(src))
+
+
 @pytest.mark.parametrize("ahead", [15.0, 705.0, 14_385.0, 200_000.0])
 def test_a_chaos_monkeys_first_exit_is_the_exit_its_run_answers(ahead):
     """``ChaosMonkey.first_exit`` (what the block's probes ask, on a one-tick grid) sums whole
@@ -313,33 +326,22 @@ def test_a_chaos_monkeys_first_exit_is_the_exit_its_run_answers(ahead):
     hours ahead (later cycles drawn in doubling chunks), and over two days for monkeys whose
     injections never exit (no exit) or only crash — and for incarnations already past a stage
     change (answered by ``run``)."""
-    from kubeskippy.simulator.world.block import _Chain
-
     exiting = {"name": "chaos", "model": "chaos_monkey", "replicas": 20}
     crash_only = {"name": "crashy", "model": "chaos_monkey", "replicas": 10,
                   "params": {"restart_exits": 0, "interval": 40, "cooldown": 7, "crash_seconds": 13}}
     inert = {"name": "inert", "model": "chaos_monkey", "replicas": 5, "params": {"crash_exits": 0, "restart_exits": 0}}
-    world = world_after(scenario_with(exiting, crash_only, inert, resolution="15s"), 15)
-    tbl = world.table
-    rows = tbl.live()
-    model = world.model_list[int(tbl.model[rows[0]])]
-    src = np.repeat(rows, 12)
-    restarts = np.tile(np.arange(12), len(rows)).astype(np.int64)
     t0 = 3_000.0
+    model, fresh, cols = _laid_out_incarnations(
+        world_after(scenario_with(exiting, crash_only, inert, resolution="15s"), 15), restarts=12, t0=t0)
     T = np.array([t0 + ahead])
     Tprev = T - 15.0
-
-    def fresh():
-        return _Chain._lay_out(world, src, restarts, np.full(len(src), t0))
-
-    cols = np.arange(len(src))
     answered = model.first_exit(fresh(), cols, T, Tprev)
     expected = model.run(fresh(), cols, T, Tprev).exit_at
     assert answered.tobytes() == expected.tobytes()
     exited = ~np.isnan(expected)
     assert not exited[-60:].any()  # the inert monkeys never exit
     if ahead >= 705.0:
-        assert exited.sum() > len(src) // 2
+        assert exited.sum() > len(cols) // 2
     # past a stage change (scratch state moved on): the model's run answers them
     mt = fresh()
     model.run(mt, cols, np.array([t0 + 60.0]), np.array([t0 + 45.0]))
@@ -358,19 +360,9 @@ def test_a_memory_leaks_first_exit_is_the_oom_kill_its_run_answers(ahead):
     no scratch state): it must answer ``run``'s ``exit_at`` bit for bit, for fresh incarnations
     of every restart count and for ones part-way through their allocations, and leave the
     scratch state as it was."""
-    from kubeskippy.simulator.world.block import _Chain
-
-    world = world_after(scenario_with(dict(LEAK, replicas=10), resolution="15s"), 15)
-    tbl = world.table
-    rows = tbl.live()
-    model = world.model_list[int(tbl.model[rows[0]])]
-    src = np.repeat(rows, 8)
-    restarts = np.tile(np.arange(8), len(rows)).astype(np.int64)
     t0 = 3_000.0
-    cols = np.arange(len(src))
-
-    def fresh():
-        return _Chain._lay_out(world, src, restarts, np.full(len(src), t0))
+    model, fresh, cols = _laid_out_incarnations(
+        world_after(scenario_with(dict(LEAK, replicas=10), resolution="15s"), 15), restarts=8, t0=t0)
 
     for since in (0.0, 200.0):  # fresh, and after 200 s of allocations
         mt = fresh()
