@@ -21,7 +21,8 @@ import ssl
 import time
 from typing import Mapping
 
-from .http_pool import (Answer, NoAnswer, Timeout, content_length, parse_header_lines, request_head, split_origin,
+from ..http_headers import parse_header_lines
+from .http_pool import (Answer, NoAnswer, Timeout, content_length, request_head, split_origin,
                         split_timeout, status_line)
 
 __all__ = ["AsyncHttpPool"]

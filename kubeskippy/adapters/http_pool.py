@@ -16,7 +16,7 @@ every function makes tens of API requests per event. :class:`_Connection` writes
 one ``sendall`` and reads the answer with ``http.client``'s framing rules: the status line, 1xx
 answers skipped, Content-Length, chunked, or the body until the server closes; keep-alive unless
 ``Connection: close`` (HTTP/1.0: unless ``keep-alive``). Header blocks are split by
-:func:`parse_header_lines` into :class:`ResponseHeaders`, which answer as ``http.client``'s
+:func:`~kubeskippy.http_headers.parse_header_lines` into :class:`~kubeskippy.http_headers.HeaderFields`, which answer as ``http.client``'s
 ``HTTPMessage`` does; neither ``http.client`` nor the ``email`` package is imported (~25 M
 instructions of a cold start).
 
@@ -27,16 +27,17 @@ returned as an :class:`Answer`.
 
 from __future__ import annotations
 
-import re
 import socket
 import ssl
 import threading
 import time
-from typing import Any, Iterable, Iterator, Mapping, NamedTuple
+from typing import Mapping, NamedTuple
 from urllib.parse import SplitResult, urlsplit
 
-__all__ = ["HttpPool", "Answer", "NoAnswer", "BadAnswer", "Timeout", "split_timeout", "parse_header_lines",
-           "ResponseHeaders", "status_line", "content_length", "split_origin", "request_head"]
+from ..http_headers import parse_header_lines
+
+__all__ = ["HttpPool", "Answer", "NoAnswer", "BadAnswer", "Timeout", "split_timeout", "status_line",
+           "content_length", "split_origin", "request_head"]
 
 Timeout = float | tuple[float, float] | None
 """Seconds for connect and for each read, or ``(connect, read)``; None waits forever."""
@@ -77,80 +78,6 @@ def split_timeout(timeout: Timeout) -> tuple[float | None, float | None]:
 
 _MAX_LINE = 65536  # http.client's limits for one header line and for the number of lines
 _MAX_HEADERS = 100
-_FIELD_NAME = re.compile(r"[\x21-\x39\x3b-\x7e]+")
-"""What the email parser accepts as a field name (printable ASCII but the colon)."""
-
-
-class ResponseHeaders:
-    """An answer's header fields in their order, looked up by name in any case as ``http.client``'s
-    ``HTTPMessage`` answers them (``get`` and ``[]``: the first value or None; ``get_all``: every
-    value), without importing ``http.client`` and the ``email`` package, ~25 M instructions of
-    every function's cold start (``func-python`` imports neither)."""
-
-    __slots__ = ("_fields",)
-
-    def __init__(self, fields: Iterable[tuple[str, str]] = ()) -> None:
-        self._fields = list(fields)
-
-    def get(self, name: str, default: Any = None) -> Any:
-        wanted = name.lower()
-        for key, value in self._fields:
-            if key.lower() == wanted:
-                return value
-        return default
-
-    def __getitem__(self, name: str) -> str | None:
-        return self.get(name)
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and any(key.lower() == name.lower() for key, _ in self._fields)
-
-    def get_all(self, name: str, failobj: Any = None) -> Any:
-        wanted = name.lower()
-        values = [value for key, value in self._fields if key.lower() == wanted]
-        return values or failobj
-
-    def items(self) -> list[tuple[str, str]]:
-        return list(self._fields)
-
-    def keys(self) -> list[str]:
-        return [key for key, _ in self._fields]
-
-    def values(self) -> list[str]:
-        return [value for _, value in self._fields]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.keys())
-
-    def __len__(self) -> int:
-        return len(self._fields)
-
-    def __repr__(self) -> str:
-        return f"ResponseHeaders({self._fields!r})"
-
-
-def parse_header_lines(lines: list[bytes]) -> ResponseHeaders:
-    """The fields ``http.client.parse_headers`` gives, split by hand when every line is a plain
-    ``Name: value`` field (the email parser keeps the value's trailing blanks and strips its
-    leading ones, and so does this); anything else (folded, malformed or mbox-style lines) goes to
-    the email parser as in ``http.client``."""
-    fields: list[tuple[str, str]] = []
-    for raw in lines:
-        if raw in (b"\r\n", b"\n", b""):
-            return ResponseHeaders(fields)
-        line = raw.decode("iso-8859-1")
-        name, colon, value = line.partition(":")
-        if not colon or not _FIELD_NAME.fullmatch(name):
-            break
-        fields.append((name, value.lstrip(" \t").rstrip("\r\n")))
-    else:
-        return ResponseHeaders(fields)
-    import email.parser
-
-    text = b"".join(lines).decode("iso-8859-1")
-    return ResponseHeaders(email.parser.Parser().parsestr(text).items())
-
-
 class BadAnswer(ValueError):
     """The bytes on the connection are not an HTTP/1.x answer."""
 

@@ -137,13 +137,15 @@ class Deletion(StorePart):
         owner_info = self.kind(owner["apiVersion"], owner["kind"])
         owner_ns = owner["metadata"].get("namespace")
         out = []
-        for bucket in self._objects.values():
-            for obj in bucket.values():
-                meta = obj["metadata"]
-                if owner_info.namespaced and meta.get("namespace") != owner_ns:
-                    continue
-                if any(ref.get("uid") == uid for ref in meta.get("ownerReferences") or []):
-                    out.append(obj)
+        for kind_key, key in self._dependents_by_owner.get(uid, ()):
+            obj = self._objects.get(kind_key, {}).get(key)
+            if obj is None:
+                continue
+            meta = obj["metadata"]
+            if owner_info.namespaced and meta.get("namespace") != owner_ns:
+                continue
+            if any(ref.get("uid") == uid for ref in meta.get("ownerReferences") or []):
+                out.append(obj)
         return sorted(out, key=lambda o: (o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"]))
 
     def _collect_garbage(self, owner: dict[str, Any], policy: str) -> None:

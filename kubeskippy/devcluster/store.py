@@ -71,6 +71,13 @@ class ListResult:
     resource_version: str
 
 
+def _owner_uids(obj: Mapping[str, Any] | None) -> frozenset[str]:
+    if obj is None:
+        return frozenset()
+    refs = (obj.get("metadata") or {}).get("ownerReferences") or ()
+    return frozenset(uid for ref in refs if isinstance(ref, Mapping) and isinstance(uid := ref.get("uid"), str) and uid)
+
+
 def _meta(obj: Mapping[str, Any]) -> dict[str, Any]:
     return obj.setdefault("metadata", {})  # type: ignore[union-attr]
 
@@ -118,6 +125,9 @@ class ObjectStore(WatchLog, Deletion, PodSubresources):
         # Core Events by (namespace, involvedObject.name): a LIST for one object's Events (the
         # analyzer and diagnostics ask for them) looks at that object's, not at every Event.
         self._events_by_involved: dict[tuple[str, str], set[tuple[str, str]]] = {}
+        # Objects by the uid of each owner they name: deleting an owner finds its dependents
+        # here instead of scanning every object of every kind under the store's lock.
+        self._dependents_by_owner: dict[str, set[tuple[tuple[str, str], tuple[str, str]]]] = {}
 
     # --- kinds ---------------------------------------------------------------------------
 
@@ -260,6 +270,21 @@ class ObjectStore(WatchLog, Deletion, PodSubresources):
                     if not keys:
                         del self._events_by_involved[entry]
 
+    def _index_owners(self, kind_key: tuple[str, str], key: tuple[str, str], old: dict[str, Any] | None,
+                      new: dict[str, Any] | None) -> None:
+        before, after = _owner_uids(old), _owner_uids(new)
+        if before == after:
+            return
+        entry = (kind_key, key)
+        for uid in before - after:
+            keys = self._dependents_by_owner.get(uid)
+            if keys is not None:
+                keys.discard(entry)
+                if not keys:
+                    del self._dependents_by_owner[uid]
+        for uid in after - before:
+            self._dependents_by_owner.setdefault(uid, set()).add(entry)
+
     def list(self, api_version: str, kind: str, namespace: str | None = None,
              label_selector: str | None = None, field_selector: str | None = None) -> list[dict[str, Any]]:
         return self.list_objects(api_version, kind, namespace, label_selector, field_selector).items
@@ -278,6 +303,7 @@ class ObjectStore(WatchLog, Deletion, PodSubresources):
         key = (target["metadata"].get("namespace", "") if info.namespaced else "", target["metadata"]["name"])
         if (info.api_version, info.kind) == _EVENT_KIND:
             self._index_event(key, old, None if event_type == "DELETED" else target)
+        self._index_owners((info.api_version, info.kind), key, old, None if event_type == "DELETED" else target)
         if event_type == "DELETED":
             self._bucket(info).pop(key, None)
             if info.kind == "Pod":

@@ -29,6 +29,7 @@ class StorePart:
     _revision: int  # the last resourceVersion handed out
     _kinds: dict[tuple[str, str], KindInfo]  # (apiVersion, kind) -> served kind
     _objects: dict[tuple[str, str], dict[tuple[str, str], dict[str, Any]]]  # kind -> (namespace, name) -> object
+    _dependents_by_owner: dict[str, set[tuple[tuple[str, str], tuple[str, str]]]]  # owner uid -> (kind, key)
 
     if TYPE_CHECKING:
         def kind(self, api_version: str | None, kind: str | None) -> KindInfo: ...

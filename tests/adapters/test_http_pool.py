@@ -13,7 +13,8 @@ import threading
 
 import pytest
 
-from kubeskippy.adapters.http_pool import HttpPool, NoAnswer, parse_header_lines
+from kubeskippy.adapters.http_pool import HttpPool, NoAnswer
+from kubeskippy.http_headers import parse_header_lines
 
 
 def stdlib_headers(block: bytes) -> http.client.HTTPMessage:

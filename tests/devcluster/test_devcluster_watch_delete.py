@@ -139,6 +139,39 @@ def test_a_dependent_with_another_live_owner_survives_and_loses_only_the_danglin
     assert [r["name"] for r in refs] == ["owner-b"]
 
 
+def test_deletion_follows_owner_references_as_they_are_now_not_as_they_were_created(store):
+    """Dependents are found through an index kept on every write: a reference dropped by an
+    update no longer cascades, one added later does, and a deleted dependent is forgotten."""
+    owner = store.create(configmap("owner"))
+    ref = {"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": owner["metadata"]["uid"]}
+    for name in ("released", "adopted-later", "kept", "gone-before"):
+        child = configmap(name)
+        if name != "adopted-later":
+            child["metadata"]["ownerReferences"] = [dict(ref)]
+        store.create(child)
+    released = store.get("v1", "ConfigMap", "released", "default")
+    del released["metadata"]["ownerReferences"]
+    store.replace(released)
+    adopted = store.get("v1", "ConfigMap", "adopted-later", "default")
+    adopted["metadata"]["ownerReferences"] = [dict(ref)]
+    store.replace(adopted)
+    store.delete("v1", "ConfigMap", "gone-before", "default")
+    store.delete("v1", "ConfigMap", "owner", "default")
+    assert sorted(o["metadata"]["name"] for o in store.list("v1", "ConfigMap", "default")) == ["released"]
+
+
+def test_a_namespaced_owner_takes_only_dependents_in_its_own_namespace(store):
+    """Owner references never cross namespaces: a same-uid reference elsewhere is not a dependent."""
+    store.create(namespace("other"))
+    owner = store.create(configmap("owner"))
+    stray = configmap("stray", namespace="other")
+    stray["metadata"]["ownerReferences"] = [{"apiVersion": "v1", "kind": "ConfigMap", "name": "owner",
+                                             "uid": owner["metadata"]["uid"]}]
+    store.create(stray)
+    store.delete("v1", "ConfigMap", "owner", "default")
+    assert [o["metadata"]["name"] for o in store.list("v1", "ConfigMap", "other")] == ["stray"]
+
+
 def test_an_unknown_propagation_policy_is_422_and_a_missing_object_404(store):
     store.create(configmap("a"))
     with pytest.raises(APIError) as caught:
