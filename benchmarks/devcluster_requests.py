@@ -9,7 +9,7 @@ back (``parse_request``, ``send_response``/``send_header``/``end_headers``), eve
 
 The server runs in its own process (its own GIL, as in the mesh); the client sends small GETs,
 label-selected LISTs and PUTs of one ConfigMap on one keep-alive connection. Rounds alternate the
-two servers; the figure is the server's CPU (user + system) per request, median over rounds.
+two servers; the figure is the server process's CPU time per request, median over rounds.
 
     .venv/bin/python -m benchmarks.devcluster_requests [--requests 2000] [--rounds 5]
 """
@@ -19,9 +19,9 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import os
 import statistics
 import sys
+import time
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -71,8 +71,7 @@ def _serve(conn: Any, framing: str) -> None:
     server = devserver.DevClusterServer(store).start()
     conn.send(server.url)
     while conn.recv() != "stop":
-        times = os.times()
-        conn.send(times.user + times.system)
+        conn.send(time.process_time())  # CLOCK_PROCESS_CPUTIME_ID: all threads, not tick-sized
     server.stop()
 
 
