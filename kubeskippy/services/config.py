@@ -99,6 +99,12 @@ def metrics_from_config(cfg: Mapping[str, str]) -> Lazy[Metrics | None]:
     return Lazy(build)
 
 
+_KEYS_BEFORE_PRUNING = 256
+"""Keys :meth:`PolicySource.get` keeps before it drops the stale ones: events name the keys
+(including policies that do not exist), so without pruning the cache would grow with every name
+ever asked for; with it, it holds at most this many or those asked within one TTL."""
+
+
 class PolicySource:
     """The HealingPolicies a replica applies, re-read at most every ``ttl`` seconds.
 
@@ -159,6 +165,8 @@ class PolicySource:
                 return next((p for p in self._policies if f"{p.namespace}/{p.name}" == key), None)
             cached = self._one.get(key)
             if cached is None or now - cached[0] > self.ttl:
+                if cached is None and len(self._one) >= _KEYS_BEFORE_PRUNING:
+                    self._one = {k: v for k, v in self._one.items() if now - v[0] <= self.ttl}
                 cached = (now, self._read_one(namespace, name))
                 self._one[key] = cached
             return cached[1]

@@ -124,6 +124,25 @@ def test_after_the_ttl_one_policy_is_read_again():
     assert (cluster.gets, cluster.lists) == (2, 0)
 
 
+def test_keys_asked_for_once_do_not_pile_up_past_the_ttl():
+    """Every event may name another policy (or one that does not exist): stale keys are dropped
+    once the cache holds enough of them, fresh ones kept."""
+    from kubeskippy.services import config
+
+    cluster, demo = _demo_in_cluster()
+    source = PolicySource({"KUBESKIPPY_POLICY_TTL_SECONDS": "0"}, Lazy(lambda: cluster))
+    for i in range(3 * config._KEYS_BEFORE_PRUNING):
+        source.get(f"demo/missing-{i}")
+    assert len(source._one) <= config._KEYS_BEFORE_PRUNING
+    fresh = PolicySource({"KUBESKIPPY_POLICY_TTL_SECONDS": "3600"}, Lazy(lambda: cluster))
+    for i in range(config._KEYS_BEFORE_PRUNING + 10):
+        fresh.get(f"demo/missing-{i}")
+    assert len(fresh._one) == config._KEYS_BEFORE_PRUNING + 10  # within the ttl nothing is dropped
+    gets = cluster.gets
+    fresh.get("demo/missing-0")
+    assert cluster.gets == gets
+
+
 def test_while_the_whole_set_is_fresh_it_answers_a_key_without_another_read():
     cluster, demo = _demo_in_cluster()
     source = PolicySource({"KUBESKIPPY_POLICY_TTL_SECONDS": "3600"}, Lazy(lambda: cluster))
