@@ -61,9 +61,14 @@ class AsyncHttpPool:
         self._idle: list[tuple[_Connection, float]] = []
 
     async def request(self, method: str, target: str, *, body: bytes | None = None,
-                      headers: Mapping[str, str] | None = None, timeout: Timeout = (5.0, 30.0)) -> Answer:
+                      headers: Mapping[str, str] | None = None, timeout: Timeout = (5.0, 30.0),
+                      resend_when_stale: bool | None = None) -> Answer:
         """Send one request (``target``: path and query) and read the whole answer. Raises
-        :class:`NoAnswer` when there is none."""
+        :class:`NoAnswer` when there is none. A request that met a kept-alive connection the
+        server had closed is sent again on a new one when ``resend_when_stale`` (default: when
+        the method is idempotent; a caller whose POSTs may arrive twice, as at-least-once
+        deliveries may, passes True)."""
+        resend = method in _IDEMPOTENT if resend_when_stale is None else resend_when_stale
         connect_timeout, read_timeout = split_timeout(timeout)
         head = request_head(method, target, self._host_line, body, headers)
         for attempt in (1, 2):
@@ -77,7 +82,7 @@ class AsyncHttpPool:
             except _Stale as err:
                 if conn is not None:
                     conn.close()
-                if reused and attempt == 1 and method in _IDEMPOTENT:
+                if reused and attempt == 1 and resend:
                     self.close()  # its idle siblings were most likely closed by the server too
                     continue
                 raise NoAnswer(f"the server closed the connection: {err}") from err

@@ -13,11 +13,13 @@ Knative (so functions tested here behave the same there):
   base64, at most 1 KiB).
 - Delivery is at-least-once and concurrent: nothing here orders events.
 
-Deliveries go out through keep-alive :class:`~kubeskippy.adapters.http_pool.HttpPool`
-connections (one pool per subscriber origin) on a small thread pool of the broker's own, not
-through an async HTTP client: on two shared cores httpx's async client cost ~1.2 ms of CPU per
-delivery against ~0.3 ms for ``http.client`` plus the hop to a thread, and a crash loop takes
-about ten deliveries (docs/functions.md, "Round 3: CPU of the broker's deliveries").
+Deliveries go out on the broker's event loop through keep-alive
+:class:`~kubeskippy.adapters.async_http.AsyncHttpPool` connections (one pool per subscriber
+origin), not through httpx: on two shared cores httpx's async client cost ~1.2 ms of CPU per
+delivery (docs/functions.md, "Round 3: CPU of the broker's deliveries"), and a crash loop takes
+about ten deliveries. Until session 8 they went through a thread pool (``http.client``, then
+:class:`~kubeskippy.adapters.http_pool.HttpPool`); on the loop each delivery saves two
+hand-overs between the loop and a worker thread, ~0.5 ms a hop (docs/functions.md, "Session 8").
 """
 
 from __future__ import annotations
@@ -26,12 +28,12 @@ import asyncio
 import base64
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
-from ..adapters.http_pool import Answer, HttpPool, NoAnswer
+from ..adapters.async_http import AsyncHttpPool
+from ..adapters.http_pool import NoAnswer
 from ..errors import KubeSkippyError
 from ..events.cloudevents import CloudEvent, encode, parse_http
 
@@ -40,11 +42,6 @@ __all__ = ["Trigger", "DeliverySpec", "Broker", "DeliveryRecord", "RETRYABLE_STA
 log = logging.getLogger("kubeskippy.mesh")
 
 RETRYABLE_STATUSES = frozenset({404, 408, 409, 429})
-
-_DELIVERY_THREADS = 32
-"""Deliveries blocked at once before others queue: a subscriber that hangs holds one thread
-until its timeout, so there are many more threads than the mesh has subscribers."""
-
 
 def is_retryable(status: int | None) -> bool:
     """Knative's rule: network errors (None), 5xx, 404, 408, 409 and 429 are retried."""
@@ -97,8 +94,8 @@ class Broker:
         self.dead_letters: list[Any] = []
         self.accepted: list[Any] = []
         self._tasks: set[asyncio.Task] = set()
-        self._pools: dict[str, HttpPool] = {}
-        self._threads: ThreadPoolExecutor | None = None
+        self._pools: dict[str, AsyncHttpPool] = {}
+        self._pools_loop: asyncio.AbstractEventLoop | None = None  # the loop the pools' connections belong to
 
     # -- ingress --
 
@@ -126,25 +123,22 @@ class Broker:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._threads is not None:
-            self._threads.shutdown(wait=False, cancel_futures=True)
-            self._threads = None
         pools, self._pools = self._pools, {}
         for pool in pools.values():
             pool.close()
 
     # -- delivery --
 
-    def _pool(self, origin: str) -> HttpPool:
+    def _pool(self, origin: str) -> AsyncHttpPool:
+        loop = asyncio.get_running_loop()
+        if loop is not self._pools_loop:  # connections made on another (closed) loop are useless here
+            for stale in self._pools.values():
+                stale.close()
+            self._pools, self._pools_loop = {}, loop
         pool = self._pools.get(origin)
         if pool is None:
-            pool = self._pools[origin] = HttpPool(origin, max_idle=16)
+            pool = self._pools[origin] = AsyncHttpPool(origin, max_idle=16)
         return pool
-
-    def _executor(self) -> ThreadPoolExecutor:
-        if self._threads is None:
-            self._threads = ThreadPoolExecutor(_DELIVERY_THREADS, thread_name_prefix="kubeskippy-broker-delivery")
-        return self._threads
 
     async def _deliver(self, trigger: Trigger, event: Any) -> None:
         spec = trigger.delivery or self.delivery
@@ -179,9 +173,11 @@ class Broker:
             return None, b"", None  # an unusable address is a network error to Knative, too
         pool = self._pool(f"{parts.scheme}://{parts.netloc}")
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        loop = asyncio.get_running_loop()
         try:
-            answer = await loop.run_in_executor(self._executor(), _send, pool, target, headers, body, timeout)
+            # Deliveries are at least once: a POST that met a connection the subscriber had
+            # closed goes again at once on a new one, as HttpPool did, rather than after a backoff.
+            answer = await pool.request("POST", target, body=body, headers=headers, timeout=(timeout, timeout),
+                                        resend_when_stale=True)
         except NoAnswer:
             return None, b"", None
         reply = None
@@ -213,11 +209,6 @@ class Broker:
                     return
                 if not is_retryable(dl_status):
                     return
-
-
-def _send(pool: HttpPool, target: str, headers: Mapping[str, str], body: bytes, timeout: float) -> Answer:
-    """One delivery on a pool thread (http.client blocks)."""
-    return pool.request("POST", target, body=body, headers=headers, timeout=(timeout, timeout))
 
 
 async def _backoff(spec: DeliverySpec, attempt: int) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 
 import pytest
 
@@ -63,6 +64,65 @@ async def test_after_the_server_dropped_every_idle_connection_the_next_request_s
         assert server.connections == 4  # one stale try, then a fresh connection, not another stale one
     finally:
         server.close()
+
+
+class _OneAnswerPerConnection:
+    """Answers the first request of each connection (keep-alive promised) and closes the
+    connection on the second without answering: a kept-alive connection found dead only once
+    the next request is on it, the case an idle-timeout race leaves."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.connections = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def _serve(conn: socket.socket) -> None:
+        with conn, conn.makefile("rb") as reader:
+            for answered in (False, True):
+                length = 0
+                while (line := reader.readline()) not in (b"\r\n", b""):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                reader.read(length)
+                if answered:
+                    return  # the second request: closed, unanswered
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+async def test_a_post_meeting_a_stale_connection_is_sent_again_only_when_the_caller_allows_it():
+    """A POST may not be idempotent: by default it is not resent on a new connection (NoAnswer),
+    but an at-least-once sender (the mesh broker) asks for the resend."""
+    for resend in (None, True):
+        server = _OneAnswerPerConnection()
+        pool = AsyncHttpPool(server.url, max_idle_seconds=60)
+        try:
+            assert (await pool.request("POST", "/", body=b"{}")).data == b"ok"
+            if resend:
+                assert (await pool.request("POST", "/", body=b"{}", resend_when_stale=True)).data == b"ok"
+                assert server.connections == 2
+            else:
+                with pytest.raises(NoAnswer):
+                    await pool.request("POST", "/", body=b"{}")
+                assert server.connections == 1
+        finally:
+            pool.close()
+            server.close()
 
 
 async def test_a_silent_server_times_out_as_no_answer():
