@@ -16,9 +16,10 @@ every function makes tens of API requests per event. :class:`_Connection` writes
 one ``sendall`` and reads the answer with ``http.client``'s framing rules: the status line, 1xx
 answers skipped, Content-Length, chunked, or the body until the server closes; keep-alive unless
 ``Connection: close`` (HTTP/1.0: unless ``keep-alive``). Header blocks are split by
-:func:`~kubeskippy.http_headers.parse_header_lines` into :class:`~kubeskippy.http_headers.HeaderFields`, which answer as ``http.client``'s
-``HTTPMessage`` does; neither ``http.client`` nor the ``email`` package is imported (~25 M
-instructions of a cold start).
+:func:`~kubeskippy.http_headers.parse_header_lines` into
+:class:`~kubeskippy.http_headers.HeaderFields`, which answer as ``http.client``'s ``HTTPMessage``
+does; neither ``http.client`` nor the ``email`` package is imported (~25 M instructions of a
+cold start).
 
 No answer at all (refused, reset, timed out, TLS failure, bytes that are not HTTP) raises
 :class:`NoAnswer`, an ``OSError`` chained to the socket's or parser's exception; any HTTP answer is

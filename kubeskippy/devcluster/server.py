@@ -54,14 +54,15 @@ class _HttpDate:
     """The Date header's value, formatted once per second rather than once per answer."""
 
     def __init__(self) -> None:
-        self._second = -1
-        self._text = ""
+        self._cached = (-1, "")  # (second, text), one attribute: handler threads read it unlocked
 
     def __call__(self) -> str:
         now = int(time.time())
-        if now != self._second:
-            self._text, self._second = formatdate(now, usegmt=True), now
-        return self._text
+        second, text = self._cached
+        if now != second:
+            text = formatdate(now, usegmt=True)
+            self._cached = (now, text)
+        return text
 
 
 _http_date = _HttpDate()
@@ -73,7 +74,8 @@ class _Handler(BaseHTTPRequestHandler):
     Why: the devcluster stands in for an API server that answers in well under a millisecond,
     and every function's latency figure includes its requests to it. ``http.server`` parses a
     request's header block with the ``email`` package and writes an answer's head one header at
-    a time: ~0.1 ms of CPU per request, a quarter of all the devcluster spends on a small GET.
+    a time: ~0.12 ms of the ~0.26 ms of CPU a small GET costs the devcluster
+    (``benchmarks/devcluster_requests.py``).
     Headers are split here by :func:`~kubeskippy.http_headers.parse_header_lines` (the
     email parser still takes any block that is not plain ``Name: value`` lines), and the answer's
     head and body go out in one write. Anything that is not an HTTP/1.0 or 1.1 request line goes

@@ -272,6 +272,7 @@ class ObjectStore(WatchLog, Deletion, PodSubresources):
 
     def _index_owners(self, kind_key: tuple[str, str], key: tuple[str, str], old: dict[str, Any] | None,
                       new: dict[str, Any] | None) -> None:
+        """Keep ``_dependents_by_owner`` in step with a write (``new`` None: a deletion)."""
         before, after = _owner_uids(old), _owner_uids(new)
         if before == after:
             return
