@@ -31,7 +31,12 @@ __all__ = ["Arm", "Run", "run_once", "run_grid", "NO_HEALING", "BLOCK_CELLS"]
 NO_HEALING = "no-healing"
 BLOCK_CELLS = 400_000
 """A block of ticks holds (ticks × pods) matrices: its length is this many cells over the pod count
-(≈ 150 bytes a cell at peak), so long blocks for small runs and bounded memory for large ones."""
+(≈ 150 bytes a cell at peak), so long blocks for small runs and bounded memory for large ones.
+A remainder shorter than half a block joins the block before it (at most 1.5 × this many cells):
+every block pays a fixed part (its first pass simulates every container, chains are laid out
+again), and a short last block paid nearly all of it — ≈ 10 % of a 100-pod day (docs/simulator.md,
+"Session 8"). Only the pod table's resource versions differ from cutting it off (a pass's starts
+and exits take one version per batch); nothing reads them in a run without healing."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +135,8 @@ class Run:
             size = 1
             if self.world.can_block():
                 size = max(1, min(BLOCK_CELLS // max(1, self.world.table.size), last - k))
+                if 0 < last - k - size < size // 2:
+                    size = last - k  # a short remainder joins this block (see BLOCK_CELLS)
             yield self.env.timeout(max(0.0, (k + size) * step - float(self.env.now)))
             if size == 1:
                 k += 1

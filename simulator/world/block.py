@@ -526,8 +526,10 @@ pass, as before prediction)."""
 CHAIN_MAX_ROWS = 2_000
 """Laying out ahead is used for tables up to this many rows. Beyond, blocks are short
 (``runner.BLOCK_CELLS``) and passes full of rows anyway, so it would mostly add probes."""
-CHAIN_REACH = 4096
-"""A pass's reach (``window_for``) when laying out ahead: in effect the whole block, so one pass
+CHAIN_REACH = 8192
+"""A pass's reach (``window_for``) when laying out ahead: in effect the whole block for tables of
+≥ 75 rows (a block is ``runner.BLOCK_CELLS`` ÷ rows ticks, up to 1.5 × that when a short remainder
+joins it; smaller tables' longer blocks take a few passes more), so one pass
 takes every container and lays out its incarnations to the block's end, and the kubelet's starts
 and exits are committed as one batch of each (not per pass, nor per generation)."""
 PROBED = 64

@@ -113,6 +113,20 @@ def test_short_blocks_cut_incarnations_and_still_agree(tmp_path, monkeypatch, co
     _assert_same(in_blocks, by_tick)
 
 
+def test_a_remainder_shorter_than_half_a_block_joins_the_block_before_it(tmp_path, monkeypatch, counted_blocks):
+    """Every block pays a fixed part, so a short last block is merged into the one before it;
+    a remainder of half a block or more stays a block of its own. Both agree with the ticks."""
+    spec = _scenario(tmp_path, hours=1.0)
+    by_tick = _run(spec, blocks=False, seed=5)
+    rows = by_tick.world.table.size
+    for block_ticks, blocks in ((180, 1), (120, 2)):  # 239 ticks after the first: 180 + 59, 120 + 119
+        monkeypatch.setattr(runner_module, "BLOCK_CELLS", rows * block_ticks)
+        counted_blocks.update(blocks=0, ticks=0)
+        in_blocks = _run(spec, blocks=True, seed=5)
+        assert (counted_blocks["blocks"], counted_blocks["ticks"]) == (blocks, 239)
+        _assert_same(in_blocks, by_tick)
+
+
 def test_how_far_a_pass_reaches_changes_nothing_but_the_number_of_passes(tmp_path, monkeypatch):
     from kubeskippy.simulator.world import block
 
