@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
 
 import pytest
 
@@ -16,7 +15,7 @@ from kubeskippy.clock import ManualClock
 from kubeskippy.devcluster import ObjectStore
 from kubeskippy.devcluster.server import DevClusterServer
 from kubeskippy.errors import APINotFound, InvalidInput, TemporaryError
-from tests.adapters.test_http_pool import DroppingServer, RawServer
+from tests.adapters.test_http_pool import DroppingServer, RawServer, ThreadedServer
 
 
 async def test_content_length_and_chunked_answers_keep_one_connection_alive():
@@ -66,30 +65,12 @@ async def test_after_the_server_dropped_every_idle_connection_the_next_request_s
         server.close()
 
 
-class _OneAnswerPerConnection:
+class _OneAnswerPerConnection(ThreadedServer):
     """Answers the first request of each connection (keep-alive promised) and closes the
     connection on the second without answering: a kept-alive connection found dead only once
     the next request is on it, the case an idle-timeout race leaves."""
 
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.connections = 0
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    @staticmethod
-    def _serve(conn: socket.socket) -> None:
+    def _serve(self, conn: socket.socket, number: int) -> None:
         with conn, conn.makefile("rb") as reader:
             for answered in (False, True):
                 length = 0
@@ -100,9 +81,6 @@ class _OneAnswerPerConnection:
                 if answered:
                     return  # the second request: closed, unanswered
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 async def test_a_post_meeting_a_stale_connection_is_sent_again_only_when_the_caller_allows_it():

@@ -136,18 +136,15 @@ def test_a_garbled_status_line_is_no_answer():
     server.close()
 
 
-class DroppingServer:
-    """Answers one request per connection (keep-alive promised) once ``together`` requests are in,
-    then holds every connection open until ``drop()`` closes them all at once, as a server's
-    idle timeout does."""
+class ThreadedServer:
+    """A loopback listener serving each connection in a thread of its own (``_serve``, given the
+    connection and its number from 1); counts connections."""
 
-    def __init__(self, together: int) -> None:
+    def __init__(self) -> None:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(16)
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.first = threading.Barrier(together)
-        self.dropped = threading.Event()
         self.connections = 0
         self.serving: list[threading.Thread] = []
         threading.Thread(target=self._accept, daemon=True).start()
@@ -162,6 +159,23 @@ class DroppingServer:
             worker = threading.Thread(target=self._serve, args=(conn, self.connections), daemon=True)
             self.serving.append(worker)
             worker.start()
+
+    def _serve(self, conn: socket.socket, number: int) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class DroppingServer(ThreadedServer):
+    """Answers one request per connection (keep-alive promised) once ``together`` requests are in,
+    then holds every connection open until ``drop()`` closes them all at once, as a server's
+    idle timeout does."""
+
+    def __init__(self, together: int) -> None:
+        self.first = threading.Barrier(together)
+        self.dropped = threading.Event()
+        super().__init__()
 
     def _serve(self, conn: socket.socket, number: int) -> None:
         with conn, conn.makefile("rb") as reader:
@@ -179,7 +193,7 @@ class DroppingServer:
 
     def close(self) -> None:
         self.dropped.set()
-        self.sock.close()
+        super().close()
 
 
 def test_after_the_server_dropped_every_idle_connection_the_next_request_still_gets_through():
