@@ -27,6 +27,8 @@ __all__ = [
     "Clock",
     "Cluster",
     "Fanout",
+    "fan_out",
+    "run_in_order",
     "PatchType",
     "Versioned",
     "VersionedStore",
@@ -44,6 +46,16 @@ Fanout = Callable[[Sequence[Callable[[], Any]]], list]
 error, in call order, is raised once all have ended (kubeskippy.services.fanout.ThreadFanout).
 Detection, analysis, the executor and the ledger take one to make independent reads or writes
 in one round instead of several."""
+
+
+def run_in_order(calls: Sequence[Callable[[], Any]]) -> list[Any]:
+    """The sequential :data:`Fanout`: what the core does when it is given none."""
+    return [call() for call in calls]
+
+
+def fan_out(fanout: Fanout | None, calls: Sequence[Callable[[], Any]]) -> list[Any]:
+    """``calls`` through ``fanout`` when there is one, else one after the other in order."""
+    return fanout(calls) if fanout is not None else run_in_order(calls)
 
 
 @runtime_checkable

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence
 from ..clock import Clock, from_rfc3339
 from ..errors import APINotFound, KubeSkippyError
 from ..events.model import Finding, ObjectRef
-from ..ports import Cluster, Fanout, Metrics
+from ..ports import Cluster, Fanout, Metrics, run_in_order
 from .quantities import parse_quantity
 from .trends import Trend, trend_of
 
@@ -249,10 +249,6 @@ def _event_record(ev: dict) -> EventRecord:
                        last_seen=_event_time(ev))
 
 
-def _one_after_another(calls: Sequence[Callable[[], Any]]) -> list:
-    return [call() for call in calls]
-
-
 def _ignoring_faults(call: Callable[[], Any]) -> Callable[[], None]:
     def run() -> None:
         try:
@@ -277,7 +273,7 @@ class ContextGatherer:
         self.metrics = metrics
         self.clock = clock
         self.config = config or ContextConfig()
-        self.fanout: Fanout = fanout or _one_after_another
+        self.fanout: Fanout = fanout or run_in_order
 
     def gather(self, finding: Finding, *, alongside: Sequence[Callable[[], Any]] = ()) -> AnalysisContext:
         """The snapshot. ``alongside``: more reads to make in the second round (the caller's own

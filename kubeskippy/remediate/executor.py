@@ -27,7 +27,7 @@ from ..errors import (APIError, APINotFound, InvalidInput, KubeSkippyError, Perm
                       TemporaryError)
 from ..events.model import Notification, ObjectRef, Outcome, Plan, Verification, stable_id
 from ..policy.model import API_VERSION, TERMINAL_PHASES, HealingPolicy
-from ..ports import Cluster, Fanout
+from ..ports import Cluster, Fanout, fan_out
 from ..safety.config import SafetyConfig
 from ..safety.contract import ActionRequest, Reservation, SafetyLedger
 from .approval import approval_decision, approval_expired
@@ -183,7 +183,7 @@ class Remediator:
             capturing = True
         if not calls:
             return {}, {}
-        runs = self._all(calls)
+        runs = fan_out(self._fanout, calls)
         records = {run.step_id: run.record for run in runs if isinstance(run, _EarlyRecord)}
         fault = next((run for run in runs if isinstance(run, Exception)), None)
         if fault is not None:
@@ -312,10 +312,6 @@ class Remediator:
             if stalled:
                 result.merge(self._advance(obj, sweep=True))
         return result
-
-    def _all(self, calls: list[Callable[[], Any]]) -> list[Any]:
-        """Independent calls: at once through the fan-out, else one after the other in order."""
-        return self._fanout(calls) if self._fanout is not None else [call() for call in calls]
 
     # -- steps --------------------------------------------------------------------------------
 
@@ -668,7 +664,7 @@ class Remediator:
             def note() -> None:
                 self._note(step, ha, early.target, report.message)
 
-            return self._with_notification(self._all([note, finish])[1], step, report)
+            return self._with_notification(fan_out(self._fanout, [note, finish])[1], step, report)
         except _StepBusy:
             raise
         except TemporaryError:
@@ -687,7 +683,7 @@ class Remediator:
         still follows all three: a terminal record with no ledger entry would skip the cooldown."""
         calls: list[Callable[[], Any]] = [c for c in (mark, note) if c is not None]
         calls.append(lambda: self._ledger.complete(reservation))
-        results = self._all(calls)
+        results = fan_out(self._fanout, calls)
         return results[0] if mark is not None else None
 
     def _dry_run(self, step: Step, ha: dict, resolved: dict | None) -> RemediationResult:

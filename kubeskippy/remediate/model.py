@@ -13,8 +13,8 @@ from typing import Any, Mapping, NamedTuple
 
 from ..clock import Clock
 from ..events.model import Change, ObjectRef
+from ..ports import Cluster, fan_out
 from ..slot_record import SlotRecord
-from ..ports import Cluster
 
 __all__ = ["ActionContext", "ActionReport", "Intent", "change", "value_text", "ref_text"]
 
@@ -40,7 +40,7 @@ class ActionContext(NamedTuple):
 
     def all_of(self, calls: list) -> list:
         """Run independent reads through ``fanout`` (at once when there is one)."""
-        return self.fanout(calls) if self.fanout is not None else [call() for call in calls]
+        return fan_out(self.fanout, calls)
 
 
 class ActionReport(SlotRecord):

@@ -23,14 +23,11 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Sequence
 
+from ..ports import run_in_order
+
 __all__ = ["ThreadFanout", "run_in_order"]
 
 _inside = threading.local()
-
-
-def run_in_order(calls: Sequence[Callable[[], Any]]) -> list[Any]:
-    """The sequential fan-out: what the core does when it is given none."""
-    return [call() for call in calls]
 
 
 class ThreadFanout:
