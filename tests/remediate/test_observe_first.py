@@ -67,6 +67,11 @@ def _remediator(world: World, cluster) -> Remediator:
                       holder="replica-1", protection=world.config)
 
 
+def _phases(world: World) -> dict[str, str]:
+    """Each HealingAction's phase, by its step's name (the part before the first dash)."""
+    return {ha["metadata"]["name"].split("-")[0]: ha["status"]["phase"] for ha in world.healing_actions()}
+
+
 def test_the_capture_sees_the_pod_before_the_delete_and_is_recorded_after_it(scene):
     world, pod, plan = scene
     cluster = Recording(world.cluster)
@@ -81,8 +86,7 @@ def test_the_capture_sees_the_pod_before_the_delete_and_is_recorded_after_it(sce
     assert cluster.index("logs", pod["metadata"]["name"]) < deleted  # captured first ...
     assert cluster.index("create", "HealingAction", "diag-") > deleted  # ... recorded after
     assert cluster.index("create", "HealingAction", "recreate-") < deleted
-    phases = {ha["metadata"]["name"].split("-")[0]: ha["status"]["phase"] for ha in world.healing_actions()}
-    assert phases == {"diag": "Succeeded", "recreate": "Succeeded"}
+    assert _phases(world) == {"diag": "Succeeded", "recreate": "Succeeded"}
 
 
 def test_a_transient_fault_before_the_delete_records_no_capture_and_the_retry_captures_again(scene):
@@ -345,8 +349,7 @@ def test_an_early_capture_refused_by_its_cooldown_is_cancelled_and_the_change_go
     result = world.remediator().execute(plan)
     assert [(o.action, o.status, o.reason) for o in result.outcomes] == [("diag", "blocked", "cooldown"),
                                                                          ("recreate", "executed", "")]
-    phases = {ha["metadata"]["name"].split("-")[0]: ha["status"]["phase"] for ha in world.healing_actions()}
-    assert phases == {"diag": "Cancelled", "recreate": "Succeeded"}
+    assert _phases(world) == {"diag": "Cancelled", "recreate": "Succeeded"}
 
 
 def test_a_fault_in_an_early_captures_ledger_write_releases_its_record_and_the_retry_finishes_it_once(scene):
@@ -371,8 +374,7 @@ def test_a_fault_in_an_early_captures_ledger_write_releases_its_record_and_the_r
     # the capture is not taken again (the pod is gone anyway) and the delete is replayed, not redone
     assert [(o.action, o.status) for o in again.outcomes] == [("diag", "executed"), ("recreate", "executed")]
     assert not [c for c in cluster.calls if c[0] in ("logs", "delete")]
-    phases = {ha["metadata"]["name"].split("-")[0]: ha["status"]["phase"] for ha in world.healing_actions()}
-    assert phases == {"diag": "Succeeded", "recreate": "Succeeded"}
+    assert _phases(world) == {"diag": "Succeeded", "recreate": "Succeeded"}
 
 
 def test_a_fault_in_an_early_captures_final_write_is_finished_by_the_retry_from_the_ledgers_record(scene):
